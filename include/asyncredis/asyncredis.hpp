@@ -1,0 +1,11 @@
+// The whole public API of asyncredis.
+#pragma once
+
+#include "asyncredis/client.hpp"
+#include "asyncredis/command.hpp"
+#include "asyncredis/commands.hpp"
+#include "asyncredis/error.hpp"
+#include "asyncredis/reply.hpp"
+#include "asyncredis/scan.hpp"
+#include "asyncredis/script.hpp"
+#include "asyncredis/settings.hpp"

@@ -1,0 +1,117 @@
+// RedisClient: a pool of multiplexed, automatically pipelined connections; and Lease, one
+// connection held exclusively (WATCH transactions, blocking commands).
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include "asyncredis/commands.hpp"
+#include "asyncredis/settings.hpp"
+
+namespace asyncredis {
+
+namespace detail {
+class ClientCore;
+class LeaseCore;
+}  // namespace detail
+
+class RedisClient;
+
+// One connection of the client's, exclusively yours until the Lease is destroyed (or
+// release()d). Commands on it run in order on that connection: WATCH, then reads, then
+// transaction(); or blocking commands (BLPOP, ...) that would stall a shared connection.
+// A lease that ends inside MULTI or with keys WATCHed has its connection reset (DISCARD,
+// UNWATCH) before another caller gets it.
+class Lease : public Commands {
+ public:
+  Lease() = default;  // no connection
+  Lease(Lease&&) noexcept;
+  Lease& operator=(Lease&&) noexcept;
+  ~Lease();
+
+  bool valid() const noexcept { return core_ != nullptr; }
+  // Gives the connection back to the pool now.
+  void release() noexcept;
+
+ private:
+  friend class RedisClient;
+  explicit Lease(std::shared_ptr<detail::LeaseCore> core);
+
+  std::shared_ptr<detail::LeaseCore> core_;
+};
+
+// Counters of the pool, readable at any time from any thread.
+struct PoolStats {
+  std::size_t connections = 0;       // multiplexed connections configured
+  std::size_t connected = 0;         // of those, currently up
+  std::size_t pending_requests = 0;  // waiting or on the wire
+  std::size_t reconnects = 0;        // connections re-established after a loss
+  std::size_t leases = 0;            // exclusive connections currently leased
+};
+
+class RedisClient : public Commands {
+ public:
+  // Nothing connects until connect(). Settings are validated here (Error(errc::
+  // invalid_setting) naming the field). `db` is the database to SELECT; by default
+  // settings.cache_db (an explicit 0 stays 0).
+  RedisClient(boost::asio::any_io_executor executor, RedisSettings settings,
+              std::optional<int> db = std::nullopt);
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+  // Closes every connection; operations still pending complete with errc::shutting_down.
+  ~RedisClient();
+
+  // Opens the pool's connections (and the handshake: AUTH, SELECT, CLIENT SETNAME). Completes
+  // once the first connection is ready; the others follow in the background. Fails with the
+  // first connection's error (errc::timeout after connect_timeout, errc::auth_failed, an I/O
+  // error) and leaves the client disconnected. Signature: void(std::exception_ptr).
+  template <class Token = boost::asio::deferred_t>
+  auto connect(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [](auto handler, RedisClient* self) { self->start_connect(std::move(handler)); }, token,
+        this);
+  }
+
+  // Stops taking new operations (they fail with errc::shutting_down), lets every operation
+  // in flight complete, then closes the connections. Signature: void(std::exception_ptr).
+  template <class Token = boost::asio::deferred_t>
+  auto disconnect(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [](auto handler, RedisClient* self) { self->start_disconnect(std::move(handler)); },
+        token, this);
+  }
+
+  // An exclusive connection (opened on demand; at most settings.max_connections leases at
+  // once, further requests wait up to connect_timeout). Signature:
+  // void(std::exception_ptr, Lease).
+  template <class Token = boost::asio::deferred_t>
+  auto lease(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, Lease)>(
+        [](auto handler, RedisClient* self) { self->start_lease(std::move(handler)); }, token,
+        this);
+  }
+
+  boost::asio::any_io_executor get_executor() const noexcept;
+  const RedisSettings& settings() const noexcept;
+  int database() const noexcept;
+  PoolStats stats() const noexcept;
+
+ private:
+  using VoidHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  using LeaseHandler = boost::asio::any_completion_handler<void(std::exception_ptr, Lease)>;
+
+  void start_connect(VoidHandler handler);
+  void start_disconnect(VoidHandler handler);
+  void start_lease(LeaseHandler handler);
+
+  std::shared_ptr<detail::ClientCore> core_;
+};
+
+}  // namespace asyncredis

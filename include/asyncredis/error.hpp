@@ -1,0 +1,58 @@
+// Error codes and the exception type of asyncredis.
+#pragma once
+
+#include <exception>
+#include <string>
+#include <system_error>
+
+namespace asyncredis {
+
+// What went wrong, as a std::error_code in asyncredis's own category.
+enum class errc {
+  not_connected = 1,  // the client is not connected (connect() not called, or disconnected)
+  connection_lost,    // the connection broke while the request was on the wire
+  timeout,            // the operation did not complete within its timeout
+  cancelled,          // the operation was cancelled through its Asio cancellation slot
+  protocol_error,     // the server sent bytes that are not valid RESP, or exceeded a limit
+  server_error,       // Redis answered with an error reply; the message is its text
+  unexpected_type,    // the reply's type does not convert to the requested C++ type
+  auth_failed,        // the handshake's AUTH was refused
+  invalid_setting,    // a setting, URL or environment variable has a bad value
+  invalid_argument,   // a call's argument is out of range
+  shutting_down,      // disconnect() has begun; no new operations are accepted
+  tls_error,          // the TLS handshake failed (for instance a certificate did not verify)
+  decode_error,       // a stored value could not be decoded (JSON that does not parse as T)
+};
+
+// The category of errc; its name is "asyncredis".
+const std::error_category& category() noexcept;
+
+std::error_code make_error_code(errc e) noexcept;
+
+// The exception behind every failed operation: a std::system_error whose code() is in
+// category() (or an I/O error code) and whose what() carries the detail, such as the
+// server's error text ("WRONGTYPE Operation against a key ...").
+class Error : public std::system_error {
+ public:
+  Error(errc code, const std::string& message);
+  Error(std::error_code code, const std::string& message);
+
+  // The message without the category text appended by std::system_error.
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string message_;
+};
+
+// For callback users: the error code behind an exception_ptr handed to a completion handler.
+// Empty for a null pointer; code() of a std::system_error (asyncredis::Error included);
+// errc::invalid_argument for any other exception.
+std::error_code error_code_of(const std::exception_ptr& error) noexcept;
+
+// The message of an exception_ptr ("" for a null pointer).
+std::string error_message_of(const std::exception_ptr& error);
+
+}  // namespace asyncredis
+
+template <>
+struct std::is_error_code_enum<asyncredis::errc> : std::true_type {};

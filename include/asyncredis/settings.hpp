@@ -1,0 +1,90 @@
+// RedisSettings: where Redis is and how to talk to it, from code, a URL or the environment.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace asyncredis {
+
+// TLS options; used when RedisSettings::tls is true (rediss:// URLs).
+struct TlsSettings {
+  std::string ca_file;           // PEM bundle of trusted CAs; empty: the system's default paths
+  std::string ca_path;           // directory of hashed CA certificates
+  std::string cert_file;         // client certificate (PEM) for mutual TLS
+  std::string key_file;          // client private key (PEM) for mutual TLS
+  std::string server_name;       // SNI and name to verify; empty: the host
+  bool verify_peer = true;       // verify the certificate chain and host name
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+
+  friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
+};
+
+// The settings of the Python service's RedisSettings (same names and defaults) plus what a
+// production client needs. Plain data: set fields directly, or use from_url()/from_env().
+struct RedisSettings {
+  std::string host = "localhost";
+  std::uint16_t port = 6379;
+  std::optional<std::string> username;  // ACL user; none: the default user
+  std::optional<std::string> password;
+
+  // Database numbers of the services sharing this Redis.
+  int cache_db = 0;
+  int celery_broker_db = 1;
+  int celery_result_db = 2;
+  int session_db = 3;
+
+  std::size_t max_connections = 10;              // multiplexed connections in the pool
+  std::chrono::seconds default_ttl{300};         // cache entries' default lifetime
+
+  std::string client_name;                       // CLIENT SETNAME; empty: not sent
+  std::string unix_socket;                       // non-empty: connect here instead of host:port
+  bool tls = false;
+  TlsSettings tls_options;
+
+  std::chrono::milliseconds connect_timeout{5000};   // TCP/unix connect plus handshake
+  std::chrono::milliseconds command_timeout{5000};   // default for each operation
+  std::chrono::milliseconds health_check_interval{15000};  // PING after this much idle; 0: off
+  std::chrono::milliseconds reconnect_min_delay{50};      // first backoff step
+  std::chrono::milliseconds reconnect_max_delay{5000};    // backoff ceiling
+
+  std::size_t max_reply_size = 512u * 1024u * 1024u;  // bytes one reply may take
+  int max_nesting_depth = 64;                         // arrays within arrays
+
+  // "redis://[:password@]host:port/db" like the Python service (db defaults to cache_db, an
+  // explicit 0 stays 0); "rediss://" when tls; "unix://[:password@]/path?db=N" for a socket.
+  // With a username it renders "redis://user:password@...". Reserved characters in the user
+  // and password are percent-escaped.
+  std::string url(std::optional<int> db = std::nullopt) const;
+
+  // Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
+  // port, /db (sets cache_db) or ?db=N, percent-escapes. Other fields keep their defaults.
+  // Throws Error(errc::invalid_setting) naming the URL part and the bad value.
+  static RedisSettings from_url(std::string_view url);
+
+  // Reads REDIS_URL first, then the single variables on top of it: REDIS_HOST, REDIS_PORT,
+  // REDIS_USERNAME, REDIS_PASSWORD, REDIS_CACHE_DB, REDIS_CELERY_BROKER_DB,
+  // REDIS_CELERY_RESULT_DB, REDIS_SESSION_DB, REDIS_MAX_CONNECTIONS, REDIS_DEFAULT_TTL
+  // (seconds), REDIS_CLIENT_NAME, REDIS_SOCKET, REDIS_TLS (true/false/1/0),
+  // REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, REDIS_HEALTH_CHECK_INTERVAL_MS,
+  // REDIS_TLS_CA_FILE, REDIS_TLS_CA_PATH, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
+  // REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY. Unset variables keep the defaults.
+  // Throws Error(errc::invalid_setting) naming the variable and its value.
+  static RedisSettings from_env();
+
+  // As from_env(), reading variables through `getenv` (for tests and embedding).
+  using Getenv = std::function<std::optional<std::string>(std::string_view name)>;
+  static RedisSettings from_env(const Getenv& getenv);
+
+  // Checks every field's range (port 1-65535, db 0-..., max_connections >= 1, timeouts > 0,
+  // ...). Throws Error(errc::invalid_setting) naming the field and the value.
+  void validate() const;
+
+  friend bool operator==(const RedisSettings&, const RedisSettings&) = default;
+};
+
+}  // namespace asyncredis
