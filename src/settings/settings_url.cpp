@@ -1,0 +1,379 @@
+// RedisSettings <-> URL. url() keeps the Python service's get_url() format byte for byte for
+// plain values, because both services read the same REDIS_URL; from_url() splits a URL the way
+// redis-py does (authority ends at the first '/', '?' or '#'; user and password split at the
+// first ':' and the host at the last '@'), so one URL means the same server in both languages.
+//
+// Query parameters accepted by from_url():
+//   db=N                      database (also the only way to pick one in a unix:// URL)
+//   client_name=NAME          CLIENT SETNAME
+//   max_connections=N         1-10000
+//   connect_timeout=D, command_timeout=D, health_check_interval=D
+//                             D is an integer with a unit, "500ms" or "5s"; a bare number is
+//                             refused because redis-py reads bare numbers as seconds and other
+//                             clients as milliseconds. health_check_interval may be 0 (off).
+// Anything else is an error naming the parameter (never its value: it may be a secret).
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "asyncredis/error.hpp"
+#include "asyncredis/settings.hpp"
+
+namespace asyncredis {
+namespace {
+
+constexpr int kMaxDatabase = 1'000'000;  // the same ceiling as validate()
+constexpr std::int64_t kMaxConnections = 10'000;
+constexpr std::string_view kAcceptedParams =
+    "db, client_name, max_connections, connect_timeout, command_timeout, health_check_interval";
+
+[[noreturn]] void fail(std::string_view part, const std::string& what) {
+  std::string message = "REDIS URL";
+  if (!part.empty()) message.append(" ").append(part);
+  throw Error(errc::invalid_setting, message + ": " + what);
+}
+
+// Values go into messages that end up in logs: control characters are shown, not obeyed.
+std::string quoted(std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out.append("\\x").push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+// The URL with its user information hidden, for the one error that has to show the whole URL.
+std::string masked(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return quoted(url);
+  const auto userinfo = url.substr(start, at - start);
+  const auto colon = userinfo.find(':');
+  // Without a ':' the user information may be a password written without its colon.
+  const std::string shown =
+      colon == std::string_view::npos ? "***" : std::string(userinfo.substr(0, colon)) + ":***";
+  return quoted(std::string(url.substr(0, start)) + shown + std::string(url.substr(at)));
+}
+
+bool is_alnum(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_unreserved(unsigned char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// RFC 3986 pchar minus '%': what a unix socket path may carry unescaped.
+bool is_path_char(unsigned char c) {
+  return is_unreserved(c) ||
+         std::string_view("!$&'()*+,;=:@/").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+void append_escaped(std::string& out, std::string_view value, bool (*keep)(unsigned char)) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (keep(byte)) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes one URL part. A secret part's value never reaches a message.
+std::string decode(std::string_view raw, std::string_view part, bool secret = false) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(raw[i]);
+    if (byte <= 0x20 || byte == 0x7f) {
+      fail(part, (secret ? std::string("(value not shown)") : quoted(raw)) +
+                     " has a space or control character; percent-escape it");
+    }
+    if (raw[i] != '%') {
+      out.push_back(raw[i]);
+      continue;
+    }
+    const int high = i + 1 < raw.size() ? hex_digit(raw[i + 1]) : -1;
+    const int low = i + 2 < raw.size() ? hex_digit(raw[i + 2]) : -1;
+    if (high < 0 || low < 0) {
+      fail(part, secret ? std::string("(value not shown) has a bad percent-escape")
+                        : quoted(raw) + " has a bad percent-escape " + quoted(raw.substr(i, 3)));
+    }
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
+// Strict: digits only, the whole text, within [min, max].
+std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, std::int64_t max) {
+  if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+int parse_database(std::string_view raw, std::string_view part) {
+  const std::string text = decode(raw, part);
+  const auto value = parse_int(text, 0, kMaxDatabase);
+  if (!value) fail(part, quoted(text) + " is not a number in 0-" + std::to_string(kMaxDatabase));
+  return static_cast<int>(*value);
+}
+
+std::chrono::milliseconds parse_duration(std::string_view name, std::string_view raw,
+                                         std::int64_t min_ms) {
+  const std::string text = decode(raw, name);
+  std::string_view number = text;
+  std::int64_t scale = 0;
+  if (number.ends_with("ms")) {
+    number.remove_suffix(2);
+    scale = 1;
+  } else if (number.ends_with("s")) {
+    number.remove_suffix(1);
+    scale = 1000;
+  }
+  const auto value = parse_int(number, 0, std::numeric_limits<std::int64_t>::max() / 1000);
+  if (scale == 0 || !value || *value * scale < min_ms) {
+    fail(name, quoted(text) + " is not a duration " + (min_ms > 0 ? "> 0" : ">= 0") +
+                   " with a unit, like 500ms or 5s");
+  }
+  return std::chrono::milliseconds(*value * scale);
+}
+
+bool is_host_char(unsigned char c) {
+  return is_alnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+// An IPv6 literal, optionally with a zone ("fe80::1%eth0", written fe80::1%25eth0 in a URL).
+void check_ipv6(const std::string& host) {
+  const auto zone = host.find('%');
+  const std::string address = host.substr(0, zone);
+  in6_addr parsed{};
+  const bool bad_zone = zone != std::string::npos && zone + 1 == host.size();
+  if (bad_zone || inet_pton(AF_INET6, address.c_str(), &parsed) != 1) {
+    fail("host", quoted("[" + host + "]") + " is not an IPv6 address");
+  }
+}
+
+void parse_userinfo(std::string_view userinfo, RedisSettings& settings) {
+  const auto colon = userinfo.find(':');
+  std::string user = decode(userinfo.substr(0, colon), "username");
+  if (!user.empty()) settings.username = std::move(user);
+  if (colon == std::string_view::npos) return;
+  // redis-py reads "redis://user:@host" as no password; so do we.
+  std::string password = decode(userinfo.substr(colon + 1), "password", true);
+  if (!password.empty()) settings.password = std::move(password);
+}
+
+void parse_host_port(std::string_view hostport, RedisSettings& settings) {
+  std::string_view host_raw = hostport;
+  std::optional<std::string_view> port_raw;
+  bool bracketed = false;
+  if (hostport.starts_with('[')) {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) fail("host", quoted(hostport) + " has no closing ']'");
+    host_raw = hostport.substr(1, close - 1);
+    const auto after = hostport.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      fail("host", quoted(hostport) + " has text after ']' that is not ':port'");
+    }
+    if (!after.empty()) port_raw = after.substr(1);
+    bracketed = true;
+  } else if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
+    if (hostport.find(':', colon + 1) != std::string_view::npos) {
+      fail("host",
+           quoted(hostport) +
+               " looks like an IPv6 address; write it in brackets, e.g. redis://[::1]:6379");
+    }
+    host_raw = hostport.substr(0, colon);
+    port_raw = hostport.substr(colon + 1);
+  }
+
+  std::string host = decode(host_raw, "host");
+  if (host.empty())
+    fail("host", "is empty; expected a name or address, e.g. redis://localhost:6379");
+  if (bracketed) {
+    check_ipv6(host);
+  } else if (const auto bad =
+                 std::find_if_not(host.begin(), host.end(), [](char c) { return is_host_char(c); });
+             bad != host.end()) {
+    fail("host", quoted(host) + " has an invalid character " + quoted(std::string_view(&*bad, 1)));
+  }
+  settings.host = std::move(host);
+
+  if (port_raw) {
+    const auto port = parse_int(*port_raw, 1, 65535);
+    if (!port) fail("port", quoted(*port_raw) + " is not a number in 1-65535");
+    settings.port = static_cast<std::uint16_t>(*port);
+  }
+}
+
+// Returns the database given as ?db=N, if any.
+std::optional<int> parse_query(std::string_view query, RedisSettings& settings) {
+  std::optional<int> db;
+  std::set<std::string, std::less<>> seen;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    const std::string name = decode(item.substr(0, eq), "query");
+    const auto value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    if (!seen.insert(name).second) fail("query", "parameter " + quoted(name) + " is given twice");
+
+    if (name == "db") {
+      db = parse_database(value, "database");
+    } else if (name == "client_name") {
+      settings.client_name = decode(value, name);
+    } else if (name == "max_connections") {
+      const std::string text = decode(value, name);
+      const auto count = parse_int(text, 1, kMaxConnections);
+      if (!count) {
+        fail(name, quoted(text) + " is not a number in 1-" + std::to_string(kMaxConnections));
+      }
+      settings.max_connections = static_cast<std::size_t>(*count);
+    } else if (name == "connect_timeout") {
+      settings.connect_timeout = parse_duration(name, value, 1);
+    } else if (name == "command_timeout") {
+      settings.command_timeout = parse_duration(name, value, 1);
+    } else if (name == "health_check_interval") {
+      settings.health_check_interval = parse_duration(name, value, 0);
+    } else {
+      fail("query",
+           "unknown parameter " + quoted(name) + "; accepted: " + std::string(kAcceptedParams));
+    }
+  }
+  return db;
+}
+
+}  // namespace
+
+std::string RedisSettings::url(std::optional<int> db) const {
+  const bool unix = !unix_socket.empty();
+  std::string out = unix ? "unix://" : tls ? "rediss://" : "redis://";
+
+  // As the seed: an empty password is no password ("if self.password").
+  const bool has_user = username && !username->empty();
+  const bool has_password = password && !password->empty();
+  if (has_user) append_escaped(out, *username, is_unreserved);
+  if (has_password) {
+    out.push_back(':');
+    append_escaped(out, *password, is_unreserved);
+  }
+  if (has_user || has_password) out.push_back('@');
+
+  const int db_number = db.value_or(cache_db);
+  if (unix) {
+    append_escaped(out, unix_socket, is_path_char);
+    return out + "?db=" + std::to_string(db_number);
+  }
+  if (host.find(':') != std::string::npos) {
+    out.push_back('[');
+    append_escaped(out, host, [](unsigned char c) { return c != '%'; });  // zone: %25
+    out.push_back(']');
+  } else {
+    out += host;
+  }
+  return out + ":" + std::to_string(port) + "/" + std::to_string(db_number);
+}
+
+RedisSettings RedisSettings::from_url(std::string_view url) {
+  if (url.empty()) fail("", "is empty; expected e.g. redis://localhost:6379/0");
+  const auto scheme_end = url.find("://");
+  std::string scheme(url.substr(0, scheme_end));
+  const bool scheme_chars_ok =
+      !scheme.empty() && std::all_of(scheme.begin(), scheme.end(), [](char c) {
+        return is_alnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
+  if (scheme_end == std::string_view::npos || !scheme_chars_ok) {
+    fail("scheme", "missing in " + masked(url) + "; expected redis://, rediss:// or unix://");
+  }
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  if (scheme != "redis" && scheme != "rediss" && scheme != "unix") {
+    fail("scheme", quoted(url.substr(0, scheme_end)) + " is not redis, rediss or unix");
+  }
+
+  const auto rest = url.substr(scheme_end + 3);
+  const auto authority_end = rest.find_first_of("/?#");
+  const auto authority = rest.substr(0, authority_end);
+  const auto tail =
+      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+  // An '@' here means a user or password held '/', '?' or '#' and got split off: what follows
+  // would hold part of the password, so say so without showing any of it.
+  if (tail.find('@') != std::string_view::npos) {
+    fail("",
+         "'@' after the host: percent-escape '/', '?' and '#' in a user or password "
+         "(%2F, %3F, %23) and '@' in the query (%40)");
+  }
+  const auto hash = tail.find('#');
+  if (hash != std::string_view::npos) {
+    fail("fragment", quoted(tail.substr(hash)) + " is not supported");
+  }
+  const auto question = tail.find('?');
+  const auto path = tail.substr(0, question);
+  const auto query =
+      question == std::string_view::npos ? std::string_view{} : tail.substr(question + 1);
+
+  RedisSettings settings;
+  settings.tls = scheme == "rediss";
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) parse_userinfo(authority.substr(0, at), settings);
+  const auto hostport = at == std::string_view::npos ? authority : authority.substr(at + 1);
+
+  std::optional<int> path_db;
+  if (scheme == "unix") {
+    if (!hostport.empty()) {
+      fail("host",
+           quoted(hostport) + " is not allowed in a unix:// URL; write unix:///path/to/redis.sock");
+    }
+    if (path.empty() || path == "/") {
+      fail("socket path", "is empty; write unix:///path/to/redis.sock?db=0");
+    }
+    settings.unix_socket = decode(path, "socket path");
+  } else {
+    parse_host_port(hostport, settings);
+    if (path.size() > 1) path_db = parse_database(path.substr(1), "database");
+  }
+
+  const auto query_db = parse_query(query, settings);
+  if (path_db && query_db) {
+    fail("database", "given both in the path ('/" + std::to_string(*path_db) +
+                         "') and as ?db=" + std::to_string(*query_db) + "; give one");
+  }
+  if (path_db) settings.cache_db = *path_db;
+  if (query_db) settings.cache_db = *query_db;
+  return settings;
+}
+
+}  // namespace asyncredis
