@@ -79,10 +79,11 @@ bool is_unreserved(unsigned char c) {
   return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-// RFC 3986 pchar minus '%': what a unix socket path may carry unescaped.
+// RFC 3986 pchar minus '%' and '@' (from_url() refuses an '@' after the authority, where it
+// means a mangled password): what a unix socket path may carry unescaped.
 bool is_path_char(unsigned char c) {
   return is_unreserved(c) ||
-         std::string_view("!$&'()*+,;=:@/").find(static_cast<char>(c)) != std::string_view::npos;
+         std::string_view("!$&'()*+,;=:/").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 void append_escaped(std::string& out, std::string_view value, bool (*keep)(unsigned char)) {

@@ -289,6 +289,8 @@ TEST(SettingsRoundTrip, FromUrlOfUrlGivesTheSameSettings) {
   s.unix_socket = "/var/run/redis dir/redis?.sock";
   s.cache_db = 0;
   cases.push_back(s);
+  s.unix_socket = "/run/user@host/redis#1.sock";
+  cases.push_back(s);
   for (const auto& original : cases) {
     EXPECT_EQ(RedisSettings::from_url(original.url()), original) << original.url();
   }
