@@ -9,19 +9,32 @@ class Category final : public std::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::not_connected: return "not connected";
-      case errc::connection_lost: return "connection lost";
-      case errc::timeout: return "operation timed out";
-      case errc::cancelled: return "operation cancelled";
-      case errc::protocol_error: return "protocol error";
-      case errc::server_error: return "server error";
-      case errc::unexpected_type: return "unexpected reply type";
-      case errc::auth_failed: return "authentication failed";
-      case errc::invalid_setting: return "invalid setting";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::shutting_down: return "client is shutting down";
-      case errc::tls_error: return "TLS error";
-      case errc::decode_error: return "stored value could not be decoded";
+      case errc::not_connected:
+        return "not connected";
+      case errc::connection_lost:
+        return "connection lost";
+      case errc::timeout:
+        return "operation timed out";
+      case errc::cancelled:
+        return "operation cancelled";
+      case errc::protocol_error:
+        return "protocol error";
+      case errc::server_error:
+        return "server error";
+      case errc::unexpected_type:
+        return "unexpected reply type";
+      case errc::auth_failed:
+        return "authentication failed";
+      case errc::invalid_setting:
+        return "invalid setting";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::shutting_down:
+        return "client is shutting down";
+      case errc::tls_error:
+        return "TLS error";
+      case errc::decode_error:
+        return "stored value could not be decoded";
     }
     return "unknown asyncredis error";
   }
@@ -34,7 +47,9 @@ const std::error_category& category() noexcept {
   return instance;
 }
 
-std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), category()};
+}
 
 Error::Error(errc code, const std::string& message) : Error(make_error_code(code), message) {}
 

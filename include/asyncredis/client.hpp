@@ -84,8 +84,8 @@ class RedisClient : public Commands {
   template <class Token = boost::asio::deferred_t>
   auto disconnect(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-        [](auto handler, RedisClient* self) { self->start_disconnect(std::move(handler)); },
-        token, this);
+        [](auto handler, RedisClient* self) { self->start_disconnect(std::move(handler)); }, token,
+        this);
   }
 
   // An exclusive connection (opened on demand; at most settings.max_connections leases at

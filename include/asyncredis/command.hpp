@@ -36,8 +36,7 @@ struct ToArgs<T> {
 };
 
 template <class T>
-  requires(std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char>)
-struct ToArgs<T> {
+requires(std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char>) struct ToArgs<T> {
   static std::size_t count(const T&) noexcept { return 1; }
   static void append(std::string& out, T value) {
     if constexpr (std::is_signed_v<T>) {
@@ -88,9 +87,9 @@ struct ToArgs<std::pair<A, B>> {
 
 // Any other range (vector, map, set, span, ...) is flattened: each element's arguments in turn.
 template <class R>
-  requires(std::ranges::input_range<R> && !StringLike<R> &&
-           !std::same_as<R, std::vector<std::byte>> && !std::same_as<R, std::span<const std::byte>>)
-struct ToArgs<R> {
+requires(std::ranges::input_range<R> && !StringLike<R> &&
+         !std::same_as<R, std::vector<std::byte>> &&
+         !std::same_as<R, std::span<const std::byte>>) struct ToArgs<R> {
   using Element = std::remove_cvref_t<std::ranges::range_reference_t<const R>>;
   static std::size_t count(const R& range) {
     std::size_t n = 0;

@@ -119,8 +119,7 @@ class Commands {
     encode_command(request.payload, "EXEC");
     request.reply_count = static_cast<std::uint32_t>(pipeline.size() + 2);
     request.deliver = detail::Deliver::last;
-    return start<std::optional<std::vector<Reply>>>(std::move(request),
-                                                    std::forward<Token>(token));
+    return start<std::optional<std::vector<Reply>>>(std::move(request), std::forward<Token>(token));
   }
 
   // Runs `script` with EVALSHA, falling back to EVAL (which loads it) only on NOSCRIPT.
@@ -134,12 +133,11 @@ class Commands {
     ToArgs<Keys>::append(call.tail, keys);
     ToArgs<Args>::append(call.tail, args);
     return asio::async_initiate<Token, detail::signature_t<T>>(
-        [](auto handler, detail::RequestSink* sink, detail::Request base,
-           detail::ScriptCall call) {
+        [](auto handler, detail::RequestSink* sink, detail::Request base, detail::ScriptCall call) {
           using H = std::decay_t<decltype(handler)>;
-          detail::submit_script(*sink, std::move(base), std::move(call),
-                                detail::ConvertingHandler<T, H, detail::DefaultConvert<T>>(
-                                    std::move(handler), {}));
+          detail::submit_script(
+              *sink, std::move(base), std::move(call),
+              detail::ConvertingHandler<T, H, detail::DefaultConvert<T>>(std::move(handler), {}));
         },
         token, sink_, make_request(), std::move(call));
   }
@@ -164,8 +162,9 @@ class Commands {
     return start<bool>(std::move(request), std::forward<Token>(token));
   }
   template <Arg Value, class Token = asio::deferred_t>
-    requires(!std::same_as<std::decay_t<Token>, SetOptions>)
-  auto set(std::string_view key, const Value& value, Token&& token = {}) const {
+  requires(!std::same_as<std::decay_t<Token>, SetOptions>) auto set(std::string_view key,
+                                                                    const Value& value,
+                                                                    Token&& token = {}) const {
     return set(key, value, SetOptions{}, std::forward<Token>(token));
   }
 
@@ -291,8 +290,7 @@ class Commands {
 
   // ZADD of one member: 1 when it is new.
   template <class Token = asio::deferred_t>
-  auto zadd(std::string_view key, double score, std::string_view member,
-            Token&& token = {}) const {
+  auto zadd(std::string_view key, double score, std::string_view member, Token&& token = {}) const {
     return start<std::int64_t>(make_request("ZADD", key, score, member),
                                std::forward<Token>(token));
   }
@@ -366,9 +364,8 @@ class Commands {
     return asio::async_initiate<Token, detail::signature_t<T>>(
         [](auto handler, detail::RequestSink* sink, detail::Request request, Convert convert) {
           using H = std::decay_t<decltype(handler)>;
-          sink->submit(std::move(request),
-                       detail::ConvertingHandler<T, H, Convert>(std::move(handler),
-                                                                std::move(convert)));
+          sink->submit(std::move(request), detail::ConvertingHandler<T, H, Convert>(
+                                               std::move(handler), std::move(convert)));
         },
         token, sink_, std::move(request), std::move(convert));
   }
@@ -428,7 +425,8 @@ auto Commands::command(ArgsAndToken&&... args_and_token) const {
     static_assert(n > 0, "a command needs at least its name");
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return start<T>(make_request(std::get<I>(all)...), std::get<n>(std::move(all)));
-    }(std::make_index_sequence<n>{});
+    }
+    (std::make_index_sequence<n>{});
   } else {
     static_assert(sizeof...(ArgsAndToken) > 0, "a command needs at least its name");
     return start<T>(make_request(args_and_token...), asio::deferred);
@@ -442,8 +440,8 @@ void Commands::encode_set(std::string& out, std::string_view key, const Value& v
     throw Error(errc::invalid_argument, "SET: keep_ttl cannot be combined with a ttl");
   }
   if (options.ttl.count() < 0) {
-    throw Error(errc::invalid_argument,
-                "SET: ttl must not be negative, got " + std::to_string(options.ttl.count()) + " ms");
+    throw Error(errc::invalid_argument, "SET: ttl must not be negative, got " +
+                                            std::to_string(options.ttl.count()) + " ms");
   }
   std::size_t count = 3;
   const bool whole_seconds = options.ttl.count() % 1000 == 0;
@@ -457,7 +455,7 @@ void Commands::encode_set(std::string& out, std::string_view key, const Value& v
   if (options.ttl.count() != 0) {
     detail::append_bulk(out, std::string_view(whole_seconds ? "EX" : "PX"));
     detail::append_bulk(out, static_cast<std::int64_t>(whole_seconds ? options.ttl.count() / 1000
-                                                                      : options.ttl.count()));
+                                                                     : options.ttl.count()));
   }
   if (options.condition == SetOptions::Condition::if_not_exists) {
     detail::append_bulk(out, std::string_view("NX"));

@@ -17,7 +17,9 @@ class Reply {
   Reply() = default;  // nil
 
   static Reply nil() { return Reply(); }
-  static Reply simple_string(std::string text) { return Reply(Type::simple_string, std::move(text)); }
+  static Reply simple_string(std::string text) {
+    return Reply(Type::simple_string, std::move(text));
+  }
   static Reply error(std::string message) { return Reply(Type::error, std::move(message)); }
   static Reply bulk_string(std::string bytes) { return Reply(Type::bulk_string, std::move(bytes)); }
   static Reply integer(std::int64_t value);

@@ -13,12 +13,12 @@ namespace asyncredis {
 
 // TLS options; used when RedisSettings::tls is true (rediss:// URLs).
 struct TlsSettings {
-  std::string ca_file;           // PEM bundle of trusted CAs; empty: the system's default paths
-  std::string ca_path;           // directory of hashed CA certificates
-  std::string cert_file;         // client certificate (PEM) for mutual TLS
-  std::string key_file;          // client private key (PEM) for mutual TLS
-  std::string server_name;       // SNI and name to verify; empty: the host
-  bool verify_peer = true;       // verify the certificate chain and host name
+  std::string ca_file;              // PEM bundle of trusted CAs; empty: the system's default paths
+  std::string ca_path;              // directory of hashed CA certificates
+  std::string cert_file;            // client certificate (PEM) for mutual TLS
+  std::string key_file;             // client private key (PEM) for mutual TLS
+  std::string server_name;          // SNI and name to verify; empty: the host
+  bool verify_peer = true;          // verify the certificate chain and host name
   std::string min_version = "1.2";  // "1.2" or "1.3"
 
   friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
@@ -38,19 +38,19 @@ struct RedisSettings {
   int celery_result_db = 2;
   int session_db = 3;
 
-  std::size_t max_connections = 10;              // multiplexed connections in the pool
-  std::chrono::seconds default_ttl{300};         // cache entries' default lifetime
+  std::size_t max_connections = 10;       // multiplexed connections in the pool
+  std::chrono::seconds default_ttl{300};  // cache entries' default lifetime
 
-  std::string client_name;                       // CLIENT SETNAME; empty: not sent
-  std::string unix_socket;                       // non-empty: connect here instead of host:port
+  std::string client_name;  // CLIENT SETNAME; empty: not sent
+  std::string unix_socket;  // non-empty: connect here instead of host:port
   bool tls = false;
   TlsSettings tls_options;
 
-  std::chrono::milliseconds connect_timeout{5000};   // TCP/unix connect plus handshake
-  std::chrono::milliseconds command_timeout{5000};   // default for each operation
+  std::chrono::milliseconds connect_timeout{5000};         // TCP/unix connect plus handshake
+  std::chrono::milliseconds command_timeout{5000};         // default for each operation
   std::chrono::milliseconds health_check_interval{15000};  // PING after this much idle; 0: off
-  std::chrono::milliseconds reconnect_min_delay{50};      // first backoff step
-  std::chrono::milliseconds reconnect_max_delay{5000};    // backoff ceiling
+  std::chrono::milliseconds reconnect_min_delay{50};       // first backoff step
+  std::chrono::milliseconds reconnect_max_delay{5000};     // backoff ceiling
 
   std::size_t max_reply_size = 512u * 1024u * 1024u;  // bytes one reply may take
   int max_nesting_depth = 64;                         // arrays within arrays

@@ -77,9 +77,9 @@ std::exception_ptr ConvertingHandler<T, Handler, Convert>::error_of(const Reply&
 
 template <template <class, class> class Associator, class T, class Handler, class Convert,
           class DefaultCandidate>
-struct boost::asio::associator<Associator,
-                               asyncredis::detail::ConvertingHandler<T, Handler, Convert>,
-                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
+struct boost::asio::associator<
+    Associator, asyncredis::detail::ConvertingHandler<T, Handler, Convert>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
   static typename Associator<Handler, DefaultCandidate>::type get(
       const asyncredis::detail::ConvertingHandler<T, Handler, Convert>& h) noexcept {
     return Associator<Handler, DefaultCandidate>::get(h.handler());

@@ -38,11 +38,11 @@ namespace detail {
 // Throws server_error for an error reply; otherwise does nothing.
 void check_not_error(const Reply& reply);
 
-std::int64_t to_int64(const Reply& reply);      // integer reply or decimal string
-std::uint64_t to_uint64(const Reply& reply);    // the same, unsigned
-double to_double(const Reply& reply);           // number string or integer
+std::int64_t to_int64(const Reply& reply);    // integer reply or decimal string
+std::uint64_t to_uint64(const Reply& reply);  // the same, unsigned
+double to_double(const Reply& reply);         // number string or integer
 bool to_bool(const Reply& reply);
-std::string to_string_value(Reply&& reply);     // string, or integer as text
+std::string to_string_value(Reply&& reply);  // string, or integer as text
 // Range-check for narrower integer types.
 [[noreturn]] void throw_out_of_range(std::string_view type, const Reply& found);
 
@@ -55,7 +55,8 @@ template <class T>
 concept MapLike = requires {
   typename T::key_type;
   typename T::mapped_type;
-} && requires(T& m, typename T::key_type k, typename T::mapped_type v) {
+}
+&&requires(T& m, typename T::key_type k, typename T::mapped_type v) {
   m.emplace(std::move(k), std::move(v));
 };
 
@@ -72,8 +73,7 @@ struct FromReply<std::string> {
 };
 
 template <class T>
-  requires(std::integral<T> && !std::same_as<T, bool>)
-struct FromReply<T> {
+requires(std::integral<T> && !std::same_as<T, bool>) struct FromReply<T> {
   static T convert(Reply&& reply) {
     if constexpr (std::is_signed_v<T>) {
       std::int64_t v = detail::to_int64(reply);
@@ -113,8 +113,7 @@ struct FromReply<std::vector<T, A>> {
 };
 
 template <detail::MapLike M>
-  requires(!std::same_as<M, std::string>)
-struct FromReply<M> {
+requires(!std::same_as<M, std::string>) struct FromReply<M> {
   static M convert(Reply&& reply);
 };
 
@@ -151,8 +150,7 @@ std::vector<T, A> FromReply<std::vector<T, A>>::convert(Reply&& reply) {
 }
 
 template <detail::MapLike M>
-  requires(!std::same_as<M, std::string>)
-M FromReply<M>::convert(Reply&& reply) {
+requires(!std::same_as<M, std::string>) M FromReply<M>::convert(Reply&& reply) {
   detail::check_not_error(reply);
   if (!reply.is_array()) detail::throw_unexpected("array of key-value pairs", reply);
   auto& elements = reply.elements();
@@ -188,7 +186,8 @@ std::tuple<Ts...> FromReply<std::tuple<Ts...>>::convert(Reply&& reply) {
   }
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::tuple<Ts...>(FromReply<Ts>::convert(std::move(elements[I]))...);
-  }(std::index_sequence_for<Ts...>{});
+  }
+  (std::index_sequence_for<Ts...>{});
 }
 
 }  // namespace asyncredis

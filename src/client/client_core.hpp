@@ -1,0 +1,91 @@
+// The pool behind a RedisClient: its multiplexed connections, the choice of the least loaded
+// one for each request, and the exclusive connections handed out as leases.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "asyncredis/client.hpp"
+#include "asyncredis/detail/request.hpp"
+#include "asyncredis/settings.hpp"
+#include "net/connection.hpp"
+
+namespace asyncredis::detail {
+
+class ClientCore;
+
+// One leased connection; gives it back to its pool when destroyed.
+class LeaseCore final : public RequestSink {
+ public:
+  LeaseCore(std::shared_ptr<Connection> connection, std::weak_ptr<ClientCore> owner);
+  ~LeaseCore() override;
+  void submit(Request&& request, ReplyHandler&& handler) override;
+  asio::any_io_executor executor() const override;
+
+ private:
+  std::shared_ptr<Connection> connection_;
+  std::weak_ptr<ClientCore> owner_;
+  asio::any_io_executor executor_;
+};
+
+class ClientCore final : public RequestSink, public std::enable_shared_from_this<ClientCore> {
+ public:
+  using LeaseReady =
+      asio::any_completion_handler<void(std::exception_ptr, std::shared_ptr<LeaseCore>)>;
+
+  ClientCore(asio::any_io_executor executor, RedisSettings settings, int db);
+
+  void submit(Request&& request, ReplyHandler&& handler) override;
+  asio::any_io_executor executor() const override { return executor_; }
+
+  void connect(VoidHandler handler);
+  void disconnect(VoidHandler handler);
+  void acquire_lease(LeaseReady handler);
+  // Called by ~LeaseCore.
+  void release_lease(std::shared_ptr<Connection> connection);
+  // Closes everything at once; pending operations fail with errc::shutting_down.
+  void shutdown();
+
+  const RedisSettings& settings() const noexcept { return settings_; }
+  int database() const noexcept { return db_; }
+  PoolStats stats() const noexcept;
+
+ private:
+  enum class State { idle, connecting, connected, disconnecting, closed };
+  struct LeaseWaiter {
+    LeaseReady handler;
+    std::shared_ptr<asio::steady_timer> timer;
+  };
+
+  Connection& pick() noexcept;
+  std::shared_ptr<Connection> make_connection();
+  void open_lease_connection(LeaseReady handler);
+  void hand_over(std::shared_ptr<Connection> connection, LeaseReady handler);
+  void reject(ReplyHandler&& handler, errc code, const char* what);
+
+  const RedisSettings settings_;
+  const int db_;
+  asio::any_io_executor executor_;
+  std::vector<std::shared_ptr<Connection>> connections_;  // fixed at construction
+  std::atomic<State> state_{State::idle};
+  std::atomic<std::size_t> next_{0};
+  std::atomic<std::uint64_t> seed_;
+
+  mutable std::mutex lease_mutex_;
+  std::vector<std::shared_ptr<Connection>> idle_leases_;
+  std::size_t leases_out_ = 0;  // leased or being opened
+  std::deque<std::shared_ptr<LeaseWaiter>> lease_waiters_;
+};
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,55 @@
+#include "net/handshake.hpp"
+
+#include "asyncredis/command.hpp"
+#include "asyncredis/error.hpp"
+
+namespace asyncredis::detail {
+
+Handshake make_handshake(const RedisSettings& settings, int db) {
+  Handshake h;
+  std::string& out = h.request.payload;
+  if (settings.password) {
+    if (settings.username) {
+      encode_command(out, "AUTH", *settings.username, *settings.password);
+      h.steps.push_back("AUTH " + *settings.username);
+    } else {
+      encode_command(out, "AUTH", *settings.password);
+      h.steps.emplace_back("AUTH");
+    }
+  }
+  if (db != 0) {
+    encode_command(out, "SELECT", db);
+    h.steps.push_back("SELECT " + std::to_string(db));
+  }
+  if (!settings.client_name.empty()) {
+    encode_command(out, "CLIENT", "SETNAME", settings.client_name);
+    h.steps.emplace_back("CLIENT SETNAME");
+  }
+  if (h.steps.empty()) {
+    encode_command(out, "PING");
+    h.steps.emplace_back("PING");
+  }
+  h.request.reply_count = static_cast<std::uint32_t>(h.steps.size());
+  h.request.deliver = Deliver::array;
+  return h;
+}
+
+void check_handshake(const Handshake& handshake, const Reply& replies) {
+  if (!replies.is_array() || replies.elements().size() != handshake.steps.size()) {
+    throw Error(errc::protocol_error, "handshake: expected " +
+                                          std::to_string(handshake.steps.size()) +
+                                          " replies, got " + to_debug_string(replies));
+  }
+  for (std::size_t i = 0; i < handshake.steps.size(); ++i) {
+    const Reply& reply = replies.elements()[i];
+    if (!reply.is_error()) continue;
+    const std::string& text = reply.str();
+    const std::string& step = handshake.steps[i];
+    const bool auth_problem =
+        step.starts_with("AUTH") || text.starts_with("NOAUTH") || text.starts_with("WRONGPASS");
+    throw Error(auth_problem ? errc::auth_failed : errc::server_error,
+                "handshake " + step + ": " + text);
+  }
+}
+
+}  // namespace asyncredis::detail
