@@ -1,0 +1,47 @@
+// Runs a test body written as a coroutine on a fresh io_context, with a time limit.
+#pragma once
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <stdexcept>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asyncredis::test {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+// Runs body(io_context) until it finishes; rethrows what it threw; throws if it has not
+// finished within `limit` (a hang is a failure, never a stuck test run).
+inline void run_async(const std::function<asio::awaitable<void>(asio::io_context&)>& body,
+                      std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  asio::io_context io;
+  bool done = false;
+  std::exception_ptr error;
+  asio::co_spawn(io, body(io), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    io.run_one_for(std::chrono::milliseconds(50));
+  }
+  // Let what the body started wind down (client shutdown completions).
+  io.run_for(std::chrono::milliseconds(20));
+  if (!done) throw std::runtime_error("the test coroutine did not finish in time");
+  if (error) std::rethrow_exception(error);
+}
+
+// Suspends the calling coroutine for `d`.
+inline asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  co_await timer.async_wait(use_awaitable);
+}
+
+}  // namespace asyncredis::test
