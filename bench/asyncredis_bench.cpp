@@ -1,0 +1,245 @@
+// asyncredis-bench: throughput and latency of asyncredis, with the workload of the hiredis
+// reference in shared/perf (GET/SET of "key:__rand_int__", a 32-byte value, N in flight).
+//
+//   asyncredis-bench --command get --requests 1000000 --inflight 256 --connections 1
+//
+// It prints one line: RESULT client=asyncredis cmd=GET inflight=... ops_per_s=... p50_us=...
+// (with --json, a JSON object instead).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "asyncredis/asyncredis.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::optional<std::string> url;
+  std::string command = "get";
+  long requests = 100000;
+  long inflight = 1;
+  long connections = 1;
+  long value_size = 32;
+  long latency_every = 0;  // 0: every request when inflight <= 16, else every 16th
+  bool json = false;
+  bool tolerate_errors = false;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "asyncredis-bench: " << problem << "\n"
+            << "usage: asyncredis-bench [--url URL] [--command get|set] [--requests N]\n"
+            << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
+            << "         [--json] [--tolerate-errors]\n"
+            << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
+  std::exit(2);
+}
+
+long positive(std::string_view flag, const char* text) {
+  char* end = nullptr;
+  long value = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || value < 1) {
+    usage(std::string(flag) + ": '" + text + "' is not a positive whole number");
+  }
+  return value;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage(std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--url")
+      o.url = value();
+    else if (flag == "--command")
+      o.command = value();
+    else if (flag == "--requests")
+      o.requests = positive(flag, value());
+    else if (flag == "--inflight")
+      o.inflight = positive(flag, value());
+    else if (flag == "--connections")
+      o.connections = positive(flag, value());
+    else if (flag == "--value-size")
+      o.value_size = positive(flag, value());
+    else if (flag == "--latency-every")
+      o.latency_every = positive(flag, value());
+    else if (flag == "--json")
+      o.json = true;
+    else if (flag == "--tolerate-errors")
+      o.tolerate_errors = true;
+    else if (flag == "--help" || flag == "-h")
+      usage("help");
+    else
+      usage("unknown flag " + std::string(flag));
+  }
+  if (o.command != "get" && o.command != "set")
+    usage("--command: '" + o.command + "' is not get or set");
+  if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
+  return o;
+}
+
+// Keeps `inflight` requests outstanding; each completion issues the next one.
+class Load {
+ public:
+  Load(asyncredis::RedisClient& client, const Options& options)
+      : client_(client),
+        options_(options),
+        value_(static_cast<std::size_t>(options.value_size), 'x') {
+    latencies_.reserve(static_cast<std::size_t>(options.requests / options.latency_every + 1));
+  }
+
+  void start() {
+    started_ = Clock::now();
+    const long window = std::min(options_.inflight, options_.requests);
+    for (long i = 0; i < window; ++i) issue();
+  }
+
+  bool finished() const { return completed_ == options_.requests; }
+  double seconds() const { return std::chrono::duration<double>(finished_ - started_).count(); }
+  long errors() const { return errors_; }
+  const std::string& first_error() const { return first_error_; }
+  std::vector<std::uint32_t>& latencies_ns() { return latencies_; }
+
+ private:
+  struct Done {
+    Load* load;
+    Clock::time_point sent;
+    void finish(std::exception_ptr error) const { load->on_done(error, sent); }
+  };
+
+  void issue() {
+    const long n = issued_++;
+    const Clock::time_point sent =
+        n % options_.latency_every == 0 ? Clock::now() : Clock::time_point();
+    Done done{this, sent};
+    if (options_.command == "get") {
+      client_.get(key_, [done](std::exception_ptr error, std::optional<std::string>) {
+        done.finish(error);
+      });
+    } else {
+      client_.set(key_, value_, [done](std::exception_ptr error, bool) { done.finish(error); });
+    }
+  }
+
+  void on_done(std::exception_ptr error, Clock::time_point sent) {
+    if (sent != Clock::time_point()) {
+      latencies_.push_back(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count()));
+    }
+    if (error) {
+      if (errors_++ == 0) first_error_ = asyncredis::error_message_of(error);
+      if (!options_.tolerate_errors) {
+        std::cerr << "asyncredis-bench: request failed: " << asyncredis::error_message_of(error)
+                  << " (use --tolerate-errors to keep going)\n";
+        std::exit(1);
+      }
+    }
+    if (++completed_ == options_.requests) finished_ = Clock::now();
+    if (issued_ < options_.requests) issue();
+  }
+
+  asyncredis::RedisClient& client_;
+  const Options& options_;
+  const std::string key_ = "key:__rand_int__";
+  const std::string value_;
+  long issued_ = 0;
+  long completed_ = 0;
+  long errors_ = 0;
+  std::string first_error_;
+  Clock::time_point started_, finished_;
+  std::vector<std::uint32_t> latencies_;
+};
+
+double percentile_us(std::vector<std::uint32_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[index] / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  asyncredis::RedisSettings settings;
+  try {
+    settings = options.url ? asyncredis::RedisSettings::from_url(*options.url)
+                           : asyncredis::RedisSettings::from_env();
+    settings.max_connections = static_cast<std::size_t>(options.connections);
+    settings.command_timeout = std::chrono::seconds(30);
+  } catch (const asyncredis::Error& e) {
+    usage(e.message());
+  }
+
+  asio::io_context io(1);
+  asyncredis::RedisClient client(io.get_executor(), settings);
+  Load load(client, options);
+  std::string failure;
+  client.connect([&](std::exception_ptr error) {
+    if (error) {
+      failure = asyncredis::error_message_of(error);
+      return;
+    }
+    // The key exists with a value of the benchmark's size before the clock starts.
+    const std::string value(static_cast<std::size_t>(options.value_size), 'x');
+    client.set("key:__rand_int__", value, [&](std::exception_ptr error, bool) {
+      if (error) {
+        failure = asyncredis::error_message_of(error);
+        return;
+      }
+      load.start();
+    });
+  });
+  while (!load.finished() && failure.empty() && io.run_one() > 0) {
+  }
+  if (!failure.empty()) {
+    std::cerr << "asyncredis-bench: " << failure << "\n";
+    return 1;
+  }
+
+  auto& latencies = load.latencies_ns();
+  std::sort(latencies.begin(), latencies.end());
+  const double secs = load.seconds();
+  const double ops = static_cast<double>(options.requests) / secs;
+  std::string cmd = options.command == "get" ? "GET" : "SET";
+  if (options.json) {
+    nlohmann::json out = {{"client", "asyncredis"},
+                          {"cmd", cmd},
+                          {"inflight", options.inflight},
+                          {"connections", options.connections},
+                          {"requests", options.requests},
+                          {"secs", secs},
+                          {"ops_per_s", ops},
+                          {"p50_us", percentile_us(latencies, 0.5)},
+                          {"p99_us", percentile_us(latencies, 0.99)},
+                          {"p999_us", percentile_us(latencies, 0.999)},
+                          {"errors", load.errors()}};
+    if (load.errors() > 0) out["first_error"] = load.first_error();
+    std::cout << out.dump() << std::endl;
+  } else {
+    std::printf(
+        "RESULT client=asyncredis mode=auto-pipeline cmd=%s param=%ld connections=%ld n=%ld "
+        "secs=%.6f ops_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%ld\n",
+        cmd.c_str(), options.inflight, options.connections, options.requests, secs, ops,
+        percentile_us(latencies, 0.5), percentile_us(latencies, 0.99),
+        percentile_us(latencies, 0.999), load.errors());
+    if (load.errors() > 0) std::printf("first error: %s\n", load.first_error().c_str());
+  }
+  client.disconnect([](std::exception_ptr) {});
+  io.run_for(std::chrono::milliseconds(200));
+  return 0;
+}
