@@ -64,7 +64,7 @@ class ClientCore final : public RequestSink, public std::enable_shared_from_this
  private:
   enum class State { idle, connecting, connected, disconnecting, closed };
   struct LeaseWaiter {
-    LeaseReady handler;
+    MovableHandler<LeaseReady> handler;
     std::shared_ptr<asio::steady_timer> timer;
   };
 

@@ -17,6 +17,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "asyncredis/detail/request.hpp"
+#include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
 #include "net/backoff.hpp"
 #include "net/request_queue.hpp"
@@ -116,7 +117,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t reads_at_last_check_ = 0;
   std::string write_buffer_;
   std::vector<char> read_buffer_;
-  VoidHandler first_attempt_;
+  MovableHandler<VoidHandler> first_attempt_;
   std::vector<VoidHandler> stop_handlers_;
 
   std::atomic<std::size_t> load_{0};

@@ -17,6 +17,7 @@
 
 #include "asyncredis/detail/request.hpp"
 #include "asyncredis/reply.hpp"
+#include "net/movable_handler.hpp"
 
 namespace asyncredis::detail {
 
@@ -24,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 // A finished request: call handler(error, reply).
 struct Completion {
-  ReplyHandler handler;
+  MovableHandler<ReplyHandler> handler;
   std::exception_ptr error;
   Reply reply;
 };
@@ -74,9 +75,9 @@ class RequestQueue {
  private:
   struct Entry {
     std::uint64_t id = 0;
-    ReplyHandler handler;         // empty once abandoned
-    std::uint32_t remaining = 1;  // replies still due
-    std::uint32_t total = 1;      // replies the request asks for
+    MovableHandler<ReplyHandler> handler;  // empty once abandoned
+    std::uint32_t remaining = 1;           // replies still due
+    std::uint32_t total = 1;               // replies the request asks for
     Deliver deliver = Deliver::single;
     std::uint32_t size = 0;  // bytes in waiting_bytes_ while waiting
     Clock::time_point deadline;

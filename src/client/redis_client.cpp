@@ -1,0 +1,88 @@
+// RedisClient's and Lease's non-template members: thin forwards to the pool.
+#include "asyncredis/client.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+
+#include "client/client_core.hpp"
+
+namespace asyncredis {
+
+RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisSettings settings,
+                         std::optional<int> db) {
+  settings.validate();
+  const int selected = db.value_or(settings.cache_db);
+  if (selected < 0) {
+    throw Error(errc::invalid_setting,
+                "RedisClient db: " + std::to_string(selected) + " is not a database number");
+  }
+  core_ = std::make_shared<detail::ClientCore>(std::move(executor), std::move(settings), selected);
+  sink_ = core_.get();
+}
+
+RedisClient::~RedisClient() {
+  if (core_) core_->shutdown();
+}
+
+void RedisClient::start_connect(VoidHandler handler) {
+  core_->connect(std::move(handler));
+}
+
+void RedisClient::start_disconnect(VoidHandler handler) {
+  core_->disconnect(std::move(handler));
+}
+
+void RedisClient::start_lease(LeaseHandler handler) {
+  core_->acquire_lease([h = std::move(handler), fallback = core_->executor()](
+                           std::exception_ptr error,
+                           std::shared_ptr<detail::LeaseCore> lease) mutable {
+    // The pool completes on the client's executor; the caller's handler may
+    // have its own.
+    auto executor = boost::asio::get_associated_executor(h, fallback);
+    boost::asio::dispatch(executor, [h = std::move(h), error, lease = std::move(lease)]() mutable {
+      if (error) {
+        std::move(h)(error, Lease());
+      } else {
+        std::move(h)(nullptr, Lease(std::move(lease)));
+      }
+    });
+  });
+}
+
+boost::asio::any_io_executor RedisClient::get_executor() const noexcept {
+  return core_->executor();
+}
+const RedisSettings& RedisClient::settings() const noexcept {
+  return core_->settings();
+}
+int RedisClient::database() const noexcept {
+  return core_->database();
+}
+PoolStats RedisClient::stats() const noexcept {
+  return core_->stats();
+}
+
+Lease::Lease(std::shared_ptr<detail::LeaseCore> core)
+    : Commands(core.get()), core_(std::move(core)) {}
+
+Lease::Lease(Lease&& other) noexcept : Commands(other), core_(std::move(other.core_)) {
+  other.sink_ = nullptr;
+}
+
+Lease& Lease::operator=(Lease&& other) noexcept {
+  if (this != &other) {
+    Commands::operator=(other);
+    core_ = std::move(other.core_);
+    other.sink_ = nullptr;
+  }
+  return *this;
+}
+
+Lease::~Lease() = default;
+
+void Lease::release() noexcept {
+  core_.reset();
+  sink_ = nullptr;
+}
+
+}  // namespace asyncredis

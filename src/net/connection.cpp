@@ -1,0 +1,444 @@
+#include "net/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+
+#include "asyncredis/command.hpp"
+#include "asyncredis/error.hpp"
+#include "net/handshake.hpp"
+
+namespace asyncredis::detail {
+
+namespace {
+
+constexpr std::size_t read_chunk = 64 * 1024;
+
+ReaderLimits limits_of(const RedisSettings& settings) {
+  ReaderLimits limits;
+  limits.max_reply_size = settings.max_reply_size;
+  limits.max_depth = settings.max_nesting_depth;
+  return limits;
+}
+
+// Installed in a request's cancellation slot; runs on the thread that emits the
+// signal.
+class CancelRequest {
+ public:
+  CancelRequest(std::weak_ptr<Connection> connection, std::uint64_t id)
+      : connection_(std::move(connection)), id_(id) {}
+
+  void operator()(asio::cancellation_type) {
+    if (auto connection = connection_.lock()) connection->cancel(id_);
+  }
+
+ private:
+  std::weak_ptr<Connection> connection_;
+  std::uint64_t id_;
+};
+
+}  // namespace
+
+void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_run_inline) {
+  auto slot = asio::get_associated_cancellation_slot(done.handler);
+  if (slot.is_connected()) slot.clear();
+  auto executor = asio::get_associated_executor(done.handler, fallback);
+  auto call = [handler = std::move(done.handler), error = std::move(done.error),
+               reply = std::move(done.reply)]() mutable {
+    std::move(handler)(std::move(error), std::move(reply));
+  };
+  if (may_run_inline) {
+    asio::dispatch(executor, std::move(call));
+  } else {
+    // The handler's executor may be type-erased without blocking.never; go through ours.
+    asio::post(fallback, asio::bind_executor(executor, std::move(call)));
+  }
+}
+
+Connection::Connection(asio::any_io_executor executor, const RedisSettings& settings, int db,
+                       std::uint64_t seed, bool reconnect)
+    : settings_(settings),
+      db_(db),
+      reconnect_(reconnect),
+      executor_(executor),
+      strand_(asio::make_strand(executor)),
+      transport_(strand_, settings),
+      reader_(limits_of(settings)),
+      backoff_(settings.reconnect_min_delay, settings.reconnect_max_delay, seed),
+      deadline_timer_(strand_),
+      health_timer_(strand_),
+      connect_timer_(strand_),
+      wait_timer_(strand_),
+      read_buffer_(read_chunk) {}
+
+std::exception_ptr Connection::error(errc code, const std::string& what) const {
+  return std::make_exception_ptr(Error(code, transport_.peer() + ": " + what));
+}
+
+// ---- lifecycle
+// -----------------------------------------------------------------------------
+
+void Connection::start(VoidHandler first_attempt) {
+  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(first_attempt)]() mutable {
+    if (self->state_ != State::stopped) {
+      asio::post(self->executor_, [h = std::move(h)]() mutable {
+        std::move(h)(
+            std::make_exception_ptr(Error(errc::invalid_argument, "connection already started")));
+      });
+      return;
+    }
+    self->state_ = State::connecting;
+    self->draining_ = false;
+    self->first_attempt_ = std::move(h);
+    const std::uint64_t run_id = ++self->run_id_;
+    asio::co_spawn(self->strand_, self->run(run_id), [](std::exception_ptr) {});
+  });
+}
+
+asio::awaitable<void> Connection::run(std::uint64_t run_id) {
+  auto self = shared_from_this();
+  bool first = true;
+  while (state_ != State::stopped && run_id == run_id_) {
+    state_ = State::connecting;
+    std::exception_ptr failure = co_await connect_once();
+    if (state_ == State::stopped || run_id != run_id_) break;
+    if (first && first_attempt_) {
+      asio::post(executor_,
+                 [h = std::move(first_attempt_), failure]() mutable { std::move(h)(failure); });
+      first_attempt_ = VoidHandler();
+    }
+    if (!failure) {
+      if (!first) reconnects_.fetch_add(1, std::memory_order_relaxed);
+      state_ = State::up;
+      up_.store(true, std::memory_order_relaxed);
+      backoff_.reset();
+      start_read();
+      start_write();
+      start_health_check(generation_);
+      while (state_ == State::up && run_id == run_id_) {  // until lose() or stop()
+        wait_timer_.expires_at(asio::steady_timer::time_point::max());
+        co_await wait_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    }
+    first = false;
+    if (state_ == State::stopped || run_id != run_id_) break;
+    if (!reconnect_) {
+      std::vector<Completion> done;
+      queue_.fail_all(error(errc::connection_lost, "connection lost (not reconnected)"), done);
+      complete_all(done);
+      finish_stop();
+      break;
+    }
+    state_ = State::down;
+    wait_timer_.expires_after(backoff_.next());
+    co_await wait_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<std::exception_ptr> Connection::connect_once() {
+  const std::uint64_t generation = ++generation_;
+  connect_timed_out_ = false;
+  connect_timer_.expires_after(settings_.connect_timeout);
+  connect_timer_.async_wait([this, self = shared_from_this(), generation](auto ec) {
+    if (ec || generation != generation_ || state_ != State::connecting) return;
+    connect_timed_out_ = true;
+    transport_.close();
+  });
+  std::exception_ptr failure;
+  try {
+    reader_.reset();
+    co_await transport_.connect();
+    co_await handshake();
+  } catch (const Error&) {
+    failure = std::current_exception();
+  } catch (const boost::system::system_error& e) {
+    failure =
+        connect_timed_out_
+            ? error(errc::timeout, "connect timed out after " +
+                                       std::to_string(settings_.connect_timeout.count()) + " ms")
+            : error(errc::not_connected, std::string("connect failed: ") + e.what());
+  } catch (const std::exception& e) {
+    failure = error(errc::not_connected, std::string("connect failed: ") + e.what());
+  }
+  connect_timer_.cancel();
+  if (failure) transport_.close();
+  co_return failure;
+}
+
+asio::awaitable<void> Connection::handshake() {
+  Handshake plan = make_handshake(settings_, db_);
+  co_await transport_.async_write(asio::buffer(plan.request.payload), asio::use_awaitable);
+  std::vector<Reply> replies;
+  Reply reply;
+  while (replies.size() < plan.steps.size()) {
+    switch (reader_.next(reply)) {
+      case ReplyReader::Status::reply:
+        replies.push_back(std::move(reply));
+        continue;
+      case ReplyReader::Status::error:
+        throw Error(errc::protocol_error,
+                    transport_.peer() + ": handshake: " + reader_.error_message());
+      case ReplyReader::Status::need_more:
+        break;
+    }
+    std::size_t n =
+        co_await transport_.async_read_some(asio::buffer(read_buffer_), asio::use_awaitable);
+    reader_.feed(read_buffer_.data(), n);
+  }
+  check_handshake(plan, Reply::array(std::move(replies)));
+}
+
+void Connection::stop(bool graceful, VoidHandler done) {
+  asio::dispatch(strand_, [self = shared_from_this(), graceful, h = std::move(done)]() mutable {
+    self->stop_handlers_.push_back(std::move(h));
+    if (self->state_ == State::stopped) {
+      self->finish_stop();
+      return;
+    }
+    if (graceful) {
+      self->draining_ = true;
+      self->finish_stop_if_drained();
+    } else {
+      self->finish_stop();
+    }
+  });
+}
+
+void Connection::finish_stop_if_drained() {
+  if (draining_ && queue_.empty()) finish_stop();
+}
+
+void Connection::finish_stop() {
+  state_ = State::stopped;
+  draining_ = false;
+  up_.store(false, std::memory_order_relaxed);
+  ++generation_;
+  transport_.close();
+  deadline_timer_.cancel();
+  health_timer_.cancel();
+  connect_timer_.cancel();
+  wait_timer_.cancel();
+  deadline_armed_ = false;
+  writing_ = false;
+  std::vector<Completion> done;
+  queue_.fail_all(error(errc::shutting_down, "the client is shutting down"), done);
+  if (first_attempt_) {
+    asio::post(executor_, [h = std::move(first_attempt_),
+                           e = error(errc::shutting_down, "stopped while connecting")]() mutable {
+      std::move(h)(e);
+    });
+    first_attempt_ = VoidHandler();
+  }
+  complete_all(done);
+  for (auto& h : stop_handlers_) {
+    asio::post(executor_, [h = std::move(h)]() mutable { std::move(h)(nullptr); });
+  }
+  stop_handlers_.clear();
+}
+
+// ---- requests
+// ------------------------------------------------------------------------------
+
+void Connection::submit(Request&& request, ReplyHandler&& handler) {
+  load_.fetch_add(1, std::memory_order_relaxed);
+  asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
+                           handler = std::move(handler)]() mutable {
+    self->do_submit(std::move(request), std::move(handler));
+  });
+}
+
+void Connection::do_submit(Request&& request, ReplyHandler&& handler) {
+  if (state_ == State::stopped || draining_) {
+    complete(Completion{std::move(handler),
+                        error(errc::shutting_down, "the client is shutting down"), Reply()},
+             false);
+    return;
+  }
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  const auto timeout = request.timeout.count() > 0 ? request.timeout : settings_.command_timeout;
+  const auto deadline = Clock::now() + timeout;
+  const std::uint64_t id = queue_.push(std::move(request), std::move(handler), deadline);
+  if (slot.is_connected()) slot.template emplace<CancelRequest>(weak_from_this(), id);
+  arm_deadline(deadline);
+  if (!in_reader_) start_write();
+}
+
+void Connection::cancel(std::uint64_t id) {
+  asio::dispatch(strand_, [self = shared_from_this(), id] { self->cancel_on_strand(id); });
+}
+
+void Connection::cancel_on_strand(std::uint64_t id) {
+  Completion done;
+  if (queue_.cancel(id, error(errc::cancelled, "operation cancelled"), done)) {
+    complete(std::move(done));
+    finish_stop_if_drained();
+  }
+}
+
+void Connection::complete(Completion&& done, bool may_run_inline) {
+  load_.fetch_sub(1, std::memory_order_relaxed);
+  deliver(std::move(done), executor_, may_run_inline);
+}
+
+void Connection::complete_all(std::vector<Completion>& done) {
+  for (Completion& c : done) complete(std::move(c));
+  done.clear();
+}
+
+// ---- writing and reading
+// -------------------------------------------------------------------
+
+void Connection::start_write() {
+  if (writing_ || state_ != State::up || !queue_.has_waiting()) return;
+  queue_.take_batch(write_buffer_);
+  writing_ = true;
+  transport_.async_write(
+      asio::buffer(write_buffer_),
+      [self = shared_from_this(), generation = generation_](
+          const boost::system::error_code& ec, std::size_t) { self->on_write(ec, generation); });
+}
+
+void Connection::on_write(const boost::system::error_code& ec, std::uint64_t generation) {
+  if (generation != generation_) return;
+  writing_ = false;
+  if (ec) {
+    lose(error(errc::connection_lost, "write failed: " + ec.message()));
+    return;
+  }
+  if (!in_reader_) start_write();
+}
+
+void Connection::start_read() {
+  transport_.async_read_some(asio::buffer(read_buffer_),
+                             [self = shared_from_this(), generation = generation_](
+                                 const boost::system::error_code& ec, std::size_t bytes) {
+                               self->on_read(ec, bytes, generation);
+                             });
+}
+
+void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
+                         std::uint64_t generation) {
+  if (generation != generation_) return;
+  if (ec) {
+    lose(error(errc::connection_lost, ec == asio::error::eof
+                                          ? std::string("the server closed the connection")
+                                          : "read failed: " + ec.message()));
+    return;
+  }
+  ++reads_;
+  reader_.feed(read_buffer_.data(), bytes);
+  in_reader_ = true;
+  Reply reply;
+  Completion done;
+  for (;;) {
+    const ReplyReader::Status status = reader_.next(reply);
+    if (status == ReplyReader::Status::need_more) break;
+    if (status == ReplyReader::Status::error) {
+      in_reader_ = false;
+      lose(error(errc::protocol_error, reader_.error_message()));
+      return;
+    }
+    switch (queue_.on_reply(std::move(reply), done)) {
+      case RequestQueue::ReplyResult::completed:
+        complete(std::move(done));
+        break;
+      case RequestQueue::ReplyResult::pending:
+        break;
+      case RequestQueue::ReplyResult::unexpected:
+        in_reader_ = false;
+        lose(error(errc::protocol_error, "the server sent a reply that no request asked for"));
+        return;
+    }
+    // A handler may have stopped this connection.
+    if (generation != generation_) {
+      in_reader_ = false;
+      return;
+    }
+  }
+  in_reader_ = false;
+  start_write();
+  start_read();
+  finish_stop_if_drained();
+}
+
+void Connection::lose(std::exception_ptr why) {
+  if (state_ != State::up) return;
+  state_ = State::down;
+  up_.store(false, std::memory_order_relaxed);
+  ++generation_;
+  writing_ = false;
+  transport_.close();
+  health_timer_.cancel();
+  std::vector<Completion> done;
+  queue_.on_connection_lost(why, done);
+  complete_all(done);
+  wait_timer_.cancel();  // wakes run() to reconnect
+  finish_stop_if_drained();
+}
+
+// ---- timeouts and health
+// -------------------------------------------------------------------
+
+void Connection::arm_deadline(Clock::time_point deadline) {
+  if (deadline_armed_ && deadline_at_ <= deadline) return;
+  deadline_armed_ = true;
+  deadline_at_ = deadline;
+  deadline_timer_.expires_at(deadline);
+  deadline_timer_.async_wait(
+      [self = shared_from_this(), g = ++deadline_generation_](const boost::system::error_code& ec) {
+        if (!ec) self->on_deadline(g);
+      });
+}
+
+void Connection::on_deadline(std::uint64_t timer_generation) {
+  if (timer_generation != deadline_generation_) return;
+  deadline_armed_ = false;
+  std::vector<Completion> done;
+  queue_.expire(Clock::now(), error(errc::timeout, "operation timed out"), done);
+  complete_all(done);
+  if (auto next = queue_.earliest_deadline()) arm_deadline(*next);
+  finish_stop_if_drained();
+}
+
+void Connection::start_health_check(std::uint64_t generation) {
+  if (settings_.health_check_interval.count() <= 0) return;
+  reads_at_last_check_ = reads_;
+  health_timer_.expires_after(settings_.health_check_interval);
+  health_timer_.async_wait(
+      [self = shared_from_this(), generation](const boost::system::error_code& ec) {
+        if (!ec && generation == self->generation_) self->on_health_check(generation);
+      });
+}
+
+void Connection::on_health_check(std::uint64_t generation) {
+  if (reads_ != reads_at_last_check_ || state_ != State::up) {
+    start_health_check(generation);  // replies are flowing: healthy
+    return;
+  }
+  // Nothing read for a whole interval: idle, or a server that stopped
+  // answering. A PING tells which; if it times out the connection is replaced.
+  Request ping;
+  encode_command(ping.payload, "PING");
+  ping.timeout = std::min(settings_.command_timeout, settings_.health_check_interval);
+  load_.fetch_add(1, std::memory_order_relaxed);
+  do_submit(std::move(ping), asio::bind_executor(strand_, [weak = weak_from_this(), generation](
+                                                              std::exception_ptr failure, Reply) {
+              auto self = weak.lock();
+              if (!self || !failure || generation != self->generation_) return;
+              if (error_code_of(failure) == make_error_code(errc::timeout)) {
+                self->lose(self->error(
+                    errc::connection_lost,
+                    "health check: no answer to PING within " +
+                        std::to_string(self->settings_.health_check_interval.count()) + " ms"));
+              }
+            }));
+  start_health_check(generation);
+}
+
+}  // namespace asyncredis::detail
