@@ -155,7 +155,7 @@ requires(!std::same_as<M, std::string>) M FromReply<M>::convert(Reply&& reply) {
   if (!reply.is_array()) detail::throw_unexpected("array of key-value pairs", reply);
   auto& elements = reply.elements();
   if (elements.size() % 2 != 0) {
-    detail::throw_unexpected_size("an even number of elements", elements.size() + 1,
+    detail::throw_unexpected_size("an even number of elements, such as", elements.size() + 1,
                                   elements.size());
   }
   M out;
