@@ -116,7 +116,7 @@ void ClientCore::disconnect(VoidHandler handler) {
   }
   struct Countdown {
     std::atomic<std::size_t> left;
-    VoidHandler handler;
+    MovableHandler<VoidHandler> handler;
   };
   auto countdown = std::make_shared<Countdown>();
   countdown->left = closing.size();

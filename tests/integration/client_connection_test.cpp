@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
+#include <set>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -210,7 +212,7 @@ TEST(Connection, CancellationEndsTheOperation) {
     signal.emit(asio::cancellation_type::terminal);
     co_await sleep_for(50ms);
     auto future = outcome.get_future();
-    ASSERT_EQ(future.wait_for(0s), std::future_status::ready) << "cancel did not complete it";
+    CO_ASSERT_EQ(future.wait_for(0s), std::future_status::ready)
     EXPECT_EQ(code_of(future.get()), errc::cancelled);
     server.resume();
     EXPECT_EQ(co_await client.ping(use_awaitable), "PONG");
@@ -261,7 +263,7 @@ TEST(Connection, ServerKilledMidLoadFailsOnlyWrittenRequestsAndRecovers) {
     EXPECT_GE(client.stats().reconnects, 1u);
     // Requests queued during the outage went out after the reconnect, each applied once.
     auto counted = co_await client.get("counter", use_awaitable);
-    ASSERT_TRUE(counted);
+    CO_ASSERT_TRUE(counted)
     EXPECT_GE(std::stoi(*counted), ok_after_restart);
     EXPECT_LE(std::stoi(*counted), ok);
   });
@@ -290,7 +292,7 @@ TEST(Connection, RequestsWaitThroughAnOutage) {
     for (int i = 0; i < 200 && future.wait_for(0s) != std::future_status::ready; ++i) {
       co_await sleep_for(25ms);
     }
-    ASSERT_EQ(future.wait_for(0s), std::future_status::ready);
+    CO_ASSERT_EQ(future.wait_for(0s), std::future_status::ready)
     EXPECT_EQ(future.get(), std::optional<std::string>("back"));
   });
 }

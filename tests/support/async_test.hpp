@@ -6,11 +6,25 @@
 #include <functional>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+// ASSERT_* cannot be used in coroutines (they `return`); these record the failure and
+// co_return instead.
+#define CO_ASSERT_TRUE(condition)                        \
+  if (!(condition)) {                                    \
+    ADD_FAILURE() << "assertion failed: " << #condition; \
+    co_return;                                           \
+  }
+#define CO_ASSERT_EQ(actual, expected) \
+  if (!((actual) == (expected))) {     \
+    EXPECT_EQ(actual, expected);       \
+    co_return;                         \
+  }
 
 namespace asyncredis::test {
 
