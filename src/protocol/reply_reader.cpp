@@ -23,7 +23,7 @@ namespace {
 
 #if HIREDIS_MAJOR >= 1
 constexpr std::size_t kHiredisMaxReply = SIZE_MAX;
-constexpr int kHiredisMaxDepth = INT_MAX;  // its task stack grows on demand
+constexpr int kHiredisMaxDepth = 1024;  // REDIS_READER_MAX_REPLY_DEPTH (1.1 on)
 #else
 // 0.14 keeps buffer offsets in int (sdsrange, seekNewline): stay well below 2 GiB in total.
 constexpr std::size_t kHiredisMaxReply = std::size_t{1} << 30;
@@ -197,6 +197,10 @@ FrameScanner::Step FrameScanner::scan(const char* data, std::size_t size, std::s
       case State::line: {
         const auto* cr = static_cast<const char*>(std::memchr(data + pos, '\r', size - pos));
         const std::size_t end = cr != nullptr ? static_cast<std::size_t>(cr - data) : size;
+        // hiredis 1.x refuses these (0.14 would keep them): refuse them on both.
+        if (std::memchr(data + pos, '\n', end - pos) != nullptr) {
+          return fail("line feed inside a status or error line");
+        }
         line_bytes_ += end - pos;
         pos = end;
         if (cr != nullptr) {
@@ -207,13 +211,8 @@ FrameScanner::Step FrameScanner::scan(const char* data, std::size_t size, std::s
         break;
       }
       case State::line_cr:
-        if (data[pos] == '\n') {
-          ++pos;
-          done = finish_element();
-        } else {
-          ++line_bytes_;  // a lone '\r' belongs to the line, as hiredis reads it
-          state_ = State::line;
-        }
+        if (data[pos++] != '\n') return fail("carriage return inside a status or error line");
+        done = finish_element();
         break;
       case State::number: {
         const char c = data[pos++];

@@ -75,7 +75,7 @@ const std::vector<std::pair<std::string, Reply>>& corpus() {
   static const std::vector<std::pair<std::string, Reply>> items = {
       {"+OK\r\n", Reply::simple_string("OK")},
       {"+\r\n", Reply::simple_string("")},
-      {"+a\rb\r\n", Reply::simple_string("a\rb")},
+      {"+a b\tc\r\n", Reply::simple_string("a b\tc")},
       {"-ERR unknown command 'FOO'\r\n", Reply::error("ERR unknown command 'FOO'")},
       {":0\r\n", Reply::integer(0)},
       {":-1\r\n", Reply::integer(-1)},
@@ -280,6 +280,12 @@ TEST(ReplyReaderErrors, MalformedNumbers) {
     std::string message = error_for(bytes);
     EXPECT_FALSE(message.empty()) << bytes;
   }
+}
+
+TEST(ReplyReaderErrors, LineBreaksInsideStatusOrErrorLines) {
+  EXPECT_NE(error_for("+a\rb\r\n").find("carriage return"), std::string::npos);
+  EXPECT_NE(error_for("-ERR a\nb\r\n").find("line feed"), std::string::npos);
+  EXPECT_NE(error_for("+\r\r\n").find("carriage return"), std::string::npos);
 }
 
 TEST(ReplyReaderErrors, BulkPayloadNotMatchingItsLength) {
