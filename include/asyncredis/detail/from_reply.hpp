@@ -112,9 +112,15 @@ struct FromReply<std::vector<T, A>> {
   static std::vector<T, A> convert(Reply&& reply);
 };
 
+namespace detail {
+// Out of the class: clang 14 cannot match an out-of-line member of this partial specialisation.
+template <class M>
+M map_from_reply(Reply&& reply);
+}  // namespace detail
+
 template <detail::MapLike M>
 requires(!std::same_as<M, std::string>) struct FromReply<M> {
-  static M convert(Reply&& reply);
+  static M convert(Reply&& reply) { return detail::map_from_reply<M>(std::move(reply)); }
 };
 
 template <class A, class B>
@@ -149,8 +155,8 @@ std::vector<T, A> FromReply<std::vector<T, A>>::convert(Reply&& reply) {
   return out;
 }
 
-template <detail::MapLike M>
-requires(!std::same_as<M, std::string>) M FromReply<M>::convert(Reply&& reply) {
+template <class M>
+M detail::map_from_reply(Reply&& reply) {
   detail::check_not_error(reply);
   if (!reply.is_array()) detail::throw_unexpected("array of key-value pairs", reply);
   auto& elements = reply.elements();
