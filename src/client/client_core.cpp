@@ -294,7 +294,7 @@ void ClientCore::release_lease(std::shared_ptr<Connection> connection) {
     encode_command(reset.payload, "UNWATCH");
     reset.reply_count = 2;
     reset.deliver = Deliver::array;
-    connection->submit(std::move(reset), [](std::exception_ptr, Reply) {});
+    connection->submit(std::move(reset), [](std::exception_ptr, Reply&&) {});
   } else {
     connection->stop(false, [](std::exception_ptr) {});
   }

@@ -74,7 +74,7 @@ class EvalFallback {
         call_(std::move(call)),
         handler_(std::move(handler)) {}
 
-  void operator()(std::exception_ptr error, Reply reply) {
+  void operator()(std::exception_ptr error, Reply&& reply) {
     if (!error && reply.is_error() && reply.str().starts_with("NOSCRIPT")) {
       sink_->submit(script_request(base_, call_, "EVAL", call_.script.source()),
                     std::move(handler_));

@@ -43,6 +43,15 @@ class CancelRequest {
   std::uint64_t id_;
 };
 
+// The executor as handlers report theirs; an io_context executor is stored unwrapped, so that
+// copying it (once per completion) does not allocate.
+asio::any_completion_executor erase_small(const asio::any_io_executor& executor) {
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
+    return asio::any_completion_executor(std::nothrow, *io);
+  }
+  return asio::any_completion_executor(std::nothrow, executor);
+}
+
 }  // namespace
 
 void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_run_inline) {
@@ -67,6 +76,10 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
       db_(db),
       reconnect_(reconnect),
       executor_(executor),
+      completion_executor_(erase_small(executor)),
+      io_executor_(executor.target<asio::io_context::executor_type>() != nullptr
+                       ? std::optional(*executor.target<asio::io_context::executor_type>())
+                       : std::nullopt),
       strand_(asio::make_strand(executor)),
       transport_(strand_, settings),
       reader_(limits_of(settings)),
@@ -247,6 +260,10 @@ void Connection::finish_stop() {
 
 void Connection::submit(Request&& request, ReplyHandler&& handler) {
   load_.fetch_add(1, std::memory_order_relaxed);
+  if (strand_.running_in_this_thread()) {  // a handler of ours issuing its next request
+    do_submit(std::move(request), std::move(handler));
+    return;
+  }
   asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
                            handler = std::move(handler)]() mutable {
     self->do_submit(std::move(request), std::move(handler));
@@ -281,8 +298,29 @@ void Connection::cancel_on_strand(std::uint64_t id) {
   }
 }
 
+bool Connection::runs_on_our_context(const asio::any_completion_executor& executor) const {
+  if (!io_executor_) return false;
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
+    return *io == *io_executor_;
+  }
+  if (const auto* erased = executor.target<asio::any_io_executor>()) {
+    const auto* io = erased->target<asio::io_context::executor_type>();
+    return io != nullptr && *io == *io_executor_;
+  }
+  return false;
+}
+
 void Connection::complete(Completion&& done, bool may_run_inline) {
   load_.fetch_sub(1, std::memory_order_relaxed);
+  if (may_run_inline && runs_on_our_context(asio::get_associated_executor(done.handler.get(),
+                                                                          completion_executor_))) {
+    // The handler runs on the client's executor, which runs this strand: dispatch would call
+    // it right here, so call it without the type-erased hop and its allocation.
+    auto slot = asio::get_associated_cancellation_slot(done.handler.get());
+    if (slot.is_connected()) slot.clear();
+    done.handler(std::move(done.error), std::move(done.reply));
+    return;
+  }
   deliver(std::move(done), executor_, may_run_inline);
 }
 
@@ -428,7 +466,7 @@ void Connection::on_health_check(std::uint64_t generation) {
   ping.timeout = std::min(settings_.command_timeout, settings_.health_check_interval);
   load_.fetch_add(1, std::memory_order_relaxed);
   do_submit(std::move(ping), asio::bind_executor(strand_, [weak = weak_from_this(), generation](
-                                                              std::exception_ptr failure, Reply) {
+                                                              std::exception_ptr failure, Reply&&) {
               auto self = weak.lock();
               if (!self || !failure || generation != self->generation_) return;
               if (error_code_of(failure) == make_error_code(errc::timeout)) {

@@ -7,12 +7,15 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -83,6 +86,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_health_check(std::uint64_t generation);
   void cancel_on_strand(std::uint64_t id);
   void complete(Completion&& done, bool may_run_inline = true);
+  bool runs_on_our_context(const asio::any_completion_executor& executor) const;
   void complete_all(std::vector<Completion>& done);
   void finish_stop_if_drained();
   void finish_stop();
@@ -92,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const int db_;
   const bool reconnect_;
   asio::any_io_executor executor_;  // where handlers without an executor of their own run
+  asio::any_completion_executor completion_executor_;  // executor_, as handlers report it
+  // executor_'s io_context executor, if that is what it is: handlers bound to it can be
+  // called directly from the strand (see complete()).
+  std::optional<asio::io_context::executor_type> io_executor_;
   Strand strand_;
   Transport transport_;
   ReplyReader reader_;

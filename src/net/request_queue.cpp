@@ -28,7 +28,7 @@ void RequestQueue::take_batch(std::string& out) {
   waiting_.clear();
 }
 
-void RequestQueue::finish(Entry& entry, std::exception_ptr error, Reply reply, Completion& done) {
+void RequestQueue::finish(Entry& entry, std::exception_ptr error, Reply&& reply, Completion& done) {
   done.handler = std::move(entry.handler);
   done.error = std::move(error);
   done.reply = std::move(reply);

@@ -86,7 +86,7 @@ class RequestQueue {
     bool abandoned() const noexcept { return !handler; }
   };
 
-  static void finish(Entry& entry, std::exception_ptr error, Reply reply, Completion& done);
+  static void finish(Entry& entry, std::exception_ptr error, Reply&& reply, Completion& done);
   // Removes waiting_[index] and its bytes.
   void erase_waiting(std::size_t index);
 

@@ -28,7 +28,7 @@ Request command(std::string_view name, std::string_view arg, std::uint32_t repli
 }
 
 ReplyHandler recorder(Outcome& outcome) {
-  return [&outcome](std::exception_ptr error, Reply reply) {
+  return [&outcome](std::exception_ptr error, Reply&& reply) {
     EXPECT_FALSE(outcome.called) << "handler called twice";
     outcome.called = true;
     outcome.error = error;

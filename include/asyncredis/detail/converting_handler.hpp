@@ -1,5 +1,5 @@
 // Adapts a user's completion handler of signature void(std::exception_ptr, T) to the library's
-// void(std::exception_ptr, Reply), converting on completion; forwards the user's associated
+// void(std::exception_ptr, Reply&&), converting on completion; forwards the user's associated
 // executor, allocator and cancellation slot.
 #pragma once
 
@@ -36,7 +36,7 @@ class ConvertingHandler {
   ConvertingHandler(Handler handler, Convert convert)
       : handler_(std::move(handler)), convert_(std::move(convert)) {}
 
-  void operator()(std::exception_ptr error, Reply reply) {
+  void operator()(std::exception_ptr error, Reply&& reply) {
     if constexpr (std::is_void_v<T>) {
       if (!error && reply.is_error()) error = error_of(reply);
       std::move(handler_)(error);

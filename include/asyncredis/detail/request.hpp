@@ -31,7 +31,9 @@ struct Request {
   std::chrono::milliseconds timeout{0};
 };
 
-using ReplySignature = void(std::exception_ptr, Reply);
+// The reply is passed by rvalue reference: it is moved once, into the conversion, instead of
+// once per layer of type erasure.
+using ReplySignature = void(std::exception_ptr, Reply&&);
 using ReplyHandler = boost::asio::any_completion_handler<ReplySignature>;
 
 // Where requests go: the pool of a RedisClient, or one leased connection. submit() may be
