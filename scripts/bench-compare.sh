@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Compares asyncredis-bench with the hiredis reference client (../shared/perf) the way
+# ../shared/perf/README.md prescribes: a private redis-server and the client pinned to the
+# same CPU, rounds interleaved, the median of each, and the ratio.
+#
+#   scripts/bench-compare.sh [--rounds 5] [--build-dir build/default]
+#
+# Needs a built asyncredis-bench (cmake --build --preset default) and libevent-dev.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=5
+build_dir=build/default
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--build-dir DIR]" >&2; exit 2 ;;
+  esac
+done
+
+bench="$build_dir/bench/asyncredis-bench"
+reference_src="${ASYNCREDIS_PERF_DIR:-../shared/perf}/hiredis_bench.c"
+[ -x "$bench" ] || { echo "no $bench: build the default preset first" >&2; exit 1; }
+[ -f "$reference_src" ] || { echo "no $reference_src (set ASYNCREDIS_PERF_DIR)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
+gcc -O2 -o "$work/hiredis_bench" "$reference_src" -lhiredis -levent
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+taskset -a -p -c 0 "$(cat "$work/redis.pid")" >/dev/null
+
+ops() { sed -n 's/.*ops_per_s=\([0-9.]*\).*/\1/p'; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+printf '%-4s %8s %12s %12s %7s\n' cmd inflight hiredis asyncredis ratio
+for cmd in GET SET; do
+  for inflight in 1 16 256; do
+    case $inflight in 1) n=100000 ;; 16) n=500000 ;; *) n=1000000 ;; esac
+    : > "$work/ref"; : > "$work/ours"
+    for _ in $(seq "$rounds"); do
+      taskset -c 0 "$work/hiredis_bench" -p "$port" -m asyncargv -b "$inflight" -c "$cmd" -n "$n" \
+        | ops >> "$work/ref"
+      taskset -c 0 "$bench" --url "redis://127.0.0.1:$port" --command "${cmd,,}" \
+        --inflight "$inflight" --requests "$n" | ops >> "$work/ours"
+    done
+    ref=$(median < "$work/ref"); ours=$(median < "$work/ours")
+    printf '%-4s %8s %12.0f %12.0f %7.3f\n' "$cmd" "$inflight" "$ref" "$ours" \
+      "$(echo "$ours / $ref" | bc -l)"
+  done
+done
