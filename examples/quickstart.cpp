@@ -30,13 +30,16 @@ asio::awaitable<void> tour(asyncredis::RedisClient& client) {
   std::cout << "connected to " << client.settings().url() << "\n";
 
   // Strings, with an expiry.
-  co_await client.set("quickstart:greeting", "hello", asyncredis::SetOptions{.ttl = 60s},
-                      use_awaitable);
+  // Arguments are named variables: GCC 12 destroys temporaries of class type inside a
+  // co_await expression twice (a compiler bug); plain values and string literals are fine.
+  const asyncredis::SetOptions one_minute{.ttl = 60s};
+  co_await client.set("quickstart:greeting", "hello", one_minute, use_awaitable);
   auto greeting = co_await client.get("quickstart:greeting", use_awaitable);
   std::cout << "GET quickstart:greeting -> " << greeting.value_or("(nil)") << "\n";
 
   // JSON values: any type with to_json/from_json.
-  co_await client.set_json("quickstart:profile", Profile{"ada", 1}, {}, use_awaitable);
+  const Profile ada{"ada", 1};
+  co_await client.set_json("quickstart:profile", ada, {}, use_awaitable);
   auto profile = co_await client.get_json<Profile>("quickstart:profile", use_awaitable);
   std::cout << "profile -> " << profile->name << ", " << profile->visits << " visit(s)\n";
 

@@ -175,7 +175,8 @@ asio::awaitable<std::exception_ptr> Connection::connect_once() {
         connect_timed_out_
             ? error(errc::timeout, "connect timed out after " +
                                        std::to_string(settings_.connect_timeout.count()) + " ms")
-            : error(errc::not_connected, std::string("connect failed: ") + e.what());
+            // code().message(): what() of a Boost error carries a source location too.
+            : error(errc::not_connected, "connect failed: " + e.code().message());
   } catch (const std::exception& e) {
     failure = error(errc::not_connected, std::string("connect failed: ") + e.what());
   }
