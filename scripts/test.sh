@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The README's test command, and what CI runs (.ci/run): installs what is missing, builds,
+# runs every test against real redis-server processes the tests start themselves, checks the
+# installed package, then runs the suite under AddressSanitizer+UBSan and the concurrency
+# tests under ThreadSanitizer.
+#
+# Usage: scripts/test.sh [STAGE...]      (default: all stages, in order)
+# Stages: setup build test install install-shared asan tsan
+#   e.g. scripts/test.sh build test      quick local loop, no sanitizers
+# Environment:
+#   ASYNCREDIS_STAGES="..."       same as the arguments
+#   CMAKE_BUILD_PARALLEL_LEVEL    build jobs (default 2)
+#   ASYNCREDIS_TEST_JOBS          ctest jobs (default 2; every test uses its own server/port)
+#   ASYNCREDIS_TEST_TIMEOUT       seconds per test (default 300)
+#   ASYNCREDIS_ALLOW_SKIPS=1      do not fail the run when a test reports GTEST_SKIP
+#   CCACHE_DIR                    default build/ccache (cold on a fresh CI machine)
+#
+# Adding a stage: write a function stage_NAME (it runs in a subshell with `set -e`; fail by
+# exiting non-zero, or `exit 77` to report it skipped with a reason from skip()), add NAME to
+# ALL_STAGES, and if it needs another stage's output, add it to DEPENDS below.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+ALL_STAGES=(setup build test install install-shared asan tsan)
+declare -A DEPENDS=(
+  [test]=build
+  [install]=build
+)
+
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+export CCACHE_DIR=${CCACHE_DIR:-$root/build/ccache}
+test_jobs=${ASYNCREDIS_TEST_JOBS:-2}
+test_timeout=${ASYNCREDIS_TEST_TIMEOUT:-300}
+log_dir=$root/build/test-logs
+
+say() { printf '\n==> %s\n' "$*"; }
+note() { printf 'test.sh: %s\n' "$*"; }
+# In a stage: report it as skipped, with the reason, and leave the stage.
+skip() {
+  printf '%s\n' "$*" >"$log_dir/$current_stage.skip"
+  note "skipping $current_stage: $*"
+  exit 77
+}
+
+# Address-space randomisation with many random bits (vm.mmap_rnd_bits=32 on recent kernels)
+# breaks the sanitizer runtimes of gcc 12 / clang 14 ("unexpected memory mapping"). Run
+# sanitized tests without it when the system lets us (some container seccomp profiles don't).
+no_aslr=()
+if setarch "$(uname -m)" -R true >/dev/null 2>&1; then no_aslr=(setarch "$(uname -m)" -R); fi
+
+# Runs ctest with a preset; fails if any test failed or was skipped (a test that cannot reach
+# its server must fail, not skip: a skipped suite looks green while testing nothing).
+run_ctest() {
+  local preset=$1 log=$log_dir/ctest-$1.log
+  shift
+  local rc=0
+  "${no_aslr[@]}" ctest --preset "$preset" --output-on-failure --no-tests=error \
+    --timeout "$test_timeout" -j "$test_jobs" "$@" 2>&1 | tee "$log" || rc=$?
+  ((rc == 0)) || return "$rc"
+  if grep -q '(Skipped)' "$log"; then
+    note "skipped tests in the $preset run:"
+    grep '(Skipped)' "$log" >&2
+    if [[ ${ASYNCREDIS_ALLOW_SKIPS:-0} != 1 ]]; then
+      note "failing: tests must not skip (ASYNCREDIS_ALLOW_SKIPS=1 to allow)"
+      return 1
+    fi
+  fi
+}
+
+configure_and_build() {
+  local preset=$1
+  shift
+  cmake --preset "$preset"
+  cmake --build --preset "$preset" --parallel "$CMAKE_BUILD_PARALLEL_LEVEL" "$@"
+}
+
+stage_setup() {
+  bash scripts/setup.sh
+}
+
+stage_build() {
+  configure_and_build default
+}
+
+stage_test() {
+  run_ctest default
+}
+
+stage_install() {
+  bash scripts/check-install.sh build/default
+}
+
+stage_install-shared() {
+  # The library alone, as a shared library: consumers of a distribution package get this.
+  bash scripts/check-install.sh --shared build/install-shared
+}
+
+stage_asan() {
+  # The whole suite (examples too: they are programs users copy).
+  configure_and_build asan
+  run_ctest asan
+}
+
+# Test executables the TSan stage builds: files named *concurrency*_test.cpp. Building only
+# these keeps a third cold build of the suite out of CI.
+tsan_targets() {
+  local source name kind
+  for source in tests/*/*concurrency*_test.cpp; do
+    [[ -e $source ]] || continue
+    kind=$(basename "$(dirname "$source")")
+    name=$(basename "$source" .cpp)
+    printf '%s_%s\n' "$kind" "$name"
+  done
+}
+
+stage_tsan() {
+  local targets
+  mapfile -t targets < <(tsan_targets)
+  ((${#targets[@]} > 0)) || skip "no tests/*/*concurrency*_test.cpp yet"
+  cmake --preset tsan
+  cmake --build --preset tsan --parallel "$CMAKE_BUILD_PARALLEL_LEVEL" --target "${targets[@]}"
+  # Prefer ctest and its label (the tsan test preset selects label "concurrency"); while the
+  # tests' CMake does not set that label, run the built executables directly.
+  local labelled
+  labelled=$(ctest --test-dir build/tsan -N -L concurrency 2>/dev/null |
+    sed -n 's/^Total Tests: *//p')
+  if [[ ${labelled:-0} -gt 0 ]]; then
+    run_ctest tsan
+    return
+  fi
+  note "no tests labelled 'concurrency' in CTest: running ${targets[*]} directly"
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+  local target
+  for target in "${targets[@]}"; do
+    "${no_aslr[@]}" timeout --kill-after=10 "$((test_timeout * 3))" \
+      "build/tsan/tests/$target" --gtest_brief=1 2>&1 | tee "$log_dir/tsan-$target.log"
+  done
+}
+
+# --- runner ---------------------------------------------------------------------------------
+
+stages=()
+if (($# > 0)); then
+  stages=("$@")
+elif [[ -n ${ASYNCREDIS_STAGES:-} ]]; then
+  read -r -a stages <<<"$ASYNCREDIS_STAGES"
+else
+  stages=("${ALL_STAGES[@]}")
+fi
+for stage in "${stages[@]}"; do
+  declare -F "stage_$stage" >/dev/null || {
+    note "unknown stage '$stage' (stages: ${ALL_STAGES[*]})"
+    exit 2
+  }
+done
+
+mkdir -p "$log_dir"
+declare -A result
+summary=()
+failed=()
+started=$SECONDS
+for stage in "${stages[@]}"; do
+  current_stage=$stage
+  dependency=${DEPENDS[$stage]:-}
+  if [[ -n $dependency && ${result[$dependency]:-} == failed ]]; then
+    result[$stage]=skipped
+    summary+=("$stage=skipped($dependency failed)")
+    failed+=("$stage")  # not run because of a failure: the run cannot pass
+    continue
+  fi
+  say "stage $stage"
+  stage_start=$SECONDS
+  rm -f "$log_dir/$stage.skip"
+  set +e
+  (
+    set -euo pipefail
+    "stage_$stage"
+  )
+  rc=$?
+  set -e
+  took=$((SECONDS - stage_start))
+  duration=$(printf '%dm%02ds' $((took / 60)) $((took % 60)))
+  if ((rc == 0)); then
+    result[$stage]=ok
+    summary+=("$stage=ok($duration)")
+  elif ((rc == 77)); then
+    result[$stage]=skipped
+    summary+=("$stage=skipped($(cat "$log_dir/$stage.skip" 2>/dev/null || echo '?'))")
+  else
+    result[$stage]=failed
+    summary+=("$stage=FAILED($duration)")
+    failed+=("$stage")
+    note "stage $stage FAILED (exit $rc) after $duration"
+  fi
+done
+
+total=$((SECONDS - started))
+total_text=$(printf '%dm%02ds' $((total / 60)) $((total % 60)))
+echo
+if ((${#failed[@]} == 0)); then
+  echo "test.sh: PASSED in $total_text: ${summary[*]}"
+else
+  echo "test.sh: FAILED (${failed[*]}) in $total_text: ${summary[*]}"
+  exit 1
+fi
