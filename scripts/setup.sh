@@ -28,11 +28,15 @@ else
   SUDO=()
 fi
 
+installed() {
+  local status
+  status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+  [[ $status == "install ok installed" ]]
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$pkg")
-  fi
+  installed "$pkg" || missing+=("$pkg")
 done
 
 # Stops the distribution's redis-server service and keeps it from starting at boot.
@@ -107,8 +111,7 @@ if ((${#missing[@]} > 0)); then
   # CMake or test error.
   still_missing=()
   for pkg in "${missing[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' ||
-      still_missing+=("$pkg")
+    installed "$pkg" || still_missing+=("$pkg")
   done
   ((${#still_missing[@]} == 0)) || die "packages still missing after apt-get: ${still_missing[*]}"
 fi
