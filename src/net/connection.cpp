@@ -180,8 +180,11 @@ asio::awaitable<std::exception_ptr> Connection::connect_once() {
   } catch (const std::exception& e) {
     failure = error(errc::not_connected, std::string("connect failed: ") + e.what());
   }
-  connect_timer_.cancel();
-  if (failure) transport_.close();
+  // A stop() and a new start() may have happened meanwhile: the transport is theirs now.
+  if (generation == generation_) {
+    connect_timer_.cancel();
+    if (failure) transport_.close();
+  }
   co_return failure;
 }
 
