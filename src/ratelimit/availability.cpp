@@ -1,0 +1,56 @@
+// is_unavailable(): which failures hand a rate-limit decision to the OnUnavailable policy.
+#include <array>
+
+#include "asyncredis/error.hpp"
+#include "asyncredis/ratelimit/rate_limiter.hpp"
+
+namespace asyncredis {
+
+namespace {
+
+// Error replies of a server that is up but cannot serve right now. A fail-over, a dataset
+// still loading or a script hogging the server is an outage to the caller.
+constexpr std::array<std::string_view, 6> transient_replies = {
+    "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"};
+
+bool starts_with_word(std::string_view message, std::string_view word) {
+  return message.starts_with(word) &&
+         (message.size() == word.size() || message[word.size()] == ' ');
+}
+
+}  // namespace
+
+bool is_unavailable(std::error_code code, std::string_view message) noexcept {
+  if (!code) return false;
+  // Outside our category the code came from the socket layer (refused, reset, unreachable).
+  if (code.category() != category()) return true;
+  switch (static_cast<errc>(code.value())) {
+    case errc::not_connected:
+    case errc::connection_lost:
+    case errc::timeout:
+    case errc::shutting_down:
+      return true;
+    case errc::server_error:
+      for (std::string_view word : transient_replies) {
+        if (starts_with_word(message, word)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+bool is_unavailable(const std::exception_ptr& error) noexcept {
+  if (!error) return false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return is_unavailable(e.code(), e.message());
+  } catch (const std::system_error& e) {
+    return is_unavailable(e.code(), e.what());
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace asyncredis
