@@ -1,0 +1,215 @@
+// RateLimiter: one script per check on Redis, the OnUnavailable policy when Redis is out of
+// reach, and reset() by SCAN.
+#include "asyncredis/ratelimit/rate_limiter.hpp"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asyncredis/client.hpp"
+#include "asyncredis/error.hpp"
+#include "asyncredis/scan.hpp"
+#include "ratelimit/algorithms.hpp"
+#include "ratelimit/lua_scripts.hpp"
+
+namespace asyncredis {
+
+namespace asio = boost::asio;
+namespace rl = detail::ratelimit;
+using asio::use_awaitable;
+
+struct RateLimiter::State {
+  State(Commands c, RateLimiterOptions o)
+      : commands(std::move(c)),
+        options(std::move(o)),
+        local(options.strategy, options.local_max_keys) {}
+
+  Commands commands;
+  const RateLimiterOptions options;
+  LocalRateLimiter local;
+
+  // Cooldown after an outage: until this steady_clock time (ns since its epoch), the policy
+  // decides without asking Redis; `last_error` is the failure that started it.
+  std::atomic<std::int64_t> skip_until_ns{0};
+  std::mutex mutex;
+  std::error_code last_error;
+
+  std::string base_key(std::string_view key) const {
+    if (options.key_prefix.empty()) return std::string(key);
+    std::string out = options.key_prefix;
+    out += ':';
+    out += key;
+    return out;
+  }
+
+  // The view of the connection(s) a check uses: the limiter's own timeout.
+  Commands check_commands() const {
+    return options.timeout.count() > 0 ? commands.with_timeout(options.timeout) : commands;
+  }
+
+  static std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The reason to skip Redis now, or an empty code when Redis should be asked.
+  std::error_code cooling_down() {
+    if (options.cooldown.count() <= 0) return {};
+    if (steady_now_ns() >= skip_until_ns.load(std::memory_order_relaxed)) return {};
+    std::lock_guard lock(mutex);
+    return last_error;
+  }
+
+  void record_outage(std::error_code why) {
+    if (options.cooldown.count() <= 0) return;
+    {
+      std::lock_guard lock(mutex);
+      last_error = why;
+    }
+    const auto cooldown_ns = std::chrono::nanoseconds(options.cooldown).count();
+    skip_until_ns.store(steady_now_ns() + cooldown_ns, std::memory_order_relaxed);
+  }
+};
+
+namespace {
+
+std::error_code code_of(const std::exception_ptr& error) {
+  std::error_code code = error_code_of(error);
+  return code ? code : make_error_code(errc::not_connected);
+}
+
+void validate_options(const RateLimiterOptions& options) {
+  if (options.local_max_keys == 0) {
+    throw Error(errc::invalid_argument, "RateLimiterOptions: local_max_keys must be at least 1");
+  }
+  if (options.timeout.count() < 0 || options.cooldown.count() < 0) {
+    throw Error(errc::invalid_argument,
+                "RateLimiterOptions: timeout and cooldown must not be negative");
+  }
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+using ScriptReply =
+    std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+
+}  // namespace
+
+RateLimiter::RateLimiter(RedisClient& client, RateLimiterOptions options)
+    : RateLimiter(static_cast<Commands&>(client), client.get_executor(), std::move(options)) {}
+
+RateLimiter::RateLimiter(Commands commands, asio::any_io_executor executor,
+                         RateLimiterOptions options)
+    : executor_(std::move(executor)) {
+  validate_options(options);
+  state_ = std::make_shared<State>(std::move(commands), std::move(options));
+}
+
+const RateLimiterOptions& RateLimiter::options() const noexcept {
+  return state_->options;
+}
+
+LocalRateLimiter& RateLimiter::local_limiter() const noexcept {
+  return state_->local;
+}
+
+std::string RateLimiter::redis_key(std::string_view key, std::int64_t index) const {
+  std::string out = state_->base_key(key);
+  switch (state_->options.strategy) {
+    case RateLimitStrategy::fixed_window:
+      return out + ':' + std::to_string(index);
+    case RateLimitStrategy::sliding_window:
+      return out + ":sw:" + std::to_string(index);
+    case RateLimitStrategy::gcra:
+      break;
+  }
+  return out + ":gcra";
+}
+
+asio::awaitable<RateLimitResult> RateLimiter::run_check(std::shared_ptr<State> state,
+                                                        std::string key, RateLimit rate,
+                                                        std::int64_t cost) {
+  std::error_code why = state->cooling_down();
+  if (!why) {
+    std::exception_ptr failure;
+    try {
+      const Commands commands = state->check_commands();
+      const std::int64_t window_ms = rate.window.count();
+      ScriptReply reply;
+      if (state->options.strategy == RateLimitStrategy::gcra) {
+        const std::string redis_key = state->base_key(key) + ":gcra";
+        const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, rate.effective_burst()};
+        reply =
+            co_await commands.eval<ScriptReply>(rl::gcra_script(), redis_key, args, use_awaitable);
+      } else {
+        const std::string base = state->base_key(key);
+        const std::array<std::int64_t, 3> args{rate.limit, window_ms, cost};
+        const Script& script = state->options.strategy == RateLimitStrategy::fixed_window
+                                   ? rl::fixed_window_script()
+                                   : rl::sliding_window_script();
+        reply = co_await commands.eval<ScriptReply>(script, base, args, use_awaitable);
+      }
+      const auto [allowed, remaining, now_us, reset_after_us, retry_after_us] = reply;
+      const rl::Decision decision{allowed != 0, remaining, reset_after_us, retry_after_us};
+      co_return rl::make_result(decision, now_us, rate, DecidedBy::redis);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (!is_unavailable(failure)) std::rethrow_exception(failure);
+    why = code_of(failure);
+    state->record_outage(why);
+  }
+  switch (state->options.on_unavailable) {
+    case OnUnavailable::fail_open:
+      co_return rl::policy_result(true, rate, cost, std::chrono::system_clock::now(), why);
+    case OnUnavailable::fail_closed:
+      co_return rl::policy_result(false, rate, cost, std::chrono::system_clock::now(), why);
+    case OnUnavailable::local_fallback:
+      break;
+  }
+  RateLimitResult result = state->local.check(key, rate, cost);
+  result.unavailable_error = why;
+  co_return result;
+}
+
+asio::awaitable<void> RateLimiter::run_reset(std::shared_ptr<State> state, std::string key) {
+  state->local.reset(key);
+  const std::string base = state->base_key(key);
+  const RateLimitStrategy strategy = state->options.strategy;
+  if (strategy == RateLimitStrategy::gcra) {
+    const std::string gcra_key = base + ":gcra";
+    co_await state->commands.del(gcra_key, use_awaitable);
+    co_return;
+  }
+  // Only keys of exactly this key's shape: "<base>:<digits>" (or ":sw:<digits>"). The pattern
+  // alone would also match another key's counters, such as "<base>:x:<digits>" of key "<key>:x".
+  const std::string stem = base + (strategy == RateLimitStrategy::sliding_window ? ":sw:" : ":");
+  ScanOptions scan_options;
+  scan_options.match = escape_glob(stem) + "*";
+  scan_options.count = 1000;
+  ScanIterator it = state->commands.scan(std::move(scan_options));
+  std::vector<std::string> doomed;
+  while (auto keys = co_await it.next(use_awaitable)) {
+    for (std::string& k : *keys) {
+      if (all_digits(std::string_view(k).substr(stem.size()))) doomed.push_back(std::move(k));
+    }
+    if (doomed.size() >= 500) {
+      co_await state->commands.unlink(doomed, use_awaitable);
+      doomed.clear();
+    }
+  }
+  if (!doomed.empty()) co_await state->commands.unlink(doomed, use_awaitable);
+}
+
+}  // namespace asyncredis

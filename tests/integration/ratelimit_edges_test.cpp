@@ -1,0 +1,143 @@
+// The strategies at a window edge on a real server, timed by the server's clock: the fixed
+// window lets twice the limit through around an edge, the sliding window and GCRA do not; and
+// a denial's retry_after is long enough, and not much longer.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "asyncredis/asyncredis.hpp"
+#include "support/async_test.hpp"
+#include "support/redis_server.hpp"
+
+namespace asyncredis {
+namespace {
+
+using namespace std::chrono_literals;
+using test::run_async;
+using test::sleep_for;
+using test::use_awaitable;
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+constexpr milliseconds window = 1s;
+constexpr std::int64_t limit = 10;
+
+asio::awaitable<milliseconds> server_ms(RedisClient& c) {
+  auto t = co_await c.time(use_awaitable);
+  co_return std::chrono::duration_cast<milliseconds>(t.time_since_epoch());
+}
+
+// Sleeps until `lead` before the next window edge of the server's clock (skipping a window if
+// that moment is too close to catch).
+asio::awaitable<void> sleep_until_before_edge(RedisClient& c, milliseconds lead) {
+  const milliseconds to_edge = window - (co_await server_ms(c)) % window;
+  co_await sleep_for(to_edge > lead + 30ms ? to_edge - lead : to_edge + window - lead);
+}
+
+// Sleeps until `after` past the next window edge.
+asio::awaitable<void> sleep_past_edge(RedisClient& c, milliseconds after) {
+  co_await sleep_for(window - (co_await server_ms(c)) % window + after);
+}
+
+struct Burst {
+  int allowed = 0;
+  std::set<std::int64_t> windows;  // the window indexes the checks were decided in
+};
+
+asio::awaitable<Burst> burst(const RateLimiter& limiter, int n) {
+  Burst b;
+  for (int i = 0; i < n; ++i) {
+    RateLimitResult r = co_await limiter.check("edge", limit, window, use_awaitable);
+    EXPECT_EQ(r.decided_by, DecidedBy::redis);
+    b.allowed += r.allowed;
+    b.windows.insert(std::chrono::duration_cast<milliseconds>(r.checked_at.time_since_epoch()) /
+                     window);
+  }
+  co_return b;
+}
+
+// A burst just before an edge and one just after; returns how many were allowed in all.
+int allowed_around_an_edge(test::RedisServer& server, RateLimitStrategy strategy) {
+  int total = -1;
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server.settings());
+    co_await client.connect(use_awaitable);
+    RateLimiter limiter(client, {.strategy = strategy});
+    co_await sleep_until_before_edge(client, 250ms);
+    Burst before = co_await burst(limiter, 15);
+    co_await sleep_past_edge(client, 100ms);
+    Burst after = co_await burst(limiter, 15);
+    EXPECT_EQ(before.allowed, limit) << "the first burst finds a fresh limit";
+    EXPECT_EQ(before.windows.size(), 1u);
+    EXPECT_EQ(after.windows.size(), 1u);
+    if (!before.windows.empty() && !after.windows.empty()) {
+      EXPECT_EQ(*after.windows.begin(), *before.windows.begin() + 1)
+          << "the bursts must straddle one edge (the machine was too slow)";
+    }
+    total = before.allowed + after.allowed;
+    co_await client.disconnect(use_awaitable);
+  });
+  return total;
+}
+
+TEST(RateLimitEdges, FixedWindowLetsTwiceTheLimitThrough) {
+  test::RedisServer server;
+  EXPECT_EQ(allowed_around_an_edge(server, RateLimitStrategy::fixed_window), 2 * limit);
+}
+
+TEST(RateLimitEdges, SlidingWindowDoesNot) {
+  test::RedisServer server;
+  // ~100 ms into the new window the old one still weighs ~90 %: about one more unit.
+  const int total = allowed_around_an_edge(server, RateLimitStrategy::sliding_window);
+  EXPECT_GE(total, limit);
+  EXPECT_LE(total, limit + 2);
+}
+
+TEST(RateLimitEdges, GcraDoesNot) {
+  test::RedisServer server;
+  // ~350 ms between the bursts refill ~3.5 units at 10 per second.
+  const int total = allowed_around_an_edge(server, RateLimitStrategy::gcra);
+  EXPECT_GE(total, limit);
+  EXPECT_LE(total, limit + 5);
+}
+
+// Waiting retry_after is enough to be allowed again, and waiting a good deal less is not.
+void expect_honest_retry_after(test::RedisServer& server, RateLimitStrategy strategy) {
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server.settings());
+    co_await client.connect(use_awaitable);
+    RateLimiter limiter(client, {.strategy = strategy});
+    // Start 200 ms into a window so the denial below is not at an edge.
+    co_await sleep_past_edge(client, 200ms);
+    co_await limiter.check("retry", 4, window, 4, use_awaitable);
+    RateLimitResult denied = co_await limiter.check("retry", 4, window, use_awaitable);
+    EXPECT_FALSE(denied.allowed);
+    EXPECT_GT(denied.retry_after, 50ms);
+    EXPECT_LE(denied.retry_after, 2 * window);
+    EXPECT_GE(denied.reset_at - denied.checked_at, denied.retry_after - 1ms);
+    co_await sleep_for(denied.retry_after - 40ms);
+    EXPECT_FALSE((co_await limiter.peek("retry", 4, window, use_awaitable)).allowed);
+    co_await sleep_for(45ms);
+    EXPECT_TRUE((co_await limiter.check("retry", 4, window, use_awaitable)).allowed);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST(RateLimitEdges, FixedWindowRetryAfterIsHonest) {
+  test::RedisServer server;
+  expect_honest_retry_after(server, RateLimitStrategy::fixed_window);
+}
+
+TEST(RateLimitEdges, SlidingWindowRetryAfterIsHonest) {
+  test::RedisServer server;
+  // Full current window: the wait reaches into the next window, past this one's end.
+  expect_honest_retry_after(server, RateLimitStrategy::sliding_window);
+}
+
+TEST(RateLimitEdges, GcraRetryAfterIsHonest) {
+  test::RedisServer server;
+  expect_honest_retry_after(server, RateLimitStrategy::gcra);
+}
+
+}  // namespace
+}  // namespace asyncredis
