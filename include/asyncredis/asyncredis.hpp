@@ -5,6 +5,7 @@
 #include "asyncredis/command.hpp"
 #include "asyncredis/commands.hpp"
 #include "asyncredis/error.hpp"
+#include "asyncredis/ratelimit/ratelimit.hpp"
 #include "asyncredis/reply.hpp"
 #include "asyncredis/scan.hpp"
 #include "asyncredis/script.hpp"
