@@ -68,6 +68,11 @@ bool is_unavailable(const std::exception_ptr& error) noexcept;
 // expiry in the same script, so none can exist without a TTL. The window keys' names derive
 // from KEYS[1] inside the script (the window index comes from the server's clock); in a Redis
 // Cluster put a hash tag in the key ("{user:42}") so they share KEYS[1]'s slot.
+//
+// Sharing with the Python seed: its window index is int(datetime.utcnow().timestamp()) //
+// window, and utcnow() is naive, so timestamp() reads it as local time: on a host whose zone
+// is not UTC its index is off by the UTC offset and the two services count in different keys.
+// Run the Python side with TZ=UTC (or fix it to time.time()) to share one budget.
 class RateLimiter {
  public:
   // The client must outlive the limiter's operations. Throws Error(errc::invalid_argument) for

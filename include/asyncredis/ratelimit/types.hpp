@@ -14,9 +14,15 @@ enum class RateLimitStrategy {
   // Counter per window of `window` length, key `<prefix>:<key>:<floor(unix time / window)>`,
   // the Python seed's layout. Simple and cheap; lets up to 2x the limit through around a
   // window edge (a burst at the end of one window, another at the start of the next).
+  // Denied units are counted too, as the seed's INCR-always does: a counter both services
+  // share must mean "units asked for" to both, or one side would read the other's denials
+  // as admissions. So a client that keeps sending while denied stays denied until the
+  // window ends (never longer).
   fixed_window,
   // Sliding-window counter: the previous window's count weighted by how much of it still
   // overlaps the sliding window, plus the current window's count. No 2x burst at an edge.
+  // This and GCRA count only allowed units: their state carries over from window to window,
+  // so counting denials would lock a persistent client out indefinitely.
   sliding_window,
   // Generic cell rate algorithm (as go-redis/redis_rate): `limit` per `window` as a steady
   // rate, with up to `burst` requests at once. One small value per key.
