@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string_view>
 #include <utility>
@@ -32,10 +33,6 @@ constexpr int kHiredisMaxDepth = 8;  // fixed task stack of 9: "depth > 7" past 
 // hiredis passes array counts and element indices as int, and line lengths too.
 constexpr std::uint64_t kMaxCount = INT_MAX;
 constexpr std::uint64_t kMaxLine = std::size_t{1} << 30;
-// Complete replies are handed to hiredis in slices of about this size: hiredis moves its
-// unread bytes to the front each time it has consumed 1 KiB, so feeding it a whole 64 KiB
-// read would move most of that read once per KiB.
-constexpr std::size_t kSlice = 1024;
 // The smallest element on the wire ("+\r\n"): what bounds an honest array count.
 constexpr std::uint64_t kMinElementBytes = 3;
 
@@ -54,28 +51,30 @@ std::string describe_byte(char c) {
 }
 
 // Walks the RESP2 framing of the bytes as they arrive, across any split, without keeping them.
+// Headers are read a byte at a time in tight loops; payloads are skipped, never touched.
 class FrameScanner {
  public:
-  enum class Step { complete, need_more, error };
+  struct Result {
+    std::size_t replies = 0;   // replies completed in this read
+    std::size_t good_end = 0;  // where the last of them ends
+    bool error = false;        // see error(); nothing after good_end may be used
+    std::size_t stale = 0;     // on error: bytes of the refused reply from earlier reads
+  };
 
   FrameScanner(std::size_t max_reply, int max_depth)
       : max_reply_(max_reply), max_depth_(max_depth) {}
 
-  // Scans data[pos, size), stopping right after the first reply that completes there.
-  Step scan(const char* data, std::size_t size, std::size_t& pos);
-
-  std::size_t last_reply_size() const noexcept { return last_size_; }
-  std::size_t pending_bytes() const noexcept { return reply_bytes_; }
+  Result scan(const char* data, std::size_t size);
   const std::string& error() const noexcept { return error_; }
 
  private:
-  enum class State { type, line, line_cr, number, number_lf, payload, payload_cr, payload_lf };
+  enum class State { type, line, line_lf, number, number_lf, payload, payload_end };
 
-  Step fail(std::string message) {
+  bool fail(std::string message) {
     error_ = std::move(message);
-    return Step::error;
+    return false;
   }
-  // After one element: closes every array it completes. True when the whole reply is done.
+  // One element is complete: closes every array it completes. True when the reply is done.
   bool finish_element() {
     state_ = State::type;
     while (!open_.empty()) {
@@ -84,9 +83,14 @@ class FrameScanner {
     }
     return true;
   }
-  Step number_digit(char c);
+  // Reads a whole, ordinary ':', '$' or '*' line at data[pos] in one go; false leaves it to
+  // the byte-at-a-time states (split between reads, unusual or malformed: they word errors).
+  bool whole_header(const char* data, std::size_t size, std::size_t& pos);
+  bool begin(char type);
+  bool digit(char c);
   // A ':', '$' or '*' line is complete; `used` is the reply's size so far.
-  Step finish_header(std::size_t used, bool& reply_done);
+  bool finish_header(std::size_t used, bool& reply_done);
+  std::string header_name() const { return std::string("'") + kind_ + "' header"; }
 
   const std::size_t max_reply_;
   const int max_depth_;
@@ -95,44 +99,86 @@ class FrameScanner {
   bool negative_ = false;
   int digits_ = 0;
   std::uint64_t value_ = 0;
-  std::uint64_t remaining_ = 0;  // payload bytes still to skip
-  std::uint64_t line_bytes_ = 0;
+  std::uint64_t remaining_ = 0;      // payload bytes still to skip
   std::vector<std::uint64_t> open_;  // elements still due, per open array (<= max_depth)
-  std::size_t reply_bytes_ = 0;      // of the reply in progress, up to the last scan()
-  std::size_t last_size_ = 0;
+  std::size_t reply_bytes_ = 0;      // of the reply in progress, from earlier reads
   std::string error_;
 };
 
-FrameScanner::Step FrameScanner::number_digit(char c) {
-  if (c == '-' && digits_ == 0 && !negative_) {
-    negative_ = true;
-    return Step::need_more;
+bool FrameScanner::whole_header(const char* data, std::size_t size, std::size_t& pos) {
+  // Locals only: stores to members could alias `data` (char), which would reload every byte.
+  const char* const start = data + pos;
+  const char* const end = data + size;
+  const char type = *start;
+  if (type != ':' && type != '$' && type != '*') return false;
+  const char* p = start + 1;
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  const char* const digits = p;
+  std::uint64_t value = 0;
+  while (p < end && static_cast<unsigned char>(*p - '0') < 10) value = value * 10 + (*p++ - '0');
+  const auto count = static_cast<int>(p - digits);
+  // At most 18 digits cannot overflow; canonical only (no leading zero, no "-0").
+  if (count == 0 || count > 18 || (count > 1 && *digits == '0') || (negative && value == 0) ||
+      end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+    return false;
   }
-  if (c < '0' || c > '9') {
-    return fail("invalid character " + describe_byte(c) + " in a '" + std::string(1, kind_) +
-                "' header");
-  }
-  // Canonical decimal only, as hiredis 1.x demands: no leading zeros, no "-0".
-  if (digits_ == 1 && value_ == 0)
-    return fail(std::string("leading zero in a '") + kind_ + "' header");
-  const auto digit = static_cast<std::uint64_t>(c - '0');
-  const std::uint64_t limit = static_cast<std::uint64_t>(INT64_MAX) + (negative_ ? 1 : 0);
-  if (value_ > (limit - digit) / 10) {
-    return fail(std::string("number out of 64-bit range in a '") + kind_ + "' header");
-  }
-  value_ = value_ * 10 + digit;
-  ++digits_;
-  return Step::need_more;
+  kind_ = type;
+  negative_ = negative;
+  digits_ = count;
+  value_ = value;
+  pos += static_cast<std::size_t>(p + 2 - start);
+  return true;
 }
 
-FrameScanner::Step FrameScanner::finish_header(std::size_t used, bool& reply_done) {
+bool FrameScanner::begin(char type) {
+  if (type == '+' || type == '-') {
+    state_ = State::line;
+    return true;
+  }
+  if (type == ':' || type == '$' || type == '*') {
+    state_ = State::number;
+    kind_ = type;
+    negative_ = false;
+    digits_ = 0;
+    value_ = 0;
+    return true;
+  }
+  if (std::string_view(",#_%~>=(!|").find(type) != std::string_view::npos) {
+    return fail("RESP3 reply type " + describe_byte(type) + " is not supported");
+  }
+  return fail("invalid reply type byte " + describe_byte(type));
+}
+
+bool FrameScanner::digit(char c) {
+  if (c >= '0' && c <= '9') {
+    // Canonical decimal only, as hiredis 1.x demands: no leading zeros, no "-0".
+    if (digits_ == 1 && value_ == 0) return fail("leading zero in a " + header_name());
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    const std::uint64_t limit = static_cast<std::uint64_t>(INT64_MAX) + (negative_ ? 1 : 0);
+    if (value_ > (limit - d) / 10) return fail("number out of 64-bit range in a " + header_name());
+    value_ = value_ * 10 + d;
+    ++digits_;
+    return true;
+  }
+  if (c == '-' && digits_ == 0 && !negative_) {
+    negative_ = true;
+    return true;
+  }
+  return fail("invalid character " + describe_byte(c) + " in a " + header_name());
+}
+
+bool FrameScanner::finish_header(std::size_t used, bool& reply_done) {
   reply_done = false;
-  if (digits_ == 0) return fail(std::string("missing number in a '") + kind_ + "' header");
-  if (negative_ && value_ == 0) return fail(std::string("\"-0\" in a '") + kind_ + "' header");
-  const std::size_t allowance = max_reply_ - std::min(used, max_reply_);
+  if (digits_ == 0) return fail("missing number in a " + header_name());
+  if (negative_ && value_ == 0) return fail("\"-0\" in a " + header_name());
+  if (used > max_reply_) {
+    return fail("reply exceeds the size limit of " + std::to_string(max_reply_) + " bytes");
+  }
+  const std::size_t allowance = max_reply_ - used;
   if (kind_ == ':') {
     reply_done = finish_element();
-    return Step::need_more;
+    return true;
   }
   if (negative_) {
     if (value_ != 1) {
@@ -140,7 +186,7 @@ FrameScanner::Step FrameScanner::finish_header(std::size_t used, bool& reply_don
                   std::to_string(value_) + " is invalid (only -1, nil, may be negative)");
     }
     reply_done = finish_element();  // nil bulk string or nil array
-    return Step::need_more;
+    return true;
   }
   if (kind_ == '$') {
     if (value_ > allowance || allowance - value_ < 2) {
@@ -149,12 +195,12 @@ FrameScanner::Step FrameScanner::finish_header(std::size_t used, bool& reply_don
                   " bytes");
     }
     remaining_ = value_;
-    state_ = value_ == 0 ? State::payload_cr : State::payload;
-    return Step::need_more;
+    state_ = State::payload;
+    return true;
   }
   if (value_ == 0) {  // '*': the empty array
     reply_done = finish_element();
-    return Step::need_more;
+    return true;
   }
   if (open_.size() >= static_cast<std::size_t>(max_depth_)) {
     return fail("arrays nested deeper than " + std::to_string(max_depth_));
@@ -166,96 +212,95 @@ FrameScanner::Step FrameScanner::finish_header(std::size_t used, bool& reply_don
   }
   open_.push_back(value_);
   state_ = State::type;
-  return Step::need_more;
+  return true;
 }
 
-FrameScanner::Step FrameScanner::scan(const char* data, std::size_t size, std::size_t& pos) {
-  const std::size_t start = pos;
-  // Bytes of the reply in progress, this call's included.
-  const auto used = [&] { return reply_bytes_ + (pos - start); };
-  bool done = false;
-  while (pos < size && !done) {
+FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size) {
+  Result result;
+  std::size_t pos = 0;
+  std::size_t reply_start = 0;  // where the reply in progress began in this read
+  const auto used = [&] { return reply_bytes_ + (pos - reply_start); };
+  const std::size_t carried = reply_bytes_;
+  const auto stop = [&](std::string message = {}) {
+    if (!message.empty()) error_ = std::move(message);
+    result.error = true;
+    result.stale = result.replies == 0 ? carried : 0;
+    return result;
+  };
+  const auto too_big = [&] {
+    return "reply exceeds the size limit of " + std::to_string(max_reply_) + " bytes";
+  };
+  bool done = false;  // the element just finished completed a reply
+  while (pos < size) {
     switch (state_) {
-      case State::type: {
-        const char c = data[pos++];
-        if (c == '+' || c == '-') {
-          state_ = State::line;
-          line_bytes_ = 0;
-        } else if (c == ':' || c == '$' || c == '*') {
-          state_ = State::number;
-          kind_ = c;
-          negative_ = false;
-          digits_ = 0;
-          value_ = 0;
-        } else if (std::string_view(",#_%~>=(!|").find(c) != std::string_view::npos) {
-          return fail("RESP3 reply type " + describe_byte(c) + " is not supported");
-        } else {
-          return fail("invalid reply type byte " + describe_byte(c));
+      case State::type:
+        if (!whole_header(data, size, pos)) {
+          if (!begin(data[pos++])) return stop();
+          break;
+        }
+        if (!finish_header(used(), done)) return stop();
+        // A bulk string wholly in this read is skipped at once.
+        if (state_ == State::payload && size - pos >= remaining_ + 2 &&
+            data[pos + remaining_] == '\r' && data[pos + remaining_ + 1] == '\n') {
+          pos += remaining_ + 2;
+          done = finish_element();
         }
         break;
-      }
       case State::line: {
         const auto* cr = static_cast<const char*>(std::memchr(data + pos, '\r', size - pos));
         const std::size_t end = cr != nullptr ? static_cast<std::size_t>(cr - data) : size;
         // hiredis 1.x refuses these (0.14 would keep them): refuse them on both.
         if (std::memchr(data + pos, '\n', end - pos) != nullptr) {
-          return fail("line feed inside a status or error line");
+          return stop("line feed inside a status or error line");
         }
-        line_bytes_ += end - pos;
-        pos = end;
-        if (cr != nullptr) {
-          ++pos;
-          state_ = State::line_cr;
-        }
-        if (line_bytes_ > kMaxLine) return fail("status or error line longer than 1 GiB");
+        pos = cr != nullptr ? end + 1 : end;
+        if (cr != nullptr) state_ = State::line_lf;
+        if (used() > std::min<std::size_t>(max_reply_, kMaxLine)) return stop(too_big());
         break;
       }
-      case State::line_cr:
-        if (data[pos++] != '\n') return fail("carriage return inside a status or error line");
+      case State::line_lf:
+        if (data[pos++] != '\n') return stop("carriage return inside a status or error line");
+        if (used() > max_reply_) return stop(too_big());
         done = finish_element();
         break;
-      case State::number: {
-        const char c = data[pos++];
-        if (c == '\r') {
+      case State::number:
+        while (pos < size && data[pos] != '\r') {
+          if (!digit(data[pos++])) return stop();
+        }
+        if (pos < size) {
+          ++pos;
           state_ = State::number_lf;
-        } else if (number_digit(c) == Step::error) {
-          return Step::error;
         }
         break;
-      }
       case State::number_lf:
-        if (data[pos++] != '\n')
-          return fail(std::string("'\\r' without '\\n' after a '") + kind_ + "' header");
-        if (finish_header(used(), done) == Step::error) return Step::error;
+        if (data[pos++] != '\n') return stop("'\\r' without '\\n' after a " + header_name());
+        if (!finish_header(used(), done)) return stop();
         break;
       case State::payload: {
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, size - pos));
         pos += take;
         remaining_ -= take;
-        if (remaining_ == 0) state_ = State::payload_cr;
+        if (remaining_ == 0) state_ = State::payload_end;
         break;
       }
-      case State::payload_cr:
-        if (data[pos++] != '\r') return fail("bulk string longer than its announced length");
-        state_ = State::payload_lf;
-        break;
-      case State::payload_lf:
-        if (data[pos++] != '\n') return fail("bulk string not ended by \"\\r\\n\"");
-        done = finish_element();
+      case State::payload_end:  // the "\r\n" after the payload, maybe split between reads
+        if (data[pos++] != (remaining_ == 0 ? '\r' : '\n')) {
+          return stop(remaining_ == 0 ? "bulk string longer than its announced length"
+                                      : "bulk string not ended by \"\\r\\n\"");
+        }
+        if (remaining_++ == 1) done = finish_element();
         break;
     }
+    if (done) {
+      done = false;
+      ++result.replies;
+      result.good_end = pos;
+      reply_start = pos;
+      reply_bytes_ = 0;
+    }
   }
-  const std::size_t total = used();
-  if (total > max_reply_) {
-    return fail("reply exceeds the size limit of " + std::to_string(max_reply_) + " bytes");
-  }
-  if (done) {
-    last_size_ = total;
-    reply_bytes_ = 0;
-    return Step::complete;
-  }
-  reply_bytes_ = total;
-  return Step::need_more;
+  reply_bytes_ = used();
+  return result;
 }
 
 // ---- hiredis object callbacks ----------------------------------------------------------------
@@ -276,15 +321,30 @@ Reply* slot_of(const redisReadTask* task) {
   return &siblings[static_cast<std::size_t>(task->idx)];
 }
 
+// Replaces *slot with what `make` returns, constructed right there: assigning would build a
+// temporary Reply, move it over and destroy it, which costs more than the reply's own
+// allocation. `make` only moves what was allocated before, so it cannot throw.
+template <class Make>
+Reply* emplace(Reply* slot, Make make) noexcept {
+  std::destroy_at(slot);
+  return ::new (static_cast<void*>(slot)) Reply(make());
+}
+
 void* create_string(const redisReadTask* task, char* data, std::size_t size) noexcept try {
   Reply* slot = slot_of(task);
   if (slot == nullptr) return nullptr;
   std::string text(data, size);
-  // What else hiredis calls a string (RESP3 verbatim text, big numbers) is kept as bulk.
-  *slot = task->type == REDIS_REPLY_STATUS  ? Reply::simple_string(std::move(text))
-          : task->type == REDIS_REPLY_ERROR ? Reply::error(std::move(text))
-                                            : Reply::bulk_string(std::move(text));
-  return slot;
+  return emplace(slot, [&] {
+    switch (task->type) {
+      case REDIS_REPLY_STATUS:
+        return Reply::simple_string(std::move(text));
+      case REDIS_REPLY_ERROR:
+        return Reply::error(std::move(text));
+      // What else hiredis calls a string (RESP3 verbatim text, big numbers) is kept as bulk.
+      default:
+        return Reply::bulk_string(std::move(text));
+    }
+  });
 } catch (...) {
   return nullptr;
 }
@@ -300,22 +360,22 @@ void* create_array(const redisReadTask* task, int count) noexcept try {
   if (count < 0) return nullptr;
 #endif
   // The scanner has seen all `count` elements on the wire already, so this size is honest.
-  *slot = Reply::array(std::vector<Reply>(static_cast<std::size_t>(count)));
-  return slot;
+  std::vector<Reply> elements(static_cast<std::size_t>(count));
+  return emplace(slot, [&] { return Reply::array(std::move(elements)); });
 } catch (...) {
   return nullptr;
 }
 
 void* create_integer(const redisReadTask* task, long long value) noexcept {
   Reply* slot = slot_of(task);
-  if (slot != nullptr) *slot = Reply::integer(value);
-  return slot;
+  if (slot == nullptr) return nullptr;
+  return emplace(slot, [&] { return Reply::integer(value); });
 }
 
 void* create_nil(const redisReadTask* task) noexcept {
   Reply* slot = slot_of(task);
-  if (slot != nullptr) *slot = Reply::nil();
-  return slot;
+  if (slot == nullptr) return nullptr;
+  return emplace(slot, [] { return Reply::nil(); });
 }
 
 #if HIREDIS_MAJOR >= 1
@@ -328,7 +388,7 @@ void* create_bool(const redisReadTask* task, int value) noexcept {
 }
 #endif
 
-// Objects live in the reader's queue, never on their own: nothing to free here.
+// Objects live in the caller's Reply, never on their own: nothing to free here.
 void free_object(void*) noexcept {}
 
 redisReplyObjectFunctions kFunctions = {
@@ -346,97 +406,67 @@ redisReplyObjectFunctions kFunctions = {
 }  // namespace
 
 struct ReplyReader::Impl {
-  struct Parsed {
-    Reply reply;
-    std::size_t size = 0;  // bytes on the wire
-  };
-
   explicit Impl(ReaderLimits limits)
       : limits(limits),
         scanner(std::min(limits.max_reply_size, kHiredisMaxReply),
-                std::clamp(limits.max_depth, 0, kHiredisMaxDepth)) {
-    open_reader();
+                std::clamp(limits.max_depth, 0, kHiredisMaxDepth)),
+        reader(redisReaderCreateWithFunctions(&kFunctions)) {
+    if (reader == nullptr) throw std::bad_alloc();
+    reader->privdata = &target;
   }
   ~Impl() { redisReaderFree(reader); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  void open_reader() {
-    reader = redisReaderCreateWithFunctions(&kFunctions);
-    if (reader == nullptr) throw std::bad_alloc();
-    reader->privdata = &target;
-  }
-
-  // Hands hiredis data[0, size), which holds the replies waiting in ready[parsed, ready.size())
-  // and maybe the start of an incomplete one, and has it build them.
-  void parse(const char* data, std::size_t size);
   void feed(const char* data, std::size_t size);
+  Status next(Reply& out);
 
   ReaderLimits limits;
   FrameScanner scanner;
-  redisReader* reader = nullptr;
+  redisReader* reader;
   Target target;
-  // Replies not yet returned, oldest at `head`; entries from `parsed` on are scanned but not
-  // yet built by hiredis.
-  std::vector<Parsed> ready;
-  std::size_t head = 0;
-  std::size_t parsed = 0;
-  std::size_t ready_bytes = 0;
-  bool failed = false;
+  std::size_t complete = 0;  // complete replies in hiredis's buffer, not yet returned
+  bool failed = false;       // after `complete` reaches 0, next() reports `error`
+  std::size_t stale = 0;     // the refused reply's start, left in hiredis's buffer
   std::string error;
 };
 
-void ReplyReader::Impl::parse(const char* data, std::size_t size) {
-  if (size == 0) return;
-  if (redisReaderFeed(reader, data, size) != REDIS_OK) {
+void ReplyReader::Impl::feed(const char* data, std::size_t size) {
+  // The whole read is vetted before hiredis copies any of it, so a refused header costs
+  // nothing; hiredis then gets it in one piece and builds each reply only when asked.
+  const FrameScanner::Result scanned = scanner.scan(data, size);
+  // After an error, the replies completed before it are still delivered.
+  const std::size_t usable = scanned.error ? scanned.good_end : size;
+  if (usable > 0 && redisReaderFeed(reader, data, usable) != REDIS_OK) {
     failed = true;
     error = std::string("reply parser: ") + reader->errstr;
     return;
   }
-  for (; parsed < ready.size(); ++parsed) {
-    target.root = &ready[parsed].reply;
-    void* built = nullptr;
-    const int rc = redisReaderGetReply(reader, &built);
-    if (rc != REDIS_OK || built != target.root) {
-      // Only an allocation failure or hiredis disagreeing with the scanner gets here.
-      failed = true;
-      error =
-          std::string("reply parser: ") + (rc != REDIS_OK ? reader->errstr : "reply incomplete");
-      for (std::size_t i = parsed; i < ready.size(); ++i) ready_bytes -= ready[i].size;
-      ready.resize(parsed);
-      return;
-    }
+  complete += scanned.replies;
+  if (scanned.error) {
+    failed = true;
+    error = scanner.error();
+    stale = scanned.stale;
   }
 }
 
-void ReplyReader::Impl::feed(const char* data, std::size_t size) {
-  std::size_t pos = 0;
-  std::size_t slice = 0;         // start of the bytes not yet given to hiredis
-  std::size_t complete_end = 0;  // end of the last reply completed in this call
-  while (pos < size) {
-    switch (scanner.scan(data, size, pos)) {
-      case FrameScanner::Step::complete:
-        ready.push_back({Reply(), scanner.last_reply_size()});
-        ready_bytes += scanner.last_reply_size();
-        complete_end = pos;
-        if (pos - slice >= kSlice) {
-          parse(data + slice, pos - slice);
-          if (failed) return;
-          slice = pos;
-        }
-        break;
-      case FrameScanner::Step::need_more:
-        break;
-      case FrameScanner::Step::error:
-        // The replies completed before the bad one are still delivered; hiredis never sees
-        // a byte of the bad one from this call.
-        if (complete_end > slice) parse(data + slice, complete_end - slice);
-        failed = true;
-        if (error.empty()) error = scanner.error();
-        return;
-    }
+ReplyReader::Status ReplyReader::Impl::next(Reply& out) {
+  if (complete == 0) return failed ? Status::error : Status::need_more;
+  // Built straight into the caller's Reply: no queue, no intermediate node.
+  target.root = &out;
+  void* built = nullptr;
+  const int rc = redisReaderGetReply(reader, &built);
+  target.root = nullptr;
+  if (rc != REDIS_OK || built != &out) {
+    // Only an allocation failure, or hiredis disagreeing with the scanner, gets here.
+    out = Reply();
+    failed = true;
+    complete = 0;
+    error = std::string("reply parser: ") + (rc != REDIS_OK ? reader->errstr : "reply incomplete");
+    return Status::error;
   }
-  parse(data + slice, size - slice);
+  --complete;
+  return Status::reply;
 }
 
 ReplyReader::ReplyReader(ReaderLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
@@ -445,37 +475,18 @@ ReplyReader::ReplyReader(ReplyReader&&) noexcept = default;
 ReplyReader& ReplyReader::operator=(ReplyReader&&) noexcept = default;
 
 void ReplyReader::feed(const char* data, std::size_t size) {
-  Impl& impl = *impl_;
-  if (impl.failed || size == 0) return;
+  if (impl_->failed || size == 0) return;
   try {
-    impl.feed(data, size);
+    impl_->feed(data, size);
   } catch (const std::bad_alloc&) {
-    // Only the queue can throw here; what it holds is no longer in step with hiredis.
-    impl.failed = true;
-    impl.error = "out of memory while reading replies";
+    // The scanner has moved on without hiredis: they no longer agree on where replies are.
+    impl_->failed = true;
+    impl_->error = "out of memory while reading replies";
   }
 }
 
 ReplyReader::Status ReplyReader::next(Reply& out) {
-  Impl& impl = *impl_;
-  if (impl.head < impl.parsed) {
-    Impl::Parsed& entry = impl.ready[impl.head];
-    out = std::move(entry.reply);
-    impl.ready_bytes -= entry.size;
-    if (++impl.head == impl.ready.size()) {
-      // Keep the queue's storage for the next read, unless a burst made it large.
-      constexpr std::size_t kKeptCapacity = 4096;
-      if (impl.ready.capacity() > kKeptCapacity) {
-        impl.ready = {};
-      } else {
-        impl.ready.clear();
-      }
-      impl.head = 0;
-      impl.parsed = 0;
-    }
-    return Status::reply;
-  }
-  return impl.failed ? Status::error : Status::need_more;
+  return impl_->next(out);
 }
 
 const std::string& ReplyReader::error_message() const noexcept {
@@ -483,7 +494,9 @@ const std::string& ReplyReader::error_message() const noexcept {
 }
 
 std::size_t ReplyReader::buffered() const noexcept {
-  return impl_->ready_bytes + impl_->scanner.pending_bytes();
+  // hiredis holds exactly the bytes fed and not yet turned into returned replies, and after
+  // an error perhaps the start of the refused one.
+  return impl_->reader->len - impl_->reader->pos - impl_->stale;
 }
 
 void ReplyReader::reset() {

@@ -43,18 +43,19 @@ class ReplyReader {
   ReplyReader(ReplyReader&&) noexcept;
   ReplyReader& operator=(ReplyReader&&) noexcept;
 
-  // Takes bytes as they came from the socket, split anywhere. Complete replies are parsed at
-  // once, so call it once per read and then drain next(). Ignored after an error.
+  // Takes bytes as they came from the socket, split anywhere, and copies them (once: into
+  // hiredis's buffer). Call it once per read, then drain next(). Ignored after an error.
   void feed(const char* data, std::size_t size);
 
-  // The oldest reply not yet returned. Replies that arrived before a protocol error are still
-  // returned; after them, error for good (until reset()).
+  // Builds the oldest complete reply straight into `out`. Replies that arrived before a
+  // protocol error are still returned; after them, error for good (until reset()).
   Status next(Reply& out);
 
   // Why next() returned error; empty otherwise.
   const std::string& error_message() const noexcept;
 
-  // Bytes fed but not yet returned by next(): complete replies waiting plus the incomplete one.
+  // Bytes fed but not yet returned by next(): complete replies waiting plus the incomplete one
+  // (after an error: only the complete replies still waiting).
   std::size_t buffered() const noexcept;
 
   // Forgets everything fed and any error, as for a new connection; keeps the limits.

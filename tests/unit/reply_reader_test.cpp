@@ -12,6 +12,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -253,6 +254,76 @@ TEST(ReplyReader, MovedReaderContinuesMidReply) {
   Reply reply;
   ASSERT_EQ(second.next(reply), Status::reply) << second.error_message();
   EXPECT_EQ(reply, arr({bulk("hello"), Reply::integer(42)}));
+}
+
+TEST(ReplyReader, SeveralReadsBeforeDraining) {
+  ReplyReader reader;
+  const std::string first = "+A\r\n:1";
+  const std::string second = "\r\n$2\r\nbc\r\n";
+  reader.feed(first.data(), first.size());
+  reader.feed(second.data(), second.size());
+  EXPECT_EQ(reader.buffered(), first.size() + second.size());
+  std::vector<Reply> replies;
+  drain(reader, replies);
+  EXPECT_EQ(replies,
+            (std::vector<Reply>{Reply::simple_string("A"), Reply::integer(1), bulk("bc")}));
+}
+
+TEST(ReplyReader, OutputReplyIsReplacedWhateverItHeld) {
+  const std::string bytes = "*2\r\n$3\r\nabc\r\n*1\r\n:1\r\n:7\r\n$20\r\n" + std::string(20, 'z') +
+                            "\r\n*1\r\n$-1\r\n$-1\r\n";
+  ReplyReader reader;
+  reader.feed(bytes.data(), bytes.size());
+  Reply reply = bulk(std::string(100, 'q'));  // the same Reply receives each one in turn
+  ASSERT_EQ(reader.next(reply), Status::reply);
+  EXPECT_EQ(reply, arr({bulk("abc"), arr({Reply::integer(1)})}));
+  ASSERT_EQ(reader.next(reply), Status::reply);
+  EXPECT_EQ(reply, Reply::integer(7));
+  ASSERT_EQ(reader.next(reply), Status::reply);
+  EXPECT_EQ(reply, bulk(std::string(20, 'z')));
+  ASSERT_EQ(reader.next(reply), Status::reply);
+  EXPECT_EQ(reply, arr({Reply::nil()}));
+  ASSERT_EQ(reader.next(reply), Status::reply);
+  EXPECT_EQ(reply, Reply::nil());
+  EXPECT_EQ(reader.next(reply), Status::need_more);
+}
+
+// Whatever the bytes, reading them whole and one byte at a time gives the same replies and
+// the same error, and never crashes or leaks (run under ASan).
+TEST(ReplyReader, MutatedInputsReadTheSameWholeOrSplit) {
+  const std::string original = corpus_bytes();
+  std::mt19937 random(42);
+  const std::string alphabet = "+-:$*\r\n0123456789-x";
+  for (int round = 0; round < 3000; ++round) {
+    std::string bytes = original;
+    for (int edits = 1 + static_cast<int>(random() % 4); edits > 0; --edits) {
+      const std::size_t at = random() % bytes.size();
+      switch (random() % 3) {
+        case 0:
+          bytes[at] = alphabet[random() % alphabet.size()];
+          break;
+        case 1:
+          bytes.erase(at, 1 + random() % 3);
+          break;
+        default:
+          bytes.insert(at, 1, alphabet[random() % alphabet.size()]);
+          break;
+      }
+      if (bytes.empty()) bytes = "+";
+    }
+    auto read = [&](std::size_t step) {
+      ReplyReader reader;
+      std::vector<Reply> replies;
+      Reply reply;
+      Status status = Status::need_more;
+      for (std::size_t at = 0; at < bytes.size(); at += step) {
+        reader.feed(bytes.data() + at, std::min(step, bytes.size() - at));
+        while ((status = reader.next(reply)) == Status::reply) replies.push_back(reply);
+      }
+      return std::make_tuple(replies, status, reader.error_message(), reader.buffered());
+    };
+    ASSERT_EQ(read(bytes.size()), read(1)) << "round " << round;
+  }
 }
 
 // ---- protocol errors ------------------------------------------------------------------------
