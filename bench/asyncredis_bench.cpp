@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -96,10 +97,12 @@ Options parse(int argc, char** argv) {
 // Keeps `inflight` requests outstanding; each completion issues the next one.
 class Load {
  public:
-  Load(asyncredis::RedisClient& client, const Options& options)
+  // `on_finished` runs once, when the last request has completed.
+  Load(asyncredis::RedisClient& client, const Options& options, std::function<void()> on_finished)
       : client_(client),
         options_(options),
-        value_(static_cast<std::size_t>(options.value_size), 'x') {
+        value_(static_cast<std::size_t>(options.value_size), 'x'),
+        on_finished_(std::move(on_finished)) {
     latencies_.reserve(static_cast<std::size_t>(options.requests / options.latency_every + 1));
   }
 
@@ -149,7 +152,11 @@ class Load {
         std::exit(1);
       }
     }
-    if (++completed_ == options_.requests) finished_ = Clock::now();
+    if (++completed_ == options_.requests) {
+      finished_ = Clock::now();
+      on_finished_();
+      return;
+    }
     if (issued_ < options_.requests) issue();
   }
 
@@ -157,6 +164,7 @@ class Load {
   const Options& options_;
   const std::string key_ = "key:__rand_int__";
   const std::string value_;
+  std::function<void()> on_finished_;
   long issued_ = 0;
   long completed_ = 0;
   long errors_ = 0;
@@ -187,7 +195,10 @@ int main(int argc, char** argv) {
 
   asio::io_context io(1);
   asyncredis::RedisClient client(io.get_executor(), settings);
-  Load load(client, options);
+  // io.run() (not a run_one() loop), as a service would: Asio's per-thread cache of handler
+  // memory lives for one run() call, so a run_one() loop would allocate on every operation.
+  auto stop = [&] { client.disconnect([](std::exception_ptr) {}); };
+  Load load(client, options, stop);
   std::string failure;
   client.connect([&](std::exception_ptr error) {
     if (error) {
@@ -199,13 +210,13 @@ int main(int argc, char** argv) {
     client.set("key:__rand_int__", value, [&](std::exception_ptr error, bool) {
       if (error) {
         failure = asyncredis::error_message_of(error);
+        stop();
         return;
       }
       load.start();
     });
   });
-  while (!load.finished() && failure.empty() && io.run_one() > 0) {
-  }
+  io.run();
   if (!failure.empty()) {
     std::cerr << "asyncredis-bench: " << failure << "\n";
     return 1;
@@ -239,7 +250,5 @@ int main(int argc, char** argv) {
         percentile_us(latencies, 0.999), load.errors());
     if (load.errors() > 0) std::printf("first error: %s\n", load.first_error().c_str());
   }
-  client.disconnect([](std::exception_ptr) {});
-  io.run_for(std::chrono::milliseconds(200));
   return 0;
 }

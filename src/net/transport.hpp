@@ -47,8 +47,11 @@ class Transport {
 
  private:
   const RedisSettings& settings_;
-  asio::ip::tcp::resolver resolver_;
-  asio::generic::stream_protocol::socket socket_;
+  // Typed on the strand, not on any_io_executor: Asio copies a socket's executor for every
+  // operation, and an any_io_executor holding a strand is too big for its small buffer, so
+  // each copy would allocate.
+  asio::ip::basic_resolver<asio::ip::tcp, Strand> resolver_;
+  asio::basic_stream_socket<asio::generic::stream_protocol, Strand> socket_;
   std::string peer_;
 };
 
