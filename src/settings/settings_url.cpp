@@ -298,12 +298,16 @@ std::string RedisSettings::url(std::optional<int> db) const {
     append_escaped(out, unix_socket, is_path_char);
     return out + "?db=" + std::to_string(db_number);
   }
+  // Every byte from_url() would read as the end of the host (']', '/', '@', ...) is escaped: a
+  // zone id from from_url() ("%25a%5Db") must come back the same, and a host set in code must
+  // never turn into a URL for another server ("h@x" is user h at host x). from_url() decodes
+  // the host before it checks it, so a bad host stays an error naming the host.
   if (host.find(':') != std::string::npos) {
     out.push_back('[');
-    append_escaped(out, host, [](unsigned char c) { return c != '%'; });  // zone: %25
+    append_escaped(out, host, [](unsigned char c) { return is_unreserved(c) || c == ':'; });
     out.push_back(']');
   } else {
-    out += host;
+    append_escaped(out, host, is_host_char);
   }
   return out + ":" + std::to_string(port) + "/" + std::to_string(db_number);
 }
