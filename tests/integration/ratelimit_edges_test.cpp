@@ -42,6 +42,7 @@ asio::awaitable<void> sleep_past_edge(RedisClient& c, milliseconds after) {
 struct Burst {
   int allowed = 0;
   std::set<std::int64_t> windows;  // the window indexes the checks were decided in
+  milliseconds first{0}, last{0};  // server times of the first and last decision
 };
 
 asio::awaitable<Burst> burst(const RateLimiter& limiter, int n) {
@@ -50,15 +51,23 @@ asio::awaitable<Burst> burst(const RateLimiter& limiter, int n) {
     RateLimitResult r = co_await limiter.check("edge", limit, window, use_awaitable);
     EXPECT_EQ(r.decided_by, DecidedBy::redis);
     b.allowed += r.allowed;
-    b.windows.insert(std::chrono::duration_cast<milliseconds>(r.checked_at.time_since_epoch()) /
-                     window);
+    const auto at = std::chrono::duration_cast<milliseconds>(r.checked_at.time_since_epoch());
+    b.windows.insert(at / window);
+    if (i == 0) b.first = at;
+    b.last = at;
   }
   co_return b;
 }
 
-// A burst just before an edge and one just after; returns how many were allowed in all.
-int allowed_around_an_edge(test::RedisServer& server, RateLimitStrategy strategy) {
+struct AroundAnEdge {
   int total = -1;
+  // Server time from the first decision to the last, and into the new window at the last.
+  milliseconds span{0}, into_new_window{0};
+};
+
+// A burst just before an edge and one just after, timed on the server's clock.
+AroundAnEdge allowed_around_an_edge(test::RedisServer& server, RateLimitStrategy strategy) {
+  AroundAnEdge result;
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server.settings());
     co_await client.connect(use_awaitable);
@@ -74,31 +83,37 @@ int allowed_around_an_edge(test::RedisServer& server, RateLimitStrategy strategy
       EXPECT_EQ(*after.windows.begin(), *before.windows.begin() + 1)
           << "the bursts must straddle one edge (the machine was too slow)";
     }
-    total = before.allowed + after.allowed;
+    result.total = before.allowed + after.allowed;
+    result.span = after.last - before.first;
+    result.into_new_window = after.last % window;
     co_await client.disconnect(use_awaitable);
   });
-  return total;
+  return result;
 }
 
 TEST(RateLimitEdges, FixedWindowLetsTwiceTheLimitThrough) {
   test::RedisServer server;
-  EXPECT_EQ(allowed_around_an_edge(server, RateLimitStrategy::fixed_window), 2 * limit);
+  EXPECT_EQ(allowed_around_an_edge(server, RateLimitStrategy::fixed_window).total, 2 * limit);
 }
 
 TEST(RateLimitEdges, SlidingWindowDoesNot) {
   test::RedisServer server;
-  // ~100 ms into the new window the old one still weighs ~90 %: about one more unit.
-  const int total = allowed_around_an_edge(server, RateLimitStrategy::sliding_window);
-  EXPECT_GE(total, limit);
-  EXPECT_LE(total, limit + 2);
+  // f into the new window the old one still weighs 1 - f: about limit * f more units
+  // (~100 ms in: one).
+  const AroundAnEdge r = allowed_around_an_edge(server, RateLimitStrategy::sliding_window);
+  const double f = static_cast<double>(r.into_new_window.count()) / window.count();
+  EXPECT_GE(r.total, limit);
+  EXPECT_LE(r.total, limit + static_cast<int>(limit * f) + 1) << "at " << f << " into the window";
+  EXPECT_LT(r.total, 2 * limit);
 }
 
 TEST(RateLimitEdges, GcraDoesNot) {
   test::RedisServer server;
-  // ~350 ms between the bursts refill ~3.5 units at 10 per second.
-  const int total = allowed_around_an_edge(server, RateLimitStrategy::gcra);
-  EXPECT_GE(total, limit);
-  EXPECT_LE(total, limit + 5);
+  // At 10 per second one unit comes back every 100 ms (~350 ms between the bursts: three).
+  const AroundAnEdge r = allowed_around_an_edge(server, RateLimitStrategy::gcra);
+  EXPECT_GE(r.total, limit);
+  EXPECT_LE(r.total, limit + r.span / (window / limit) + 1) << "over " << r.span.count() << " ms";
+  EXPECT_LT(r.total, 2 * limit);
 }
 
 // Waiting retry_after is enough to be allowed again, and waiting a good deal less is not.
@@ -115,9 +130,15 @@ void expect_honest_retry_after(test::RedisServer& server, RateLimitStrategy stra
     EXPECT_GT(denied.retry_after, 50ms);
     EXPECT_LE(denied.retry_after, 2 * window);
     EXPECT_GE(denied.reset_at - denied.checked_at, denied.retry_after - 1ms);
-    co_await sleep_for(denied.retry_after - 40ms);
-    EXPECT_FALSE((co_await limiter.peek("retry", 4, window, use_awaitable)).allowed);
-    co_await sleep_for(45ms);
+    // Shortly before it is due (on the server's clock) still denied, and due at the same time.
+    const auto due = denied.checked_at + denied.retry_after;
+    co_await sleep_for(denied.retry_after - 150ms);
+    RateLimitResult early = co_await limiter.peek("retry", 4, window, use_awaitable);
+    EXPECT_LT(early.checked_at, due) << "the machine was too slow for this test";
+    EXPECT_FALSE(early.allowed);
+    EXPECT_LE(early.checked_at + early.retry_after - due, 1ms);
+    EXPECT_GE(early.checked_at + early.retry_after - due, -1ms);
+    co_await sleep_for(due - early.checked_at + 2ms);
     EXPECT_TRUE((co_await limiter.check("retry", 4, window, use_awaitable)).allowed);
     co_await client.disconnect(use_awaitable);
   });
