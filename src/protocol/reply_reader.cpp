@@ -1,10 +1,11 @@
-// ReplyReader: a framing scanner that vets each reply, then hiredis's redisReader building it.
+// ReplyReader: a framing scanner that vets each read, then hiredis's redisReader building it.
 //
-// Why two passes: hiredis 0.14 (Debian 12) checks almost nothing (a bulk length of -5 is nil,
-// an array count of 2^32 + 1 is 1, a 4 GiB bulk length just waits for 4 GiB), and neither
-// version bounds what one reply may buffer. The scanner only walks headers and skips payloads,
-// so it costs little next to hiredis's work; in exchange hiredis only ever sees complete,
-// valid replies, both versions behave the same, and every limit holds before memory is spent.
+// Why two passes: hiredis bounds nothing (a bulk length of 4 GiB just waits for 4 GiB, and
+// nothing limits what one reply may buffer), stock 0.14 does not even check lengths (-5 is
+// nil, an array count of 2^32 + 1 is 1), and versions differ in what they accept. The scanner
+// walks headers and skips payloads, which costs little next to hiredis's own work; in
+// exchange hiredis only ever sees valid bytes, every version behaves the same, and every
+// limit holds before memory is spent.
 #include "protocol/reply_reader.hpp"
 
 #include <algorithm>

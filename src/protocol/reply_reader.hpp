@@ -2,13 +2,16 @@
 //
 // hiredis's redisReader does the parsing and builds Reply trees in place through its object
 // callbacks. In front of it, a framing scanner checks every reply before hiredis sees it: the
-// server is not trusted, and hiredis 0.14 accepts bulk lengths like -5, truncates array counts
-// to int and buffers a 4 GiB bulk string as patiently as a 4-byte one.
+// server is not trusted, and stock hiredis 0.14 accepts bulk lengths like -5, truncates array
+// counts to int and buffers a 4 GiB bulk string as patiently as a 4-byte one.
 //
-//   reader.feed(buffer.data(), bytes_read);   // once per socket read
-//   Reply reply;
-//   while (reader.next(reply) == ReplyReader::Status::reply) complete_oldest(std::move(reply));
-//   if (reader.next(reply) == ReplyReader::Status::error) fail(reader.error_message());
+//   reader.feed(buffer.data(), bytes_read);  // once per socket read, then drain:
+//   for (Reply reply;;) {
+//     const ReplyReader::Status status = reader.next(reply);
+//     if (status == ReplyReader::Status::need_more) break;
+//     if (status == ReplyReader::Status::error) return fail(reader.error_message());
+//     complete_oldest(std::move(reply));
+//   }
 #pragma once
 
 #include <cstddef>
