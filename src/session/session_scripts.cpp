@@ -1,0 +1,147 @@
+#include "session/session_scripts.hpp"
+
+#include <string>
+
+namespace asyncredis::session_detail {
+namespace {
+
+// Shared by every script. now_ms: the later of Redis's clock and the client's, so a session
+// expired by either clock counts as expired (the client checks its own clock on reads).
+// index_done: prunes entries whose expiry has come and makes the index expire with its
+// longest-lived member (an empty sorted set is deleted by Redis itself). owner_differs: whether
+// stored JSON names a user other than `user_id`; unreadable JSON owns nothing.
+constexpr const char* kPrelude = R"lua(
+local function now_ms(client_now)
+  local t = redis.call('TIME')
+  local server = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return math.max(server, tonumber(client_now))
+end
+local function index_done(index, now)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  if last[2] then
+    redis.call('PEXPIREAT', index, string.format('%d', tonumber(last[2])))
+  end
+end
+local function owner_of(json)
+  local ok, decoded = pcall(cjson.decode, json)
+  if ok and type(decoded) == 'table' and type(decoded.user_id) == 'string' then
+    return string.lower(decoded.user_id)
+  end
+  return nil
+end
+)lua";
+
+Script make(const char* body) {
+  return Script(std::string(kPrelude) + body);
+}
+
+}  // namespace
+
+const Script& create_script() {
+  static const Script script = make(R"lua(
+local now = now_ms(ARGV[4])
+if tonumber(ARGV[2]) <= now then return 2 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+index_done(KEYS[2], now)
+return 1
+)lua");
+  return script;
+}
+
+const Script& save_script() {
+  static const Script script = make(R"lua(
+local old = redis.call('GET', KEYS[1])
+if not old then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return 0
+end
+local owner = owner_of(old)
+if owner and owner ~= ARGV[5] then return -1 end
+local now = now_ms(ARGV[4])
+if tonumber(ARGV[2]) <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+index_done(KEYS[2], now)
+return 1
+)lua");
+  return script;
+}
+
+const Script& remove_script() {
+  static const Script script = make(R"lua(
+local old = redis.call('GET', KEYS[1])
+if not old then return 0 end
+redis.call('DEL', KEYS[1])
+local owner = owner_of(old)
+if owner then redis.call('ZREM', ARGV[1] .. owner, ARGV[2]) end
+return 1
+)lua");
+  return script;
+}
+
+const Script& touch_script() {
+  static const Script script = make(R"lua(
+local old = redis.call('GET', KEYS[1])
+if not old then
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return 0
+end
+if old ~= ARGV[1] then return -1 end
+local now = now_ms(ARGV[5])
+if ARGV[6] == '1' or tonumber(ARGV[3]) <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+index_done(KEYS[2], now)
+return 1
+)lua");
+  return script;
+}
+
+const Script& list_script() {
+  static const Script script = make(R"lua(
+local now = now_ms(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local json = redis.call('GET', ARGV[1] .. id)
+  if json then
+    out[#out + 1] = id
+    out[#out + 1] = json
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+index_done(KEYS[1], now)
+return out
+)lua");
+  return script;
+}
+
+const Script& revoke_script() {
+  static const Script script = make(R"lua(
+local deleted = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. id
+  local json = redis.call('GET', key)
+  if json then
+    local owner = owner_of(json)
+    if not owner or owner == ARGV[2] then deleted = deleted + redis.call('DEL', key) end
+  end
+end
+redis.call('DEL', KEYS[1])
+return deleted
+)lua");
+  return script;
+}
+
+}  // namespace asyncredis::session_detail

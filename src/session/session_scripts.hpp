@@ -1,0 +1,42 @@
+// The Lua scripts behind RedisSessionRepository's writes. Each runs atomically in Redis, which
+// is what keeps a session key and its user's index in step, and makes "save only replaces an
+// existing session" a check and a write with nothing in between.
+#pragma once
+
+#include "asyncredis/script.hpp"
+
+namespace asyncredis::session_detail {
+
+// Replies shared by the scripts.
+inline constexpr long long kScriptMissing = 0;
+inline constexpr long long kScriptDone = 1;
+inline constexpr long long kScriptExpired = 2;
+inline constexpr long long kScriptConflict =
+    -1;  // create: id taken; save: other user; touch: changed
+
+// KEYS: session key, index key. ARGV: json, expires_ms, id, client_now_ms.
+// kScriptDone, kScriptConflict when the key exists, kScriptExpired when expires_ms has passed.
+const Script& create_script();
+
+// KEYS: session key, index key. ARGV: json, expires_ms, id, client_now_ms, user_id.
+// kScriptDone, kScriptMissing (nothing written), kScriptExpired (removed), kScriptConflict
+// when the stored session names another user_id (nothing written).
+const Script& save_script();
+
+// KEYS: session key. ARGV: index prefix, id. 1 when a session was deleted, else 0.
+const Script& remove_script();
+
+// KEYS: session key, index key. ARGV: expected json, new json, expires_ms, id, client_now_ms,
+// "1" to remove instead. kScriptDone, kScriptMissing, kScriptExpired (removed), or
+// kScriptConflict when the stored value is no longer the expected one (nothing written).
+const Script& touch_script();
+
+// KEYS: index key. ARGV: session key prefix, client_now_ms. Prunes expired and dangling
+// entries; returns id, json, id, json, ... of the rest, soonest expiry first.
+const Script& list_script();
+
+// KEYS: index key. ARGV: session key prefix, user_id. Deletes the indexed sessions not owned
+// by another user, then the index; returns how many sessions it deleted.
+const Script& revoke_script();
+
+}  // namespace asyncredis::session_detail
