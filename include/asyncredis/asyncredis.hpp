@@ -10,3 +10,4 @@
 #include "asyncredis/scan.hpp"
 #include "asyncredis/script.hpp"
 #include "asyncredis/settings.hpp"
+#include "asyncredis/session/session_repository.hpp"
