@@ -5,7 +5,7 @@
 # tests under ThreadSanitizer.
 #
 # Usage: scripts/test.sh [STAGE...]      (default: all stages, in order)
-# Stages: setup build test install install-shared asan tsan
+# Stages: setup build test install install-shared asan tsan fuzz
 #   e.g. scripts/test.sh build test      quick local loop, no sanitizers
 # Environment:
 #   ASYNCREDIS_STAGES="..."       same as the arguments
@@ -13,6 +13,7 @@
 #   ASYNCREDIS_TEST_JOBS          ctest jobs (default 2; every test uses its own server/port)
 #   ASYNCREDIS_TEST_TIMEOUT       seconds per test (default 300)
 #   ASYNCREDIS_ALLOW_SKIPS=1      do not fail the run when a test reports GTEST_SKIP
+#   ASYNCREDIS_FUZZ_SECONDS       seconds each libFuzzer target runs (default 60)
 #   CCACHE_DIR                    default build/ccache (cold on a fresh CI machine)
 #
 # Adding a stage: write a function stage_NAME (it runs in a subshell with `set -e`; fail by
@@ -23,7 +24,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-ALL_STAGES=(setup build test install install-shared asan tsan)
+ALL_STAGES=(setup build test install install-shared asan tsan fuzz)
 declare -A DEPENDS=(
   [test]=build
   [install]=build
@@ -137,6 +138,43 @@ stage_tsan() {
     "${no_aslr[@]}" timeout --kill-after=10 "$((test_timeout * 3))" \
       "build/tsan/tests/$target" --gtest_brief=1 2>&1 | tee "$log_dir/tsan-$target.log"
   done
+}
+
+# Each fuzz/*_fuzz.cpp target for ASYNCREDIS_FUZZ_SECONDS over a copy of its checked-in corpus
+# (fuzz/corpus/<name>/): the corpus grows only by commit, never by a CI run. Any crash, leak,
+# sanitizer report, failed property check or input slower than 10 s fails the stage; the
+# input is kept under build/fuzz/run/<target>/ (see fuzz/README.md to reproduce it).
+stage_fuzz() {
+  local seconds=${ASYNCREDIS_FUZZ_SECONDS:-60}
+  configure_and_build fuzz
+  local source target run rc failed=0
+  for source in fuzz/*_fuzz.cpp; do
+    target=$(basename "$source" .cpp)
+    run=build/fuzz/run/$target
+    if [[ ! -d fuzz/corpus/${target%_fuzz} ]]; then
+      note "$target has no seed corpus fuzz/corpus/${target%_fuzz}/ (see fuzz/README.md)"
+      return 1
+    fi
+    rm -rf "$run"
+    mkdir -p "$run/corpus"
+    cp -R "fuzz/corpus/${target%_fuzz}/." "$run/corpus/"
+    note "fuzzing $target for ${seconds}s (log: $log_dir/fuzz-$target.log)"
+    rc=0
+    # libFuzzer's own exit codes include 77, which means "skipped" to this script: map all
+    # failures to 1. `timeout` only guards against a fuzzer that ignores -max_total_time.
+    "${no_aslr[@]}" timeout --kill-after=30 "$((seconds + 300))" "build/fuzz/fuzz/$target" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 \
+      -timeout_exitcode=1 -print_final_stats=1 -artifact_prefix="$run/" "$run/corpus" \
+      >"$log_dir/fuzz-$target.log" 2>&1 || rc=$?
+    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::average_exec_per_sec' \
+      "$log_dir/fuzz-$target.log" || true
+    if ((rc != 0)); then
+      note "$target FAILED (exit $rc); the end of its log:"
+      tail -n 40 "$log_dir/fuzz-$target.log" >&2
+      failed=1
+    fi
+  done
+  return "$failed"
 }
 
 # --- runner ---------------------------------------------------------------------------------
