@@ -172,6 +172,46 @@ TEST(RateLimitUnavailable, CooldownSkipsRedisAfterAnOutage) {
   });
 }
 
+TEST(RateLimitUnavailable, ZeroTimeoutMeansTheClientsCommandTimeout) {
+  test::RedisServer server;
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisSettings settings = server.settings();
+    settings.max_connections = 1;
+    settings.command_timeout = 400ms;
+    RedisClient client(io.get_executor(), settings);
+    co_await client.connect(use_awaitable);
+    RateLimiter limiter(client, {.on_unavailable = OnUnavailable::fail_open, .timeout = 0ms});
+    server.suspend();
+    const auto start = Clock::now();
+    RateLimitResult r = co_await limiter.check("k", 5, 1min, use_awaitable);
+    const auto took = Clock::now() - start;
+    server.resume();
+    EXPECT_EQ(code_of(r.unavailable_error), errc::timeout);
+    EXPECT_GE(took, 350ms) << "0 must mean the client's 400 ms, not 'no wait'";
+    EXPECT_LT(took, 1s);
+  });
+}
+
+TEST(RateLimitUnavailable, DeferredAndCallbackTokensWork) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), RedisSettings{});
+    RateLimiter limiter(client, {.on_unavailable = OnUnavailable::fail_closed});
+    auto deferred = limiter.check("k", 5, 1min);  // nothing runs until it is given a handler
+    int calls = 0;
+    std::move(deferred)([&](std::exception_ptr e, RateLimitResult r) {
+      EXPECT_FALSE(e);
+      EXPECT_EQ(r.decided_by, DecidedBy::failed_closed);
+      ++calls;
+    });
+    limiter.reset("k", [&](std::exception_ptr e) {
+      EXPECT_EQ(code_of(error_code_of(e)), errc::not_connected);
+      ++calls;
+    });
+    for (int i = 0; i < 40 && calls < 2; ++i) co_await sleep_for(5ms);
+    EXPECT_EQ(calls, 2);
+  });
+}
+
 TEST(RateLimitUnavailable, CancellationIsAnErrorNotAnOutage) {
   test::RedisServer server;
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
