@@ -1,0 +1,271 @@
+// CacheService: JSON values in Redis with a default TTL, single-flight get_or_set, cached
+// "not found" results, and invalidation by pattern (SCAN + UNLINK) or by namespace.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include "asyncredis/cache/cache_detail.hpp"
+#include "asyncredis/cache/cache_options.hpp"
+#include "asyncredis/commands.hpp"
+
+namespace asyncredis {
+
+class RedisClient;
+
+namespace detail {
+class CacheCore;
+}  // namespace detail
+
+template <class Fn, class Keep, class KeyFn>
+class Cached;
+
+// Values are stored as JSON text (nlohmann::json, or any T with to_json/from_json), so the
+// Python service reads what this one writes. Two stored forms are this library's own, both
+// starting with a 0x00 byte that no JSON text starts with: a cached "not found", and a value
+// with the early-refresh header (GetOrSetOptions::early_refresh).
+//
+// "Not found" is a std::nullopt: set(key, std::nullopt) or a get_or_set computation returning
+// an empty std::optional<U> stores it (with negative_ttl), and get<std::optional<U>> returns
+// it as an engaged optional holding std::nullopt: cached, not found. That is never a miss (an
+// empty outer optional) nor a stored JSON null (which is a value of U = nlohmann::json). Read
+// as a T that is not an optional, it is errc::decode_error.
+//
+// Keys are options.key_prefix + key, or in a namespace
+//   key_prefix + namespace + ':' + generation + ':' + key
+// where the generation is a counter at key_prefix + namespace + ":generation".
+//
+// Every operation is an Asio asynchronous operation taking any completion token (deferred when
+// omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
+// it may be started from any thread. Failures are asyncredis::Error: the client's errors
+// (errc::timeout, connection_lost, server_error, ... unless options.when_unavailable absorbs
+// them), errc::decode_error naming the key for a stored value that is not a T,
+// errc::invalid_argument for a bad TTL. The client must outlive the service and every
+// operation. A CacheService is cheap to copy; copies share statistics and in-flight
+// computations.
+class CacheService {
+ public:
+  // Throws Error(errc::invalid_argument) naming the option for a TTL <= 0, a jitter outside
+  // [0, 1), a negative generation_refresh, or scan_count/unlink_batch 0.
+  explicit CacheService(RedisClient& client, CacheOptions options = {});
+  // Over any command surface (client.with(...), a Lease); `executor` runs the operations.
+  CacheService(Commands commands, boost::asio::any_io_executor executor, CacheOptions options = {});
+
+  // The same service with its keys in namespace `ns` (replacing the current one; "" for none).
+  CacheService in_namespace(std::string ns) const;
+  const std::string& key_namespace() const noexcept { return namespace_; }
+  const CacheOptions& options() const noexcept;
+  CacheStats stats() const noexcept;
+  boost::asio::any_io_executor get_executor() const noexcept;
+
+  // The value at `key` as a T, or std::nullopt on a miss. See above for "not found".
+  template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
+  auto get(std::string_view key, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_get<T>(*this, std::string(key)),
+                                std::forward<Token>(token));
+  }
+
+  // get<nlohmann::json>.
+  template <class Token = boost::asio::deferred_t>
+  auto get_json(std::string_view key, Token&& token = {}) const {
+    return get<nlohmann::json>(key, std::forward<Token>(token));
+  }
+
+  // Stores value's JSON for `ttl` (0: default_ttl; negative_ttl for a "not found"); an empty
+  // optional or std::nullopt stores "not found". Signature void(std::exception_ptr).
+  template <class T, class Token = boost::asio::deferred_t>
+  auto set(std::string_view key, const T& value, std::chrono::milliseconds ttl,
+           Token&& token = {}) const {
+    return detail::cache_launch(get_executor(),
+                                run_set(*this, std::string(key), encode(value), ttl),
+                                std::forward<Token>(token));
+  }
+  template <class T, class Token = boost::asio::deferred_t>
+  requires(!std::convertible_to<Token, std::chrono::milliseconds>) auto set(
+      std::string_view key, const T& value, Token&& token = {}) const {
+    return set(key, value, std::chrono::milliseconds(0), std::forward<Token>(token));
+  }
+
+  // Removes `key` (UNLINK): true when it existed.
+  template <class Token = boost::asio::deferred_t>
+  auto del(std::string_view key, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_del(*this, std::string(key)),
+                                std::forward<Token>(token));
+  }
+
+  // Whether `key` holds an entry (a cached "not found" counts).
+  template <class Token = boost::asio::deferred_t>
+  auto exists(std::string_view key, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_exists(*this, std::string(key)),
+                                std::forward<Token>(token));
+  }
+
+  // Sets `key`'s remaining lifetime (> 0): true when the key exists.
+  template <class Token = boost::asio::deferred_t>
+  auto expire(std::string_view key, std::chrono::milliseconds ttl, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_expire(*this, std::string(key), ttl),
+                                std::forward<Token>(token));
+  }
+
+  // One MGET: for each key, in order, what get<T> would return.
+  template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
+  auto mget(std::vector<std::string> keys, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_mget<T>(*this, std::move(keys)),
+                                std::forward<Token>(token));
+  }
+
+  // The value at `key`; on a miss co_awaits compute() (a callable returning
+  // asio::awaitable<R>), stores its result and returns it. R = std::optional<U> caches an
+  // empty result as "not found". Callers for one key in this process share one computation
+  // (options.single_flight); a computation that throws or is cancelled stores nothing and
+  // every caller sharing it gets its exception. With early_refresh, a caller drawn to refresh
+  // a still-valid entry that fails to compute gets the old value.
+  template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
+  auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
+                  Token&& token = {}) const {
+    using R = std::conditional_t<std::same_as<T, detail::DeduceResult>,
+                                 detail::awaitable_result_t<Compute&>, T>;
+    static_assert(!std::is_void_v<R>, "get_or_set: the computation must return a value");
+    return detail::cache_launch(
+        get_executor(),
+        run_get_or_set<R>(*this, std::string(key), options,
+                          detail::cache_compute<R>(std::move(compute), detail::CacheAlways{})),
+        std::forward<Token>(token));
+  }
+  template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
+  auto get_or_set(std::string_view key, std::chrono::milliseconds ttl, Compute compute,
+                  Token&& token = {}) const {
+    GetOrSetOptions options;
+    options.ttl = ttl;
+    return get_or_set<T>(key, options, std::move(compute), std::forward<Token>(token));
+  }
+
+  // Removes every key of this service (prefix and namespace applied) matching the glob
+  // `pattern`, with SCAN MATCH/COUNT followed to the end and UNLINK in batches: the server
+  // keeps answering other clients throughout. Returns how many keys were removed. The prefix
+  // and namespace are escaped, so their * ? [ ] \ match only themselves.
+  template <class Token = boost::asio::deferred_t>
+  auto delete_pattern(std::string_view pattern, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_delete_pattern(*this, std::string(pattern)),
+                                std::forward<Token>(token));
+  }
+
+  // Invalidates every key of namespace `ns` at once: one INCR of its generation, which is
+  // part of every key in it (the old entries are no longer reachable and expire by their
+  // TTL). Returns the new generation. Cost: a namespaced operation reads the generation once
+  // per options.generation_refresh (one EVALSHA), so another process sees the invalidation
+  // within that time; this service sees it at once. Generations start from the current time
+  // in milliseconds, so a deleted counter never brings old entries back.
+  template <class Token = boost::asio::deferred_t>
+  auto invalidate_namespace(std::string_view ns, Token&& token = {}) const {
+    return detail::cache_launch(get_executor(), run_invalidate_namespace(*this, std::string(ns)),
+                                std::forward<Token>(token));
+  }
+
+ private:
+  template <class, class, class>
+  friend class Cached;
+
+  CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
+
+  template <class T>
+  static detail::Computed encode(const T& value) {
+    detail::Computed out;
+    detail::cache_encode(value, out);
+    return out;
+  }
+
+  // Decodes, counting a failure as an error.
+  template <class T>
+  static T value_as(const CacheService& self, const detail::CacheEntry& entry,
+                    std::string_view key) {
+    try {
+      return detail::cache_value_as<T>(entry, key);
+    } catch (...) {
+      self.count_error();
+      throw;
+    }
+  }
+
+  template <class T>
+  static boost::asio::awaitable<std::optional<T>> run_get(CacheService self, std::string key) {
+    detail::CacheEntry entry = co_await lookup(self, key, 0.0);
+    if (entry.kind == detail::CacheEntry::Kind::miss) co_return std::nullopt;
+    co_return value_as<T>(self, entry, key);
+  }
+
+  template <class T>
+  static boost::asio::awaitable<std::vector<std::optional<T>>> run_mget(
+      CacheService self, std::vector<std::string> keys) {
+    std::vector<detail::CacheEntry> entries = co_await lookup_many(self, keys);
+    std::vector<std::optional<T>> out;
+    out.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].kind == detail::CacheEntry::Kind::miss) {
+        out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(value_as<T>(self, entries[i], keys[i]));
+      }
+    }
+    co_return out;
+  }
+
+  template <class T>
+  static boost::asio::awaitable<T> run_get_or_set(
+      CacheService self, std::string key, GetOrSetOptions options,
+      boost::asio::awaitable<detail::Computed> compute) {
+    const std::uint64_t seen = self.flights_completed();
+    detail::CacheEntry entry = co_await lookup(self, key, options.early_refresh);
+    if (entry.kind != detail::CacheEntry::Kind::miss && !entry.refresh_due) {
+      co_return value_as<T>(self, entry, key);
+    }
+    detail::CacheEntry filled =
+        co_await fill(self, key, std::move(entry), options, std::move(compute), seen);
+    co_return value_as<T>(self, filled, key);
+  }
+
+  // The non-template machinery (src/cache/).
+  static boost::asio::awaitable<detail::CacheEntry> lookup(CacheService self, std::string key,
+                                                           double early_refresh);
+  static boost::asio::awaitable<std::vector<detail::CacheEntry>> lookup_many(
+      CacheService self, std::vector<std::string> keys);
+  static boost::asio::awaitable<detail::CacheEntry> fill(
+      CacheService self, std::string key, detail::CacheEntry missed, GetOrSetOptions options,
+      boost::asio::awaitable<detail::Computed> compute, std::uint64_t flights_seen);
+  static boost::asio::awaitable<void> run_set(CacheService self, std::string key,
+                                              detail::Computed value,
+                                              std::chrono::milliseconds ttl);
+  static boost::asio::awaitable<bool> run_del(CacheService self, std::string key);
+  static boost::asio::awaitable<bool> run_exists(CacheService self, std::string key);
+  static boost::asio::awaitable<bool> run_expire(CacheService self, std::string key,
+                                                 std::chrono::milliseconds ttl);
+  static boost::asio::awaitable<std::size_t> run_delete_pattern(CacheService self,
+                                                                std::string pattern);
+  static boost::asio::awaitable<std::int64_t> run_invalidate_namespace(CacheService self,
+                                                                       std::string ns);
+  // The key in Redis of `key` in this service's namespace (reads the generation if needed).
+  static boost::asio::awaitable<std::string> redis_key(CacheService self, std::string key);
+  static boost::asio::awaitable<std::string> key_stem(CacheService self);
+
+  std::uint64_t flights_completed() const noexcept;
+  void count_error() const noexcept;
+
+  std::shared_ptr<detail::CacheCore> core_;
+  std::string namespace_;
+};
+
+}  // namespace asyncredis

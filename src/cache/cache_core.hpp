@@ -1,0 +1,104 @@
+// The state a CacheService and its copies share: the connection, the options, the counters,
+// the computations in flight and the namespace generations read so far.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+
+#include "asyncredis/cache/cache_detail.hpp"
+#include "asyncredis/cache/cache_options.hpp"
+#include "asyncredis/commands.hpp"
+
+namespace asyncredis::detail {
+
+namespace asio = boost::asio;
+
+using FlightHandler = asio::any_completion_handler<void(std::exception_ptr, CacheEntry)>;
+
+// One computation in flight, and the callers waiting for it. Guarded by CacheCore::mutex.
+struct Flight {
+  struct Waiter {
+    Waiter(std::uint64_t id_in, FlightHandler handler_in)
+        : id(id_in), handler(std::move(handler_in)) {}
+    Waiter(Waiter&&) = default;
+    // Boost 1.81's any_completion_handler move assignment wraps the handler in itself
+    // (endless recursion): never assign, only construct or swap().
+    Waiter& operator=(Waiter&&) = delete;
+
+    std::uint64_t id;
+    FlightHandler handler;
+  };
+  std::vector<Waiter> waiters;
+  std::uint64_t next_id = 0;
+  bool done = false;
+  std::exception_ptr error;
+  CacheEntry result;
+};
+
+class CacheCore : public std::enable_shared_from_this<CacheCore> {
+ public:
+  // Validates `options` (Error(errc::invalid_argument) naming the field).
+  CacheCore(Commands commands, asio::any_io_executor executor, CacheOptions options);
+
+  // Whether `error` means Redis could not be reached (see WhenUnavailable).
+  static bool unreachable(const std::exception_ptr& error) noexcept;
+  // Counts `error`; true when the policy turns it into a miss or a skipped write.
+  bool absorb(const std::exception_ptr& error) noexcept;
+  // `ttl` (0: `fallback`) shortened by the jitter; at least 1 ms.
+  std::chrono::milliseconds effective_ttl(std::chrono::milliseconds ttl,
+                                          std::chrono::milliseconds fallback) const;
+
+  // A namespace's generation if read within generation_refresh.
+  bool fresh_generation(const std::string& ns, std::int64_t& generation);
+  void remember_generation(const std::string& ns, std::int64_t generation);
+
+  // Registers a caller waiting for `flight`; completes it at once if the flight is done.
+  void add_waiter(const std::shared_ptr<Flight>& flight, FlightHandler handler);
+  // Ends `flight` (stored at `key`) with its result or error and releases every waiter.
+  void finish(const std::string& key, const std::shared_ptr<Flight>& flight,
+              std::exception_ptr error, const CacheEntry& result);
+
+  const Commands commands;
+  const asio::any_io_executor executor;
+  const CacheOptions options;
+
+  struct Counters {
+    std::atomic<std::uint64_t> hits{0};
+    std::atomic<std::uint64_t> misses{0};
+    std::atomic<std::uint64_t> negative_hits{0};
+    std::atomic<std::uint64_t> sets{0};
+    std::atomic<std::uint64_t> errors{0};
+    std::atomic<std::uint64_t> computations{0};
+    std::atomic<std::uint64_t> early_refreshes{0};
+  } counters;
+
+  // Flights completed so far: a caller that missed while one was finishing reads again.
+  std::atomic<std::uint64_t> flights_completed{0};
+
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights;  // by Redis key
+
+ private:
+  struct Generation {
+    std::int64_t value = 0;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  std::mutex generations_mutex_;
+  std::unordered_map<std::string, Generation> generations_;
+};
+
+// A uniform random number in (0, 1], per thread.
+double cache_random() noexcept;
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,130 @@
+// Invalidation: delete_pattern (SCAN + UNLINK, never KEYS) and namespaces, whose keys carry a
+// generation that one INCR moves on.
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asyncredis/cache/cache_service.hpp"
+#include "asyncredis/error.hpp"
+#include "asyncredis/scan.hpp"
+#include "asyncredis/script.hpp"
+#include "cache/cache_core.hpp"
+
+namespace asyncredis {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using detail::CacheCore;
+
+namespace {
+
+// A missing counter starts at ARGV[1], the current time in milliseconds, never at 0: were
+// the counter deleted (FLUSHDB, a delete_pattern over the prefix), counting again from a
+// small number would make old generations, and their entries, current again.
+const Script& read_generation_script() {
+  static const Script script(R"lua(
+local g = redis.call('GET', KEYS[1])
+if not g then
+  g = ARGV[1]
+  redis.call('SET', KEYS[1], g)
+end
+return g
+)lua");
+  return script;
+}
+
+const Script& bump_generation_script() {
+  static const Script script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return redis.call('INCR', KEYS[1])
+)lua");
+  return script;
+}
+
+std::string generation_key(const CacheOptions& options, std::string_view ns) {
+  std::string key = options.key_prefix;
+  key += ns;
+  key += ":generation";
+  return key;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
+  CacheCore& core = *self.core_;
+  std::string stem = core.options.key_prefix;
+  if (self.namespace_.empty()) co_return stem;
+  std::int64_t generation = 0;
+  if (!core.fresh_generation(self.namespace_, generation)) {
+    const std::string counter = generation_key(core.options, self.namespace_);
+    const std::int64_t start = unix_ms_now();
+    generation = co_await core.commands.eval<std::int64_t>(read_generation_script(), counter, start,
+                                                           use_awaitable);
+    core.remember_generation(self.namespace_, generation);
+  }
+  stem += self.namespace_;
+  stem += ':';
+  stem += std::to_string(generation);
+  stem += ':';
+  co_return stem;
+}
+
+asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
+                                                              std::string pattern) {
+  CacheCore& core = *self.core_;
+  try {
+    const std::string stem = co_await key_stem(self);
+    ScanOptions scan_options;
+    scan_options.match = escape_glob(stem) + pattern;
+    scan_options.count = core.options.scan_count;
+    ScanIterator it = core.commands.scan(std::move(scan_options));
+    std::vector<std::string> batch;
+    batch.reserve(core.options.unlink_batch);
+    std::size_t removed = 0;
+    // Each SCAN step and each UNLINK is short, so other clients are served in between; UNLINK
+    // frees large values off the main thread.
+    while (auto keys = co_await it.next(use_awaitable)) {
+      for (std::string& key : *keys) {
+        batch.push_back(std::move(key));
+        if (batch.size() >= core.options.unlink_batch) {
+          removed += static_cast<std::size_t>(co_await core.commands.unlink(batch, use_awaitable));
+          batch.clear();
+        }
+      }
+    }
+    if (!batch.empty()) {
+      removed += static_cast<std::size_t>(co_await core.commands.unlink(batch, use_awaitable));
+    }
+    co_return removed;
+  } catch (...) {
+    core.counters.errors.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+asio::awaitable<std::int64_t> CacheService::run_invalidate_namespace(CacheService self,
+                                                                     std::string ns) {
+  CacheCore& core = *self.core_;
+  if (ns.empty()) {
+    throw Error(errc::invalid_argument, "cache invalidate_namespace: the namespace is empty");
+  }
+  try {
+    const std::string counter = generation_key(core.options, ns);
+    const std::int64_t start = unix_ms_now();
+    const std::int64_t generation = co_await core.commands.eval<std::int64_t>(
+        bump_generation_script(), counter, start, use_awaitable);
+    core.remember_generation(ns, generation);
+    co_return generation;
+  } catch (...) {
+    core.counters.errors.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+}  // namespace asyncredis
