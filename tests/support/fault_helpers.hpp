@@ -1,0 +1,93 @@
+// What the fault tests (tests/integration/faults_*_test.cpp) share: reading an operation's
+// outcome as an error code, waiting for a condition with a deadline, and the process's memory.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "asyncredis/commands.hpp"
+#include "asyncredis/error.hpp"
+#include "support/async_test.hpp"
+
+namespace asyncredis::test {
+
+// The asyncredis error code behind `e`; errc{} (0) for success.
+inline errc code_of(const std::exception_ptr& e) {
+  return static_cast<errc>(error_code_of(e).value());
+}
+
+// Awaits `op` and returns the asyncredis error it failed with (errc{} if it succeeded).
+// Pass the operation itself (`failure_of(client.get(key, use_awaitable))`), not a temporary
+// built around it: GCC 12 destroys some temporaries of a co_await expression twice.
+template <class Awaitable>
+asio::awaitable<errc> failure_of(Awaitable op) {
+  try {
+    co_await std::move(op);
+  } catch (const Error& e) {
+    EXPECT_EQ(&e.code().category(), &category()) << e.what();
+    co_return static_cast<errc>(e.code().value());
+  }
+  co_return errc{};
+}
+
+// Polls `condition` every 5 ms until it holds or `limit` passes; returns its last value.
+template <class Condition>
+asio::awaitable<bool> eventually(Condition condition,
+                                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    co_await sleep_for(std::chrono::milliseconds(5));
+  }
+  co_return true;
+}
+
+// Outcomes of operations whose right result is known in advance. Thread-safe.
+struct Tally {
+  std::atomic<int> ok{0};         // succeeded with the right result
+  std::atomic<int> wrong{0};      // succeeded with someone else's result: never allowed
+  std::atomic<int> lost{0};       // errc::connection_lost
+  std::atomic<int> timed_out{0};  // errc::timeout
+  std::atomic<int> other{0};      // any other error
+  std::atomic<int> done{0};       // all of the above
+
+  void record(const std::exception_ptr& e, bool right) {
+    if (!e) {
+      ++(right ? ok : wrong);
+    } else if (code_of(e) == errc::connection_lost) {
+      ++lost;
+    } else if (code_of(e) == errc::timeout) {
+      ++timed_out;
+    } else {
+      ++other;
+    }
+    ++done;
+  }
+};
+
+// ECHO `payload` through `commands` (a client, or a view of it), recording in `tally` whether
+// the reply was the payload.
+inline void echo(const Commands& commands, const std::string& payload, Tally& tally) {
+  commands.command<std::string>("ECHO", payload,
+                                [&tally, payload](std::exception_ptr e, std::string reply) {
+                                  tally.record(e, reply == payload);
+                                });
+}
+
+// This process's resident set size in bytes (/proc/self/statm: pages).
+inline std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t total_pages = 0, resident_pages = 0;
+  statm >> total_pages >> resident_pages;
+  return resident_pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace asyncredis::test
