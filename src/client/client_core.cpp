@@ -7,6 +7,7 @@
 
 #include "asyncredis/command.hpp"
 #include "asyncredis/error.hpp"
+#include "net/tls_context.hpp"
 
 namespace asyncredis::detail {
 
@@ -51,7 +52,10 @@ asio::any_io_executor LeaseCore::executor() const {
 // ----------------------------------------------------------------
 
 ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, int db)
-    : settings_(std::move(settings)), db_(db), executor_(std::move(executor)) {
+    : settings_(std::move(settings)),
+      db_(db),
+      executor_(std::move(executor)),
+      tls_(make_tls_context(settings_)) {
   seed_ = std::random_device{}();
   connections_.reserve(settings_.max_connections);
   for (std::size_t i = 0; i < settings_.max_connections; ++i) {
@@ -60,7 +64,7 @@ ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, i
 }
 
 std::shared_ptr<Connection> ClientCore::make_connection() {
-  return std::make_shared<Connection>(executor_, settings_, db_, seed_.fetch_add(1));
+  return std::make_shared<Connection>(executor_, settings_, tls_, db_, seed_.fetch_add(1));
 }
 
 void ClientCore::connect(VoidHandler handler) {
@@ -258,8 +262,9 @@ void ClientCore::acquire_lease(LeaseReady handler) {
 }
 
 void ClientCore::open_lease_connection(LeaseReady handler) {
-  auto connection = std::make_shared<Connection>(executor_, settings_, db_, seed_.fetch_add(1),
-                                                 /*reconnect=*/false);
+  auto connection =
+      std::make_shared<Connection>(executor_, settings_, tls_, db_, seed_.fetch_add(1),
+                                   /*reconnect=*/false);
   auto self = shared_from_this();
   connection->start([self, connection, h = std::move(handler)](std::exception_ptr failure) mutable {
     if (!failure) {

@@ -44,6 +44,8 @@ class ClientCore final : public RequestSink, public std::enable_shared_from_this
   using LeaseReady =
       asio::any_completion_handler<void(std::exception_ptr, std::shared_ptr<LeaseCore>)>;
 
+  // With settings.tls, builds the TLS context: throws Error(errc::invalid_setting) naming the
+  // tls_options field and file that cannot be used (see TlsContext).
   ClientCore(asio::any_io_executor executor, RedisSettings settings, int db);
 
   void submit(Request&& request, ReplyHandler&& handler) override;
@@ -77,6 +79,9 @@ class ClientCore final : public RequestSink, public std::enable_shared_from_this
   const RedisSettings settings_;
   const int db_;
   asio::any_io_executor executor_;
+  // Built once from settings_.tls_options (null without TLS) and shared by every connection,
+  // leases included: certificates are read at construction, not on each connect.
+  std::shared_ptr<TlsContext> tls_;
   std::vector<std::shared_ptr<Connection>> connections_;  // fixed at construction
   std::atomic<State> state_{State::idle};
   std::atomic<std::size_t> next_{0};

@@ -70,8 +70,8 @@ void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_
   }
 }
 
-Connection::Connection(asio::any_io_executor executor, const RedisSettings& settings, int db,
-                       std::uint64_t seed, bool reconnect)
+Connection::Connection(asio::any_io_executor executor, const RedisSettings& settings,
+                       std::shared_ptr<TlsContext> tls, int db, std::uint64_t seed, bool reconnect)
     : settings_(settings),
       db_(db),
       reconnect_(reconnect),
@@ -81,7 +81,7 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
                        ? std::optional(*executor.target<asio::io_context::executor_type>())
                        : std::nullopt),
       strand_(asio::make_strand(executor)),
-      transport_(strand_, settings),
+      transport_(strand_, settings, std::move(tls)),
       reader_(limits_of(settings)),
       backoff_(settings.reconnect_min_delay, settings.reconnect_max_delay, seed),
       deadline_timer_(strand_),
@@ -171,12 +171,17 @@ asio::awaitable<std::exception_ptr> Connection::connect_once() {
   } catch (const Error&) {
     failure = std::current_exception();
   } catch (const boost::system::system_error& e) {
-    failure =
-        connect_timed_out_
-            ? error(errc::timeout, "connect timed out after " +
-                                       std::to_string(settings_.connect_timeout.count()) + " ms")
-            // code().message(): what() of a Boost error carries a source location too.
-            : error(errc::not_connected, "connect failed: " + e.code().message());
+    if (connect_timed_out_) {
+      failure = error(errc::timeout, "connect timed out after " +
+                                         std::to_string(settings_.connect_timeout.count()) + " ms");
+    } else if (auto why = transport_.tls_failure(e.code())) {
+      // Also how a TLS 1.3 server's refusal of our client certificate shows: it arrives after
+      // the TLS handshake, while the Redis handshake reads.
+      failure = error(errc::tls_error, "TLS handshake failed: " + *why);
+    } else {
+      // code().message(): what() of a Boost error carries a source location too.
+      failure = error(errc::not_connected, "connect failed: " + e.code().message());
+    }
   } catch (const std::exception& e) {
     failure = error(errc::not_connected, std::string("connect failed: ") + e.what());
   }

@@ -38,10 +38,11 @@ void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `settings` must outlive the connection. Without `reconnect` the connection stops for
-  // good at its first loss (leases: a WATCH must not silently survive a reconnect).
-  Connection(asio::any_io_executor executor, const RedisSettings& settings, int db,
-             std::uint64_t seed, bool reconnect = true);
+  // `settings` must outlive the connection. `tls`: the client's shared TLS context when
+  // settings.tls is on, null otherwise. Without `reconnect` the connection stops for good at
+  // its first loss (leases: a WATCH must not silently survive a reconnect).
+  Connection(asio::any_io_executor executor, const RedisSettings& settings,
+             std::shared_ptr<TlsContext> tls, int db, std::uint64_t seed, bool reconnect = true);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -69,7 +70,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class State { stopped, connecting, up, down };
 
   asio::awaitable<void> run(std::uint64_t run_id);
-  // One connect and handshake under connect_timeout; null on success.
+  // One connect (TLS included) and handshake under connect_timeout; null on success. TLS
+  // failures are errc::tls_error, the connect timing out errc::timeout, other socket errors
+  // errc::not_connected.
   asio::awaitable<std::exception_ptr> connect_once();
   asio::awaitable<void> handshake();
 
