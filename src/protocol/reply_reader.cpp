@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -34,20 +35,20 @@ constexpr int kHiredisMaxDepth = 8;  // fixed task stack of 9: "depth > 7" past 
 // hiredis passes array counts and element indices as int, and line lengths too.
 constexpr std::uint64_t kMaxCount = INT_MAX;
 constexpr std::uint64_t kMaxLine = std::size_t{1} << 30;
+// hiredis gets vetted bytes in slices of about this size, cut at reply ends: each time it
+// has consumed 1 KiB it moves its unread bytes to the front, so a whole 64 KiB read would be
+// moved some 30 times over. Copying the rest of a read aside once is far cheaper.
+constexpr std::size_t kSlice = 2048;
+// Unused read buffer hiredis may keep between reads.
+constexpr std::size_t kKeptBuffer = 256 * 1024;
 // The smallest element on the wire ("+\r\n"): what bounds an honest array count.
 constexpr std::uint64_t kMinElementBytes = 3;
 
 std::string describe_byte(char c) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const auto byte = static_cast<unsigned char>(c);
-  std::string text = "0x";
-  text += kHex[byte >> 4];
-  text += kHex[byte & 0xf];
-  if (byte >= 0x20 && byte < 0x7f) {
-    text += " '";
-    text += c;
-    text += '\'';
-  }
+  char text[16];
+  std::snprintf(text, sizeof text, byte >= 0x20 && byte < 0x7f ? "0x%02x '%c'" : "0x%02x", byte,
+                byte);
   return text;
 }
 
@@ -55,9 +56,13 @@ std::string describe_byte(char c) {
 // Headers are read a byte at a time in tight loops; payloads are skipped, never touched.
 class FrameScanner {
  public:
+  // A run of bytes to hand hiredis at once, and the replies it completes.
+  struct Slice {
+    std::size_t bytes = 0;
+    std::size_t replies = 0;
+  };
   struct Result {
-    std::size_t replies = 0;   // replies completed in this read
-    std::size_t good_end = 0;  // where the last of them ends
+    std::size_t good_end = 0;  // end of the last reply completed in this read
     bool error = false;        // see error(); nothing after good_end may be used
     std::size_t stale = 0;     // on error: bytes of the refused reply from earlier reads
   };
@@ -65,7 +70,9 @@ class FrameScanner {
   FrameScanner(std::size_t max_reply, int max_depth)
       : max_reply_(max_reply), max_depth_(max_depth) {}
 
-  Result scan(const char* data, std::size_t size);
+  // Scans one read and appends its usable bytes to `slices`, cut after a reply about every
+  // kSlice bytes (the last slice may end with the start of an incomplete reply).
+  Result scan(const char* data, std::size_t size, std::vector<Slice>& slices);
   const std::string& error() const noexcept { return error_; }
 
  private:
@@ -217,16 +224,27 @@ bool FrameScanner::digit(char c) {
   return true;
 }
 
-FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size) {
+FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size,
+                                        std::vector<Slice>& slices) {
   Result result;
   std::size_t pos = 0;
+  std::size_t cut = 0;  // where the slice being gathered starts
+  Slice slice;
+  std::size_t replies = 0;
+  const auto close_slice = [&](std::size_t end) {
+    slice.bytes = end - cut;
+    if (slice.bytes > 0) slices.push_back(slice);
+    slice = {};
+    cut = end;
+  };
   std::size_t reply_start = 0;  // where the reply in progress began in this read
   const auto used = [&] { return reply_bytes_ + (pos - reply_start); };
   const std::size_t carried = reply_bytes_;
   const auto stop = [&](std::string message = {}) {
     if (!message.empty()) error_ = std::move(message);
     result.error = true;
-    result.stale = result.replies == 0 ? carried : 0;
+    result.stale = replies == 0 ? carried : 0;
+    close_slice(result.good_end);
     return result;
   };
   const auto too_big = [&] {
@@ -295,13 +313,16 @@ FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size) {
     }
     if (done) {
       done = false;
-      ++result.replies;
+      ++replies;
+      ++slice.replies;
       result.good_end = pos;
       reply_start = pos;
       reply_bytes_ = 0;
+      if (pos - cut >= kSlice) close_slice(pos);
     }
   }
   reply_bytes_ = used();
+  close_slice(size);
   return result;
 }
 
@@ -415,6 +436,10 @@ struct ReplyReader::Impl {
         reader(redisReaderCreateWithFunctions(&kFunctions)) {
     if (reader == nullptr) throw std::bad_alloc();
     reader->privdata = &target;
+    // hiredis frees its emptied buffer when it holds more than maxbuf (16 KiB by default),
+    // which replies of some tens of KiB would make an allocation per read. A buffer grown
+    // by a really big reply is still given back.
+    reader->maxbuf = kKeptBuffer;
   }
   ~Impl() { redisReaderFree(reader); }
   Impl(const Impl&) = delete;
@@ -422,37 +447,63 @@ struct ReplyReader::Impl {
 
   void feed(const char* data, std::size_t size);
   Status next(Reply& out);
+  bool hand_over(const char* data, const FrameScanner::Slice& slice);
 
   ReaderLimits limits;
   FrameScanner scanner;
   redisReader* reader;
   Target target;
   std::size_t complete = 0;  // complete replies in hiredis's buffer, not yet returned
-  bool failed = false;       // after `complete` reaches 0, next() reports `error`
-  std::size_t stale = 0;     // the refused reply's start, left in hiredis's buffer
+  // Vetted bytes not given to hiredis yet, and how they divide: slices[handed..] in order.
+  std::string pending;
+  std::size_t pending_pos = 0;
+  std::vector<FrameScanner::Slice> slices;
+  std::size_t handed = 0;
+  bool failed = false;    // once nothing is left to return, next() reports `error`
+  std::size_t stale = 0;  // the refused reply's start, still buffered
   std::string error;
 };
 
-void ReplyReader::Impl::feed(const char* data, std::size_t size) {
-  // The whole read is vetted before hiredis copies any of it, so a refused header costs
-  // nothing; hiredis then gets it in one piece and builds each reply only when asked.
-  const FrameScanner::Result scanned = scanner.scan(data, size);
-  // After an error, the replies completed before it are still delivered.
-  const std::size_t usable = scanned.error ? scanned.good_end : size;
-  if (usable > 0 && redisReaderFeed(reader, data, usable) != REDIS_OK) {
+bool ReplyReader::Impl::hand_over(const char* data, const FrameScanner::Slice& slice) {
+  if (redisReaderFeed(reader, data, slice.bytes) != REDIS_OK) {
     failed = true;
     error = std::string("reply parser: ") + reader->errstr;
-    return;
+    return false;
   }
-  complete += scanned.replies;
+  complete += slice.replies;
+  return true;
+}
+
+void ReplyReader::Impl::feed(const char* data, std::size_t size) {
+  // The whole read is vetted before any of it is copied, so a refused header costs nothing.
+  const std::size_t first = slices.size();
+  const FrameScanner::Result scanned = scanner.scan(data, size, slices);
   if (scanned.error) {
     failed = true;
     error = scanner.error();
     stale = scanned.stale;
   }
+  if (first == slices.size()) return;
+  std::size_t offset = 0;
+  if (handed == first) {  // nothing waiting: the first slice goes straight to hiredis
+    if (!hand_over(data, slices[handed])) return;
+    offset = slices[handed++].bytes;
+  }
+  pending.append(data + offset, (scanned.error ? scanned.good_end : size) - offset);
 }
 
 ReplyReader::Status ReplyReader::Impl::next(Reply& out) {
+  while (complete == 0 && handed < slices.size()) {
+    const FrameScanner::Slice& slice = slices[handed++];
+    if (!hand_over(pending.data() + pending_pos, slice)) break;
+    pending_pos += slice.bytes;
+  }
+  if (handed == slices.size() && handed > 0) {  // all handed over: reuse the storage
+    slices.clear();
+    handed = 0;
+    pending.clear();
+    pending_pos = 0;
+  }
   if (complete == 0) return failed ? Status::error : Status::need_more;
   // Built straight into the caller's Reply: no queue, no intermediate node.
   target.root = &out;
@@ -464,6 +515,10 @@ ReplyReader::Status ReplyReader::Impl::next(Reply& out) {
     out = Reply();
     failed = true;
     complete = 0;
+    slices.clear();
+    handed = 0;
+    pending.clear();
+    pending_pos = 0;
     error = std::string("reply parser: ") + (rc != REDIS_OK ? reader->errstr : "reply incomplete");
     return Status::error;
   }
@@ -496,9 +551,10 @@ const std::string& ReplyReader::error_message() const noexcept {
 }
 
 std::size_t ReplyReader::buffered() const noexcept {
-  // hiredis holds exactly the bytes fed and not yet turned into returned replies, and after
-  // an error perhaps the start of the refused one.
-  return impl_->reader->len - impl_->reader->pos - impl_->stale;
+  // hiredis's buffer and `pending` hold exactly the bytes fed and not yet turned into
+  // returned replies, and after an error perhaps the start of the refused one.
+  return impl_->reader->len - impl_->reader->pos + impl_->pending.size() - impl_->pending_pos -
+         impl_->stale;
 }
 
 void ReplyReader::reset() {

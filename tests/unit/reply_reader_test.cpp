@@ -268,6 +268,25 @@ TEST(ReplyReader, SeveralReadsBeforeDraining) {
   drain(reader, replies);
   EXPECT_EQ(replies,
             (std::vector<Reply>{Reply::simple_string("A"), Reply::integer(1), bulk("bc")}));
+
+  // Large reads, each handed on in many slices, still come out in order.
+  std::string big;
+  std::vector<Reply> expected;
+  for (int i = 0; i < 5000; ++i) {
+    big += "$" + std::to_string(std::to_string(i).size()) + "\r\n" + std::to_string(i) + "\r\n";
+    expected.push_back(bulk(std::to_string(i)));
+  }
+  const std::size_t half = big.size() / 2 + 3;  // inside a reply
+  reader.feed(big.data(), half);
+  reader.feed(big.data() + half, big.size() - half);
+  reader.feed(big.data(), big.size());
+  EXPECT_EQ(reader.buffered(), 2 * big.size());
+  replies.clear();
+  drain(reader, replies);
+  const std::vector<Reply> once = expected;
+  expected.insert(expected.end(), once.begin(), once.end());
+  EXPECT_EQ(replies, expected);
+  EXPECT_EQ(reader.buffered(), 0u);
 }
 
 TEST(ReplyReader, OutputReplyIsReplacedWhateverItHeld) {
