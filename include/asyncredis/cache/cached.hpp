@@ -1,0 +1,266 @@
+// cached(): a memoizer for asynchronous functions, keyed by their arguments.
+//
+//   auto get_user = asyncredis::cached(cache, "user", std::chrono::minutes(10),
+//       [&](std::int64_t id) -> asio::awaitable<std::optional<User>> { co_return ...; });
+//   std::optional<User> u = co_await get_user(42);      // cached, or computed and stored
+//   co_await get_user.invalidate(42);                   // deletes exactly that key
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asyncredis/cache/cache_service.hpp"
+#include "asyncredis/cache/key_builder.hpp"
+#include "asyncredis/error.hpp"
+#include "asyncredis/scan.hpp"
+
+namespace asyncredis {
+
+namespace detail {
+
+// How an argument is kept until the computation runs: text is owned, so a computation that
+// runs after the caller's string is gone (a callback caller) still sees it.
+template <class T, class D = std::decay_t<T>>
+using cached_stored_t = std::conditional_t<std::same_as<D, const char*> || std::same_as<D, char*> ||
+                                               std::same_as<D, std::string_view>,
+                                           std::string, D>;
+
+template <class Fn, class... Args>
+concept CachedInvocable = std::is_invocable_v < const Fn&,
+        const cached_stored_t<Args>
+&... > ;
+
+template <class Fn, class Tuple, class Seq>
+struct CachedInitInvocable;
+template <class Fn, class Tuple, std::size_t... I>
+struct CachedInitInvocable<Fn, Tuple, std::index_sequence<I...>>
+    : std::bool_constant<CachedInvocable<Fn, std::tuple_element_t<I, Tuple>...>> {};
+
+// The last of `Xs` is a completion token when the function cannot take it as an argument but
+// takes all the others.
+template <class Fn, class... Xs>
+constexpr bool cached_ends_with_token() {
+  if constexpr (sizeof...(Xs) == 0) {
+    return false;
+  } else if constexpr (CachedInvocable<Fn, Xs...>) {
+    return false;
+  } else {
+    return CachedInitInvocable<Fn, std::tuple<Xs...>,
+                               std::make_index_sequence<sizeof...(Xs) - 1>>::value;
+  }
+}
+
+// Calls f(args..., token) with the last of `xs` as the token, or f(args..., default_token).
+template <class Fn, class F, class Default, class... Xs>
+decltype(auto) cached_split_token(F&& f, Default&& default_token, Xs&&... xs) {
+  if constexpr (cached_ends_with_token<Fn, Xs...>()) {
+    auto all = std::forward_as_tuple(std::forward<Xs>(xs)...);
+    constexpr std::size_t n = sizeof...(Xs) - 1;
+    return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
+      return f(std::get<n>(std::move(all)), std::get<I>(std::move(all))...);
+    }
+    (std::make_index_sequence<n>{});
+  } else {
+    return f(std::forward<Default>(default_token), std::forward<Xs>(xs)...);
+  }
+}
+
+struct CachedDigest {
+  template <class... Args>
+  std::string operator()(const Args&... args) const {
+    return KeyBuilder::digest(args...);
+  }
+};
+
+}  // namespace detail
+
+// The memoized function; see cached(). Cheap to copy (copies share the function). Calls may
+// be made from any thread; the function must be callable as const.
+template <class Fn, class Keep = detail::CacheAlways, class KeyFn = detail::CachedDigest>
+class Cached {
+ public:
+  Cached(CacheService cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
+      : state_(make_state(std::move(cache), std::move(prefix), ttl, std::move(fn))) {}
+
+  // fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
+  // argument may be a completion token, signature void(std::exception_ptr, R); without one
+  // the result is an asio::awaitable<R>. A std::optional<U> result that is empty is cached as
+  // "not found" (for the service's negative_ttl). Errors: those of CacheService::get_or_set
+  // (Redis errors, errc::decode_error for a stored value that is not an R) and whatever fn
+  // throws, which is never cached.
+  template <class... Xs>
+  auto operator()(Xs&&... xs) const {
+    return detail::cached_split_token<Fn>(
+        [this](auto&& token, auto&&... args) {
+          return call(std::forward<decltype(token)>(token), std::forward<decltype(args)>(args)...);
+        },
+        boost::asio::use_awaitable, std::forward<Xs>(xs)...);
+  }
+
+  // The key a call with `args` uses, as passed to the CacheService (which adds its key_prefix
+  // and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>".
+  template <class... Args>
+  std::string key_for(const Args&... args) const {
+    std::string key = state_->prefix;
+    key += ':';
+    key += std::invoke(state_->key_fn, args...);
+    return key;
+  }
+
+  // Deletes the entry of a call with `args` (the key of key_for): true when there was one.
+  // The last argument may be a completion token (void(std::exception_ptr, bool)); without one
+  // the result is an asio::awaitable<bool>. Fails with the client's errors.
+  template <class... Xs>
+  auto invalidate(Xs&&... xs) const {
+    return detail::cached_split_token<Fn>(
+        [this](auto&& token, const auto&... args) {
+          return state_->cache.del(key_for(args...), std::forward<decltype(token)>(token));
+        },
+        boost::asio::use_awaitable, std::forward<Xs>(xs)...);
+  }
+
+  // Deletes every entry of this prefix (CacheService::delete_pattern of "<prefix>:*", the
+  // prefix escaped): how many were removed.
+  template <class Token = boost::asio::use_awaitable_t<>>
+  auto invalidate_all(Token&& token = {}) const {
+    return state_->cache.delete_pattern(escape_glob(state_->prefix + ":") + "*",
+                                        std::forward<Token>(token));
+  }
+
+  // A copy that stores a result only when keep(result) is true (the others are returned, and
+  // shared with concurrent callers, but computed again next time).
+  template <class K>
+  Cached<Fn, std::decay_t<K>, KeyFn> cache_if(K&& keep) const {
+    using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
+    const State& s = *state_;
+    return Other(std::make_shared<const typename Other::State>(typename Other::State{
+        s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options}));
+  }
+
+  // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string) instead of the
+  // digest, e.g. to share keys with another service: key_with([](int id) { return
+  // std::to_string(id); }) gives "user:42".
+  template <class K>
+  Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
+    using Other = Cached<Fn, Keep, std::decay_t<K>>;
+    const State& s = *state_;
+    return Other(std::make_shared<const typename Other::State>(typename Other::State{
+        s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options}));
+  }
+
+  // A copy with single flight on (the default) or off.
+  Cached single_flight(bool on) const {
+    State s = *state_;
+    s.options.single_flight = on;
+    return Cached(std::make_shared<const State>(std::move(s)));
+  }
+
+  // A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
+  // beta 1 is the usual choice, 0 turns it off. Throws Error(errc::invalid_argument) for a
+  // negative beta.
+  Cached early_refresh(double beta) const {
+    if (!(beta >= 0)) throw Error(errc::invalid_argument, "cached: early_refresh must be >= 0");
+    State s = *state_;
+    s.options.early_refresh = beta;
+    return Cached(std::make_shared<const State>(std::move(s)));
+  }
+
+  const CacheService& cache() const noexcept { return state_->cache; }
+  const std::string& prefix() const noexcept { return state_->prefix; }
+  std::chrono::milliseconds ttl() const noexcept { return state_->options.ttl; }
+
+ private:
+  template <class, class, class>
+  friend class Cached;
+
+  struct State {
+    CacheService cache;
+    std::string prefix;
+    Fn fn;
+    Keep keep;
+    KeyFn key_fn;
+    GetOrSetOptions options;
+  };
+
+  explicit Cached(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+  static std::shared_ptr<const State> make_state(CacheService cache, std::string prefix,
+                                                 std::chrono::milliseconds ttl, Fn fn) {
+    // An empty prefix would make invalidate_all() a delete of every key of the service.
+    if (prefix.empty()) throw Error(errc::invalid_argument, "cached: the prefix is empty");
+    if (ttl.count() < 0) {
+      throw Error(errc::invalid_argument, "cached: the TTL must not be negative, got " +
+                                              std::to_string(ttl.count()) + " ms");
+    }
+    GetOrSetOptions options;
+    options.ttl = ttl;
+    return std::make_shared<const State>(
+        State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options});
+  }
+
+  template <class Token, class... Args>
+  auto call(Token&& token, Args&&... args) const {
+    static_assert(detail::CachedInvocable<Fn, Args...>,
+                  "cached: the function cannot be called with these arguments");
+    using R = detail::awaitable_result_t<const Fn&, const detail::cached_stored_t<Args>&...>;
+    static_assert(!std::is_void_v<R>, "cached: the function must return a value");
+    using Stored = std::tuple<detail::cached_stored_t<Args>...>;
+    std::string key = key_for(args...);
+    return detail::cache_launch(
+        state_->cache.get_executor(),
+        run<R, Stored>(state_, std::move(key), Stored(std::forward<Args>(args)...)),
+        std::forward<Token>(token));
+  }
+
+  template <class R, class Stored>
+  static boost::asio::awaitable<R> run(std::shared_ptr<const State> state, std::string key,
+                                       Stored args) {
+    const CacheService& cache = state->cache;
+    const std::uint64_t seen = cache.flights_completed();
+    detail::CacheEntry entry =
+        co_await CacheService::lookup(cache, key, state->options.early_refresh);
+    if (entry.kind != detail::CacheEntry::Kind::miss && !entry.refresh_due) {
+      co_return CacheService::value_as<R>(cache, entry, key);
+    }
+    // The computation (and the copy of the arguments it needs) exists only on a miss.
+    detail::CacheEntry filled =
+        co_await CacheService::fill(cache, key, std::move(entry), state->options,
+                                    compute<R, Stored>(state, std::move(args)), seen);
+    co_return CacheService::value_as<R>(cache, filled, key);
+  }
+
+  template <class R, class Stored>
+  static boost::asio::awaitable<detail::Computed> compute(std::shared_ptr<const State> state,
+                                                          Stored args) {
+    R value = co_await std::apply(
+        [&state](const auto&... a) { return std::invoke(state->fn, a...); }, args);
+    detail::Computed out;
+    out.store = static_cast<bool>(std::invoke(state->keep, std::as_const(value)));
+    detail::cache_encode(value, out);
+    co_return out;
+  }
+
+  std::shared_ptr<const State> state_;
+};
+
+// Memoizes `fn`, any callable returning asio::awaitable<R>, in `cache` under keys
+// "<prefix>:<SHA-256 of the arguments>" (see KeyBuilder) for `ttl` (0: the service's
+// default_ttl). Single flight is on; see Cached for the options. Throws
+// Error(errc::invalid_argument) for an empty prefix or a negative TTL.
+template <class Fn>
+Cached<std::decay_t<Fn>> cached(CacheService cache, std::string prefix,
+                                std::chrono::milliseconds ttl, Fn&& fn) {
+  return Cached<std::decay_t<Fn>>(std::move(cache), std::move(prefix), ttl, std::forward<Fn>(fn));
+}
+
+}  // namespace asyncredis
