@@ -1,0 +1,63 @@
+// The demo service's routes behind a rate-limit layer: users through cached(), and sessions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include "asyncredis/asyncredis.hpp"
+#include "user_gateway.hpp"
+
+namespace demo {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+struct AppConfig {
+  std::int64_t rate_limit = 100;  // requests per window and client address
+  std::chrono::seconds rate_window{60};
+  std::chrono::seconds session_ttl{3600};
+  std::chrono::minutes user_cache_ttl{10};  // the seed's @cached(prefix="user", ttl=600)
+};
+
+// The memoized function: loads a user from the gateway.
+struct LoadUser {
+  UserGateway* gateway;
+  boost::asio::awaitable<std::optional<User>> operator()(const std::string& id) const {
+    return gateway->load(id);
+  }
+};
+
+class App {
+ public:
+  // cache_client selects the cache database (rate limits live there too), session_client the
+  // session database, as the Python service splits them.
+  App(asyncredis::RedisClient& cache_client, asyncredis::RedisClient& session_client,
+      UserGateway& gateway, AppConfig config);
+
+  // Answers one request from `client_address`; never throws (errors become 4xx/5xx answers).
+  boost::asio::awaitable<Response> handle(const Request& request, std::string client_address);
+
+ private:
+  boost::asio::awaitable<Response> route(const Request& request);
+  boost::asio::awaitable<Response> get_user(const Request& request, const std::string& id);
+  boost::asio::awaitable<Response> put_user(const Request& request, const std::string& id);
+  boost::asio::awaitable<Response> login(const Request& request);
+  boost::asio::awaitable<Response> me(const Request& request);
+  boost::asio::awaitable<Response> logout(const Request& request, bool everywhere);
+
+  UserGateway& gateway_;
+  AppConfig config_;
+  asyncredis::CacheService cache_;
+  asyncredis::Cached<LoadUser> get_user_;
+  asyncredis::RateLimiter limiter_;
+  asyncredis::RedisSessionRepository sessions_;
+};
+
+}  // namespace demo
