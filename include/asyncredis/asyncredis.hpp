@@ -1,6 +1,7 @@
 // The whole public API of asyncredis.
 #pragma once
 
+#include "asyncredis/cache/cache.hpp"
 #include "asyncredis/client.hpp"
 #include "asyncredis/command.hpp"
 #include "asyncredis/commands.hpp"
