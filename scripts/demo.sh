@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the quickstart example and runs it against a private redis-server on a free port
-# (never a system Redis: the demo writes keys). Everything is removed on exit.
+# The README's first command: builds the HTTP demo service (examples/http_service), starts a
+# private redis-server on a free port (never a system Redis: the demo writes keys) and the
+# service, and walks through it with curl: a cache miss then a hit, login, /me, logout, and a
+# burst ending in 429. Everything is stopped and removed on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,13 +14,19 @@ export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 export CCACHE_DIR=${CCACHE_DIR:-$root/build/ccache}
 
 bash scripts/setup.sh
-say "building the quickstart example"
+command -v curl >/dev/null || die "curl is missing (scripts/setup.sh installs it)"
+say "building the HTTP demo service"
 cmake --preset default >/dev/null
-cmake --build --preset default --target quickstart
+cmake --build --preset default --target http_service
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/asyncredis-demo.XXXXXX")
 server_pid=
+service_pid=
 cleanup() {
+  if [[ -n $service_pid ]]; then
+    kill -KILL "$service_pid" 2>/dev/null || true
+    wait "$service_pid" 2>/dev/null || true
+  fi
   if [[ -n $server_pid ]]; then
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -54,11 +62,59 @@ done
 [[ -n $port ]] || { cat "$work/redis.log" >&2 || true; die "could not start redis-server"; }
 
 say "redis-server $server_pid on 127.0.0.1:$port"
+
+rate_limit=10
+REDIS_URL="redis://127.0.0.1:$port/0" build/default/examples/http_service/http_service \
+  --port 0 --rate-limit "$rate_limit" --rate-window 60 >"$work/service.log" 2>&1 &
+service_pid=$!
+http_port=
+for _ in $(seq 1 100); do
+  http_port=$(sed -n 's|.*listening on http://[0-9.]*:\([0-9]*\).*|\1|p' "$work/service.log")
+  [[ -n $http_port ]] && break
+  kill -0 "$service_pid" 2>/dev/null || { cat "$work/service.log" >&2; die "http_service exited"; }
+  sleep 0.1
+done
+[[ -n $http_port ]] || die "http_service did not start"
+base="http://127.0.0.1:$http_port"
+say "http_service $service_pid on $base (rate limit $rate_limit per 60 s)"
+
+# Shows one request: the command, then the status line, the interesting headers and the body.
+step() {
+  local title=$1
+  shift
+  printf '\n--- %s\n$ curl %s\n' "$title" "$*"
+  curl -sS -i "$@" | tr -d '\r' |
+    grep -E '^(HTTP/|X-Cache|X-RateLimit-Remaining|Retry-After|Set-Cookie|\{)' || true
+}
+
+ada=3f2b8c1e-5d4a-4b6f-9e7d-1a2b3c4d5e6f
+step "a user, first time: a miss (the gateway takes ~50 ms)" "$base/users/$ada"
+step "the same user again: a hit from Redis" "$base/users/$ada"
+step "update the user: the cached entry is invalidated" -X PUT "$base/users/$ada" \
+  -d '{"name": "Ada King", "email": "ada@king.example"}'
+step "read it again: a miss, with the new name" "$base/users/$ada"
+cookies="$work/cookies"
+step "log in" -c "$cookies" -X POST "$base/login" -d "{\"user_id\": \"$ada\"}"
+step "who am I (with the session cookie)" -b "$cookies" "$base/me"
+step "log out" -b "$cookies" -X POST "$base/logout"
+step "who am I now: 401" -b "$cookies" "$base/me"
+printf '\n--- a burst until the rate limit answers 429\n'
+for i in $(seq 1 "$rate_limit"); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$base/me")
+  printf '%s ' "$code"
+  [[ $code == 429 ]] && break
+done
+printf '\n'
+step "over the limit" "$base/me"
+
+say "the service's log:"
+sed 's/^/  /' "$work/service.log"
+say "stopping http_service and redis-server"
+kill -TERM "$service_pid" 2>/dev/null || true
+wait "$service_pid" 2>/dev/null || true
+service_pid=
 rc=0
-REDIS_URL="redis://127.0.0.1:$port/0" build/default/examples/quickstart || rc=$?
-say "stopping redis-server"
 kill -TERM "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
 server_pid=
-((rc == 0)) || die "quickstart exited with status $rc"
 say "done"
