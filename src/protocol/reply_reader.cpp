@@ -53,7 +53,8 @@ std::string describe_byte(char c) {
 }
 
 // Walks the RESP2 framing of the bytes as they arrive, across any split, without keeping them.
-// Headers are read a byte at a time in tight loops; payloads are skipped, never touched.
+// A header wholly in the read is taken in one go, a split one byte by byte; payloads are
+// skipped, never touched.
 class FrameScanner {
  public:
   // A run of bytes to hand hiredis at once, and the replies it completes.

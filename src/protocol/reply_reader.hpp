@@ -28,14 +28,15 @@ struct ReaderLimits {
   // bytes could hold, is refused as soon as its header arrives. (With hiredis 0.14, whose
   // buffer arithmetic is int, at most 1 GiB is used whatever the setting.)
   std::size_t max_reply_size = 512u * 1024u * 1024u;
-  // Arrays within arrays; a top-level array is depth 1. (hiredis 0.14 parses at most 8.)
+  // Arrays within arrays; a top-level array is depth 1. (hiredis itself parses at most 8 in
+  // 0.14 and 1024 in 1.x; the lower limit applies.)
   int max_depth = 64;
 };
 
 class ReplyReader {
  public:
   enum class Status {
-    reply,      // next() moved one complete reply into `out`
+    reply,      // next() put one complete reply into `out`
     need_more,  // every reply fed so far has been returned; feed more bytes
     error,      // the server sent invalid RESP or exceeded a limit: see error_message()
   };
@@ -46,8 +47,10 @@ class ReplyReader {
   ReplyReader(ReplyReader&&) noexcept;
   ReplyReader& operator=(ReplyReader&&) noexcept;
 
-  // Takes bytes as they came from the socket, split anywhere, and copies them (once: into
-  // hiredis's buffer). Call it once per read, then drain next(). Ignored after an error.
+  // Takes bytes as they came from the socket, split anywhere, and copies them: the first
+  // couple of KiB (or the whole of a big reply) straight into hiredis's buffer, the rest of a
+  // large read aside first, so that hiredis never holds much unread. Call it once per read,
+  // then drain next(). Ignored after an error.
   void feed(const char* data, std::size_t size);
 
   // Builds the oldest complete reply straight into `out`. Replies that arrived before a
