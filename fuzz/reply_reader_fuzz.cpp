@@ -102,6 +102,10 @@ struct Parsed {
   int depth = 0;               // non-empty arrays on the deepest path
   int levels = 0;              // array headers on the deepest path
   std::uint64_t min_more = 0;  // incomplete: bytes still needed at the very least
+  // incomplete: bytes of a header line still being read (type byte, digits, CR) at the end.
+  // The reader judges a header, the size limit included, when its line is complete, so an
+  // incomplete reply may run past the limit by these bytes (at most 22) until then.
+  std::uint64_t open_header = 0;
 };
 
 class Model {
@@ -111,10 +115,14 @@ class Model {
   Parsed parse(std::size_t pos) const {
     if (pos >= bytes_.size()) return incomplete(3);  // the shortest element is "+\r\n"
     const char type = bytes_[pos++];
+    const std::size_t type_pos = pos - 1;
     switch (type) {
       case '+':
-      case '-':
-        return line(type, pos);
+      case '-': {
+        Parsed parsed = line(type, pos);
+        if (parsed.kind == Parsed::incomplete && pos == bytes_.size()) parsed.open_header = 1;
+        return parsed;
+      }
       case ':':
       case '$':
       case '*':
@@ -125,6 +133,7 @@ class Model {
     std::int64_t value = 0;
     bool has_value = false;
     Parsed header = number(type, pos, value, has_value);
+    if (header.kind == Parsed::incomplete) header.open_header = bytes_.size() - type_pos;
     if (!has_value) return header;
     pos = header.end;
     if (type == ':') return done(Reply::integer(value), pos);
@@ -238,7 +247,9 @@ class Model {
         const std::uint64_t more = rest > UINT64_MAX / 8 || element.min_more > UINT64_MAX / 2
                                        ? UINT64_MAX / 2
                                        : element.min_more + 3 * rest;
-        return incomplete(more, depth + 1, levels + 1);
+        Parsed out = incomplete(more, depth + 1, levels + 1);
+        out.open_header = element.open_header;
+        return out;
       }
       pos = element.end;
       elements.push_back(std::move(element.reply));
@@ -273,8 +284,10 @@ Expected expect(std::string_view bytes, const Options& options) {
     const bool maybe_too_deep = parsed.levels > options.depth_limit;
     if (parsed.kind == Parsed::incomplete) {
       const std::size_t seen = bytes.size() - pos;
-      if (seen > max_size || too_deep) {
+      if (too_deep || seen - parsed.open_header > max_size) {
         expected.end = Expected::error;
+      } else if (seen > max_size) {
+        expected.end = Expected::either;  // over by a header still being read
       } else if (parsed.min_more > max_size - seen || maybe_too_deep) {
         // Bound to exceed the limit: the reader may say so now or once the bytes arrive.
         expected.end = Expected::either;
