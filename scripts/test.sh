@@ -169,8 +169,10 @@ stage_fuzz() {
     grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::average_exec_per_sec' \
       "$log_dir/fuzz-$target.log" || true
     if ((rc != 0)); then
-      note "$target FAILED (exit $rc); the end of its log:"
-      tail -n 40 "$log_dir/fuzz-$target.log" >&2
+      # The finding (the target's own report or the sanitizer's), not libFuzzer's statistics.
+      note "$target FAILED (exit $rc):"
+      grep -E -A12 "^$target: |ERROR: |runtime error" "$log_dir/fuzz-$target.log" | head -n 60 >&2 || true
+      grep -E 'Test unit written to' "$log_dir/fuzz-$target.log" >&2 || true
       failed=1
     fi
   done
