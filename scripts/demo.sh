@@ -11,7 +11,11 @@ say() { printf 'demo: %s\n' "$*"; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
-export CCACHE_DIR=${CCACHE_DIR:-$root/build/ccache}
+# One compiler cache per user, with paths taken relative to the checkout: a fresh clone in
+# another folder (CI) reuses what earlier builds compiled. On a new machine it starts cold.
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 
 bash scripts/setup.sh
 command -v curl >/dev/null || die "curl is missing (scripts/setup.sh installs it)"

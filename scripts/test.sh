@@ -14,7 +14,7 @@
 #   ASYNCREDIS_TEST_TIMEOUT       seconds per test (default 300)
 #   ASYNCREDIS_ALLOW_SKIPS=1      do not fail the run when a test reports GTEST_SKIP
 #   ASYNCREDIS_FUZZ_SECONDS       seconds each libFuzzer target runs (default 60)
-#   CCACHE_DIR                    default build/ccache (cold on a fresh CI machine)
+#   CCACHE_DIR                    default ~/.cache/ccache (cold on a fresh machine)
 #
 # Adding a stage: write a function stage_NAME (it runs in a subshell with `set -e`; fail by
 # exiting non-zero, or `exit 77` to report it skipped with a reason from skip()), add NAME to
@@ -31,7 +31,11 @@ declare -A DEPENDS=(
 )
 
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
-export CCACHE_DIR=${CCACHE_DIR:-$root/build/ccache}
+# One compiler cache per user, with paths taken relative to the checkout: a fresh clone in
+# another folder (CI) reuses what earlier builds compiled. On a new machine it starts cold.
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 test_jobs=${ASYNCREDIS_TEST_JOBS:-2}
 test_timeout=${ASYNCREDIS_TEST_TIMEOUT:-300}
 log_dir=$root/build/test-logs
