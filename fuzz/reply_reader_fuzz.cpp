@@ -89,18 +89,13 @@ const char* g_mode = "";
 // (no '+', no leading zeros, no "-0"), 64-bit integers, -1 as the only negative length (nil),
 // no CR or LF inside status and error lines, bulk payloads followed by exactly CRLF.
 
-// Two measures of nesting, because the reader's limit and its documentation disagree at the
-// edge. `depth` counts the non-empty arrays on the deepest path: the reader's framing scanner
-// refuses a reply past the limit by this measure, so one must fail. `levels` counts every
-// array header, empty ("*0") and nil ("*-1") ones too, as reply_reader.hpp defines depth ("a
-// top-level array is depth 1") and as hiredis 0.14 does (it refuses even "*0" inside 8
-// arrays). A reply within the limit by `depth` but not by `levels` may be returned or refused.
+// Depth counts every array header on the deepest path, empty ("*0") and nil ("*-1") ones too,
+// as ReaderLimits defines it ("a top-level array is depth 1") and as hiredis counts.
 struct Parsed {
   enum Kind { complete, invalid, incomplete } kind = complete;
   Reply reply;
   std::size_t end = 0;         // complete: one past the reply
-  int depth = 0;               // non-empty arrays on the deepest path
-  int levels = 0;              // array headers on the deepest path
+  int depth = 0;               // array headers on the deepest path
   std::uint64_t min_more = 0;  // incomplete: bytes still needed at the very least
   // incomplete: bytes of a header line still being read (type byte, digits, CR) at the end.
   // The reader judges a header, the size limit included, when its line is complete, so an
@@ -142,7 +137,7 @@ class Model {
       if (value == -1) return done(Reply::nil(), pos);
       return bulk(pos, static_cast<std::uint64_t>(value));
     }
-    if (value == -1) return done(Reply::nil(), pos, 0, 1);
+    if (value == -1) return done(Reply::nil(), pos, 1);
     return array(pos, static_cast<std::uint64_t>(value));
   }
 
@@ -152,20 +147,18 @@ class Model {
     out.kind = Parsed::invalid;
     return out;
   }
-  static Parsed incomplete(std::uint64_t min_more, int depth = 0, int levels = 0) {
+  static Parsed incomplete(std::uint64_t min_more, int depth = 0) {
     Parsed out;
     out.kind = Parsed::incomplete;
     out.min_more = min_more;
     out.depth = depth;
-    out.levels = levels;
     return out;
   }
-  static Parsed done(Reply reply, std::size_t end, int depth = 0, int levels = 0) {
+  static Parsed done(Reply reply, std::size_t end, int depth = 0) {
     Parsed out;
     out.reply = std::move(reply);
     out.end = end;
     out.depth = depth;
-    out.levels = levels;
     return out;
   }
 
@@ -232,29 +225,27 @@ class Model {
   }
 
   Parsed array(std::size_t pos, std::uint64_t count) const {
-    if (count == 0) return done(Reply::array({}), pos, 0, 1);
+    if (count == 0) return done(Reply::array({}), pos, 1);
     std::vector<Reply> elements;
     int depth = 0;
-    int levels = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
       Parsed element = parse(pos);
       if (element.kind == Parsed::invalid) return element;
       depth = std::max(depth, element.depth);
-      levels = std::max(levels, element.levels);
       if (element.kind == Parsed::incomplete) {
         // Each element still due takes at least 3 bytes ("+\r\n"); saturate far above any limit.
         const std::uint64_t rest = count - i - 1;
         const std::uint64_t more = rest > UINT64_MAX / 8 || element.min_more > UINT64_MAX / 2
                                        ? UINT64_MAX / 2
                                        : element.min_more + 3 * rest;
-        Parsed out = incomplete(more, depth + 1, levels + 1);
+        Parsed out = incomplete(more, depth + 1);
         out.open_header = element.open_header;
         return out;
       }
       pos = element.end;
       elements.push_back(std::move(element.reply));
     }
-    return done(Reply::array(std::move(elements)), pos, depth + 1, levels + 1);
+    return done(Reply::array(std::move(elements)), pos, depth + 1);
   }
 
   std::string_view bytes_;
@@ -262,9 +253,7 @@ class Model {
 
 // What the model says the reader must do with the whole stream.
 struct Expected {
-  std::vector<Reply> replies;  // returned in order, unless refused (see may_refuse)
-  // may_refuse[i]: the reader may fail at reply i instead of returning it (and the rest).
-  std::vector<bool> may_refuse;
+  std::vector<Reply> replies;  // returned in order
   enum End { need_more, error, either } end = need_more;
   std::size_t buffered = 0;  // at need_more: the bytes of the incomplete reply
 };
@@ -281,14 +270,13 @@ Expected expect(std::string_view bytes, const Options& options) {
       return expected;
     }
     const bool too_deep = parsed.depth > options.depth_limit;
-    const bool maybe_too_deep = parsed.levels > options.depth_limit;
     if (parsed.kind == Parsed::incomplete) {
       const std::size_t seen = bytes.size() - pos;
       if (too_deep || seen - parsed.open_header > max_size) {
         expected.end = Expected::error;
       } else if (seen > max_size) {
         expected.end = Expected::either;  // over by a header still being read
-      } else if (parsed.min_more > max_size - seen || maybe_too_deep) {
+      } else if (parsed.min_more > max_size - seen) {
         // Bound to exceed the limit: the reader may say so now or once the bytes arrive.
         expected.end = Expected::either;
       }
@@ -300,7 +288,6 @@ Expected expect(std::string_view bytes, const Options& options) {
       return expected;
     }
     expected.replies.push_back(std::move(parsed.reply));
-    expected.may_refuse.push_back(maybe_too_deep);
     pos = parsed.end;
   }
   return expected;
@@ -399,13 +386,10 @@ void check(const Outcome& actual, const Expected& expected) {
     }
   }
   const std::size_t count = actual.replies.size();
-  const bool refused_early =
-      count < expected.replies.size() && actual.end == Status::error && expected.may_refuse[count];
-  if (count != expected.replies.size() && !refused_early) {
+  if (count != expected.replies.size()) {
     fail(std::to_string(count) + " replies, expected " + std::to_string(expected.replies.size()) +
          " (reader error: '" + actual.error + "')");
   }
-  if (refused_early) return;
   // The framing scanner vets every reply before hiredis builds it, so hiredis never refuses
   // one ("reply parser: ..."): when it does, the two disagree about what is valid RESP.
   if (actual.end == Status::error && actual.error.starts_with("reply parser:")) {
