@@ -210,7 +210,9 @@ TEST(RedisServer, FreePortIsBindableAndOutsideTheEphemeralRange) {
   for (int i = 0; i < 20; ++i) {
     const int port = free_port();
     EXPECT_GT(port, 0);
-    if (low > 0) EXPECT_TRUE(port < low || port > high) << port;
+    if (low > 0) {
+      EXPECT_TRUE(port < low || port > high) << port;
+    }
   }
 }
 

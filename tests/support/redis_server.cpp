@@ -174,6 +174,14 @@ class Spawner {
   int null_fd_ = -1;
 };
 
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
 // Reaps `pid` if it has exited; returns its wait status then.
 std::optional<int> try_reap(pid_t pid) {
   int status = 0;
@@ -185,10 +193,12 @@ std::optional<int> try_reap(pid_t pid) {
   return std::nullopt;
 }
 
-void reap(pid_t pid) {
+// Waits for `pid` to end; returns its wait status.
+int reap(pid_t pid) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  return status;
 }
 
 std::string describe_status(int status) {
@@ -265,10 +275,7 @@ Probe probe(std::uint16_t port, const std::string& password, pid_t expected) {
   timeval timeout{1, 0};  // a server that accepted but hangs must not hang the test
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = loopback(port);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return Probe::no_answer;
   }
@@ -306,10 +313,7 @@ std::pair<int, int> ephemeral_range() {
 bool can_bind(std::uint16_t port) {
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throw_errno("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = loopback(port);
   return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
 }
 
@@ -339,9 +343,7 @@ std::uint16_t free_port() {
   // Unusual port range configuration: let the kernel choose.
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) throw_errno("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = loopback(0);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw_errno("bind");
   socklen_t length = sizeof addr;
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
@@ -601,9 +603,7 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
       }
     }
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int status = reap(pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string shown;
     for (const auto& arg : args) shown += " " + arg;
