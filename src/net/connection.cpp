@@ -81,7 +81,7 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
                        ? std::optional(*executor.target<asio::io_context::executor_type>())
                        : std::nullopt),
       strand_(asio::make_strand(executor)),
-      transport_(strand_, settings, std::move(tls)),
+      transport_(strand_, settings_, std::move(tls)),
       reader_(limits_of(settings)),
       backoff_(settings.reconnect_min_delay, settings.reconnect_max_delay, seed),
       deadline_timer_(strand_),

@@ -38,7 +38,8 @@ void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // `settings` must outlive the connection. `tls`: the client's shared TLS context when
+  // `settings` is copied: pending handlers keep a connection alive after its client is gone,
+  // so it must not refer to the client's settings. `tls`: the client's shared TLS context when
   // settings.tls is on, null otherwise. Without `reconnect` the connection stops for good at
   // its first loss (leases: a WATCH must not silently survive a reconnect).
   Connection(asio::any_io_executor executor, const RedisSettings& settings,
@@ -95,7 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void finish_stop();
   std::exception_ptr error(errc code, const std::string& what) const;
 
-  const RedisSettings& settings_;
+  const RedisSettings settings_;  // our own copy (see the constructor); transport_ refers to it
   const int db_;
   const bool reconnect_;
   asio::any_io_executor executor_;  // where handlers without an executor of their own run
