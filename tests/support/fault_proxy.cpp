@@ -285,10 +285,10 @@ void FaultProxy::accept_one() {
             sessions_.emplace(id, session);
             session->start();
           } else {
+            ++resets_;  // before the reset, which a test may see at once
             boost::system::error_code ignored;
             socket.set_option(asio::socket_base::linger(true, 0), ignored);
             socket.close(ignored);
-            ++resets_;
           }
         }
         accept_one();
