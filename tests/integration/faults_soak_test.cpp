@@ -161,9 +161,7 @@ TEST(FaultsSoak, MixedLoadThroughRepeatedResets) {
   test::RedisServer server;
   FaultProxy proxy(server.port());
   asio::io_context io(2);
-  auto guard = asio::make_work_guard(io);
-  std::vector<std::thread> runners;
-  for (int i = 0; i < 2; ++i) runners.emplace_back([&] { io.run(); });
+  test::IoThreads runners(io, 2);
 
   RedisSettings settings = proxy.settings(server.settings());
   settings.max_connections = 3;
@@ -175,10 +173,9 @@ TEST(FaultsSoak, MixedLoadThroughRepeatedResets) {
   client->connect(asio::use_future).get();
 
   const auto until = Clock::now() + kDuration;
-  std::atomic<bool> resetting{true};
-  std::thread resetter([&] {
+  std::jthread resetter([&](std::stop_token stop) {
     std::mt19937 random(7);
-    while (resetting && Clock::now() < until) {
+    while (!stop.stop_requested() && Clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 250));
       proxy.reset_all();
     }
@@ -191,10 +188,14 @@ TEST(FaultsSoak, MixedLoadThroughRepeatedResets) {
         io, run_worker(*client, workers[static_cast<std::size_t>(i)], until), asio::use_future));
   }
   for (auto& f : finished) {
-    ASSERT_EQ(f.wait_for(kDuration + 30s), std::future_status::ready) << "a worker hung";
+    if (f.wait_for(kDuration + 30s) != std::future_status::ready) {
+      ADD_FAILURE() << "a worker hung";
+      runners.stop();  // before `workers`, which the hung coroutine still refers to, goes
+      return;
+    }
     f.get();
   }
-  resetting = false;
+  resetter.request_stop();
   resetter.join();
   const std::size_t reconnects = client->stats().reconnects;
   client.reset();
@@ -229,9 +230,6 @@ TEST(FaultsSoak, MixedLoadThroughRepeatedResets) {
   EXPECT_GT(lost, 0) << "the resets hit requests on the wire";
   EXPECT_GE(proxy.resets(), 20u);
   EXPECT_GE(reconnects, 20u);
-  guard.reset();
-  io.stop();
-  for (auto& r : runners) r.join();
 }
 
 }  // namespace

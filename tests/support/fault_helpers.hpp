@@ -10,8 +10,12 @@
 #include <exception>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "asyncredis/commands.hpp"
 #include "asyncredis/error.hpp"
@@ -81,6 +85,29 @@ inline void echo(const Commands& commands, const std::string& payload, Tally& ta
                                   tally.record(e, reply == payload);
                                 });
 }
+
+// Runs `io` on `count` threads until stop() or destruction, which stop it and join them: a
+// test that fails half-way (an exception) cannot leave a joinable thread behind.
+class IoThreads {
+ public:
+  IoThreads(asio::io_context& io, int count) : io_(io), guard_(io.get_executor()) {
+    for (int i = 0; i < count; ++i) threads_.emplace_back([&io] { io.run(); });
+  }
+  IoThreads(const IoThreads&) = delete;
+  IoThreads& operator=(const IoThreads&) = delete;
+  ~IoThreads() { stop(); }
+
+  void stop() {
+    guard_.reset();
+    io_.stop();
+    threads_.clear();  // jthread joins
+  }
+
+ private:
+  asio::io_context& io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::vector<std::jthread> threads_;
+};
 
 // This process's resident set size in bytes (/proc/self/statm: pages).
 inline std::size_t resident_bytes() {
