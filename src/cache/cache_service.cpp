@@ -97,6 +97,33 @@ void CacheService::count_error() const noexcept {
   core_->counters.errors.fetch_add(1, std::memory_order_relaxed);
 }
 
+const Commands& CacheService::commands() const noexcept {
+  return core_->commands;
+}
+
+const std::string& CacheService::key_prefix() const noexcept {
+  return core_->options.key_prefix;
+}
+
+CacheEntry CacheService::settle(std::exception_ptr error, std::optional<std::string> stored,
+                                std::string_view key, double early_refresh) const {
+  // Only the hit path of a service without a namespace comes here: the key is prefix + key.
+  CacheCore& core = *core_;
+  CacheEntry entry;
+  if (error) {
+    if (!core.absorb(error)) std::rethrow_exception(error);
+    core.counters.misses.fetch_add(1, std::memory_order_relaxed);
+    entry.unavailable = true;
+  } else {
+    take_stored(core, std::move(stored), key, early_refresh, entry);
+  }
+  if (entry.kind == CacheEntry::Kind::miss || entry.refresh_due) {
+    entry.redis_key.reserve(core.options.key_prefix.size() + key.size());
+    entry.redis_key.append(core.options.key_prefix).append(key);
+  }
+  return entry;
+}
+
 asio::awaitable<std::string> CacheService::redis_key(CacheService self, std::string key) {
   if (self.namespace_.empty()) co_return self.core_->options.key_prefix + key;
   std::string stem = co_await key_stem(self);

@@ -150,6 +150,33 @@ void sha256_hex_into(std::string& out, std::string_view bytes) {
 
 }  // namespace
 
+namespace {
+
+struct ScratchSlot {
+  std::string buffer;
+  bool in_use = false;
+};
+
+thread_local ScratchSlot scratch_slot;
+
+}  // namespace
+
+KeyScratch::KeyScratch() : buffer_(&own_) {
+  if (!scratch_slot.in_use) {
+    scratch_slot.in_use = true;
+    borrowed_ = true;
+    buffer_ = &scratch_slot.buffer;
+  }
+  buffer_->clear();
+}
+
+KeyScratch::~KeyScratch() {
+  if (!borrowed_) return;
+  // A huge argument should not pin its memory to the thread for good.
+  if (scratch_slot.buffer.capacity() > 4096) std::string().swap(scratch_slot.buffer);
+  scratch_slot.in_use = false;
+}
+
 std::string key_sha256_hex(std::string_view bytes) {
   std::string out;
   sha256_hex_into(out, bytes);

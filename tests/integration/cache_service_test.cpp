@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
@@ -334,6 +336,32 @@ TEST_F(Cache, AnyCompletionToken) {
     // deferred: composed later, run with use_awaitable
     auto op = cache.del("k");
     EXPECT_TRUE(co_await std::move(op)(use_awaitable));
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(Cache, HandlersRunOnTheirOwnExecutor) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    co_await client.connect(use_awaitable);
+    CacheService cache(client);
+    CacheService namespaced = cache.in_namespace("ns");
+    co_await cache.set("hit", 1, use_awaitable);
+    auto strand = asio::make_strand(io);
+    int done = 0, on_strand = 0;
+    auto check = [&](std::exception_ptr e, auto) {
+      EXPECT_FALSE(e);
+      if (strand.running_in_this_thread()) ++on_strand;
+      ++done;
+    };
+    auto compute = []() -> asio::awaitable<int> { co_return 2; };
+    cache.get<int>("hit", asio::bind_executor(strand, check));                   // hit
+    cache.get<int>("miss", asio::bind_executor(strand, check));                  // miss
+    namespaced.get<int>("miss", asio::bind_executor(strand, check));             // namespaced
+    cache.get_or_set("fill", 10s, compute, asio::bind_executor(strand, check));  // computed
+    cache.get_or_set("hit", 10s, compute, asio::bind_executor(strand, check));   // hit
+    while (done < 5) co_await test::sleep_for(1ms);
+    EXPECT_EQ(on_strand, 5);
     co_await client.disconnect(use_awaitable);
   });
 }

@@ -35,6 +35,12 @@ struct User {
 
 enum class Color { red = 1, green = 2 };
 
+// A type whose JSON form is itself a key: building it nests one key build in another.
+struct KeyedThing {
+  int id = 0;
+  friend void to_json(nlohmann::json& j, const KeyedThing& t) { j = KeyBuilder("inner")(t.id); }
+};
+
 TEST(KeyBuilder, GoldenVectors) {
   // Any change here changes every key in every deployed cache: bump the format instead.
   EXPECT_EQ(KeyBuilder::digest(),
@@ -195,6 +201,12 @@ TEST(KeyBuilder, CustomTypesHashThroughTheirJson) {
   EXPECT_EQ(KeyBuilder::digest(std::vector<User>{{"a", 1}}),
             KeyBuilder::digest(nlohmann::json::array({{{"name", "a"}, {"age", 1}}})));
   EXPECT_EQ(KeyBuilder::digest(Color::green), KeyBuilder::digest(2));
+}
+
+TEST(KeyBuilder, NestedKeyBuildsDoNotShareABuffer) {
+  const std::string inner = KeyBuilder("inner")(7);
+  EXPECT_EQ(KeyBuilder("outer")(1, KeyedThing{7}, 2), KeyBuilder("outer")(1, inner, 2));
+  EXPECT_EQ(KeyBuilder::digest(KeyedThing{7}), KeyBuilder::digest(inner));
 }
 
 TEST(KeyBuilder, DiscardedJsonIsRefused) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 
@@ -27,8 +28,19 @@ namespace asyncredis {
 
 class RedisClient;
 
+class CacheService;
+
 namespace detail {
 class CacheCore;
+template <class T, class R, class Handler, class OnMiss>
+class CacheLookup;
+template <class R, class MakeCompute>
+struct CacheFillOnMiss;
+template <class R>
+struct CacheMissIsEmpty;
+template <class T, class R, class Handler, class OnMiss>
+void cache_start_lookup(const CacheService& cache, std::string key, double early_refresh,
+                        Handler handler, OnMiss on_miss);
 }  // namespace detail
 
 template <class Fn, class Keep, class KeyFn>
@@ -75,8 +87,13 @@ class CacheService {
   // The value at `key` as a T, or std::nullopt on a miss. See above for "not found".
   template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
   auto get(std::string_view key, Token&& token = {}) const {
-    return detail::cache_launch(get_executor(), run_get<T>(*this, std::string(key)),
-                                std::forward<Token>(token));
+    using R = std::optional<T>;
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+        [](auto handler, CacheService self, std::string key) {
+          detail::cache_start_lookup<T, R>(self, std::move(key), 0.0, std::move(handler),
+                                           detail::CacheMissIsEmpty<R>{});
+        },
+        token, *this, std::string(key));
   }
 
   // get<nlohmann::json>.
@@ -140,11 +157,19 @@ class CacheService {
     using R = std::conditional_t<std::same_as<T, detail::DeduceResult>,
                                  detail::awaitable_result_t<Compute&>, T>;
     static_assert(!std::is_void_v<R>, "get_or_set: the computation must return a value");
-    return detail::cache_launch(
-        get_executor(),
-        run_get_or_set<R>(*this, std::string(key), options,
-                          detail::cache_compute<R>(std::move(compute), detail::CacheAlways{})),
-        std::forward<Token>(token));
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+        [](auto handler, CacheService self, std::string key, GetOrSetOptions options,
+           Compute compute) {
+          auto make_compute = [compute = std::move(compute)]() mutable {
+            return detail::cache_compute<R>(std::move(compute), detail::CacheAlways{});
+          };
+          const std::uint64_t seen = self.flights_completed();
+          detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
+                                                                     std::move(make_compute), seen};
+          detail::cache_start_lookup<R, R>(self, std::move(key), options.early_refresh,
+                                           std::move(handler), std::move(on_miss));
+        },
+        token, *this, std::string(key), options, std::move(compute));
   }
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, std::chrono::milliseconds ttl, Compute compute,
@@ -179,6 +204,13 @@ class CacheService {
  private:
   template <class, class, class>
   friend class Cached;
+  template <class, class, class, class>
+  friend class detail::CacheLookup;
+  template <class, class>
+  friend struct detail::CacheFillOnMiss;
+  template <class T, class R, class Handler, class OnMiss>
+  friend void detail::cache_start_lookup(const CacheService& cache, std::string key,
+                                         double early_refresh, Handler handler, OnMiss on_miss);
 
   CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
 
@@ -202,13 +234,6 @@ class CacheService {
   }
 
   template <class T>
-  static boost::asio::awaitable<std::optional<T>> run_get(CacheService self, std::string key) {
-    detail::CacheEntry entry = co_await lookup(self, key, 0.0);
-    if (entry.kind == detail::CacheEntry::Kind::miss) co_return std::nullopt;
-    co_return value_as<T>(self, entry, key);
-  }
-
-  template <class T>
   static boost::asio::awaitable<std::vector<std::optional<T>>> run_mget(
       CacheService self, std::vector<std::string> keys) {
     std::vector<detail::CacheEntry> entries = co_await lookup_many(self, keys);
@@ -224,18 +249,16 @@ class CacheService {
     co_return out;
   }
 
-  template <class T>
-  static boost::asio::awaitable<T> run_get_or_set(
-      CacheService self, std::string key, GetOrSetOptions options,
-      boost::asio::awaitable<detail::Computed> compute) {
-    const std::uint64_t seen = self.flights_completed();
-    detail::CacheEntry entry = co_await lookup(self, key, options.early_refresh);
-    if (entry.kind != detail::CacheEntry::Kind::miss && !entry.refresh_due) {
-      co_return value_as<T>(self, entry, key);
-    }
+  // The miss path of get_or_set and cached(): the single-flight fill, then the decode.
+  template <class R>
+  static boost::asio::awaitable<R> fill_and_decode(CacheService self, std::string key,
+                                                   detail::CacheEntry missed,
+                                                   GetOrSetOptions options,
+                                                   boost::asio::awaitable<detail::Computed> compute,
+                                                   std::uint64_t flights_seen) {
     detail::CacheEntry filled =
-        co_await fill(self, key, std::move(entry), options, std::move(compute), seen);
-    co_return value_as<T>(self, filled, key);
+        co_await fill(self, key, std::move(missed), options, std::move(compute), flights_seen);
+    co_return value_as<R>(self, filled, key);
   }
 
   // The non-template machinery (src/cache/).
@@ -263,9 +286,19 @@ class CacheService {
 
   std::uint64_t flights_completed() const noexcept;
   void count_error() const noexcept;
+  // What the hit path (cache_lookup.hpp) needs from the core.
+  const Commands& commands() const noexcept;
+  const std::string& key_prefix() const noexcept;
+  // A GET's outcome as an entry, counted; the unreachable policy applied (what it does not
+  // absorb is thrown, as is a stored form this library does not know). Misses and entries
+  // drawn for early refresh carry their Redis key.
+  detail::CacheEntry settle(std::exception_ptr error, std::optional<std::string> stored,
+                            std::string_view key, double early_refresh) const;
 
   std::shared_ptr<detail::CacheCore> core_;
   std::string namespace_;
 };
 
 }  // namespace asyncredis
+
+#include "asyncredis/cache/cache_lookup.hpp"

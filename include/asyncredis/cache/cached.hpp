@@ -111,10 +111,16 @@ class Cached {
   // and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>".
   template <class... Args>
   std::string key_for(const Args&... args) const {
-    std::string key = state_->prefix;
-    key += ':';
-    key += std::invoke(state_->key_fn, args...);
-    return key;
+    if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
+      detail::KeyScratch scratch;  // the key is the only allocation
+      detail::key_encode_all(scratch.buffer(), args...);
+      return detail::key_make(state_->prefix, scratch.buffer());
+    } else {
+      std::string key = state_->prefix;
+      key += ':';
+      key += std::invoke(state_->key_fn, args...);
+      return key;
+    }
   }
 
   // Deletes the entry of a call with `args` (the key of key_for): true when there was one.
@@ -215,28 +221,22 @@ class Cached {
     using R = detail::awaitable_result_t<const Fn&, const detail::cached_stored_t<Args>&...>;
     static_assert(!std::is_void_v<R>, "cached: the function must return a value");
     using Stored = std::tuple<detail::cached_stored_t<Args>...>;
-    std::string key = key_for(args...);
-    return detail::cache_launch(
-        state_->cache.get_executor(),
-        run<R, Stored>(state_, std::move(key), Stored(std::forward<Args>(args)...)),
-        std::forward<Token>(token));
-  }
-
-  template <class R, class Stored>
-  static boost::asio::awaitable<R> run(std::shared_ptr<const State> state, std::string key,
-                                       Stored args) {
-    const CacheService& cache = state->cache;
-    const std::uint64_t seen = cache.flights_completed();
-    detail::CacheEntry entry =
-        co_await CacheService::lookup(cache, key, state->options.early_refresh);
-    if (entry.kind != detail::CacheEntry::Kind::miss && !entry.refresh_due) {
-      co_return CacheService::value_as<R>(cache, entry, key);
-    }
-    // The computation (and the copy of the arguments it needs) exists only on a miss.
-    detail::CacheEntry filled =
-        co_await CacheService::fill(cache, key, std::move(entry), state->options,
-                                    compute<R, Stored>(state, std::move(args)), seen);
-    co_return CacheService::value_as<R>(cache, filled, key);
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
+        [](auto handler, std::shared_ptr<const State> state, std::string key, Stored args) {
+          // The state outlives this call (make_compute keeps it), so no copy of the service.
+          const CacheService& cache = state->cache;
+          const GetOrSetOptions options = state->options;
+          const std::uint64_t seen = cache.flights_completed();
+          // The computation, and the coroutine around it, exist only on a miss.
+          auto make_compute = [state = std::move(state), args = std::move(args)]() mutable {
+            return compute<R, Stored>(std::move(state), std::move(args));
+          };
+          detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
+                                                                     std::move(make_compute), seen};
+          detail::cache_start_lookup<R, R>(cache, std::move(key), options.early_refresh,
+                                           std::move(handler), std::move(on_miss));
+        },
+        token, state_, key_for(args...), Stored(std::forward<Args>(args)...));
   }
 
   template <class R, class Stored>

@@ -79,6 +79,25 @@ std::string key_sha256_hex(std::string_view bytes);
 // prefix + ':' + SHA-256 hex of `encoding` (no ':' when the prefix is empty).
 std::string key_make(std::string_view prefix, std::string_view encoding);
 
+// The calling thread's reusable encoding buffer, so a key build allocates only the key. A
+// nested build (a to_json that builds a key itself) gets a buffer of its own.
+class KeyScratch {
+ public:
+  KeyScratch();
+  KeyScratch(const KeyScratch&) = delete;
+  KeyScratch& operator=(const KeyScratch&) = delete;
+  ~KeyScratch();
+  std::string& buffer() noexcept { return *buffer_; }
+
+ private:
+  std::string own_;
+  std::string* buffer_;
+  bool borrowed_ = false;
+};
+
+template <class... Args>
+void key_encode_all(std::string& out, const Args&... args);
+
 template <class T>
 struct KeyIsOptional : std::false_type {};
 template <class T>
@@ -180,23 +199,32 @@ void key_encode(std::string& out, const T& value) {
 }  // namespace detail
 
 template <class... Args>
-std::string KeyBuilder::encode(const Args&... args) {
-  std::string out;
-  out.reserve(64);
+void detail::key_encode_all(std::string& out, const Args&... args) {
   out += 'A';
   detail::key_put_u64(out, sizeof...(Args));
   (detail::key_encode(out, args), ...);
+}
+
+template <class... Args>
+std::string KeyBuilder::encode(const Args&... args) {
+  std::string out;
+  out.reserve(64);
+  detail::key_encode_all(out, args...);
   return out;
 }
 
 template <class... Args>
 std::string KeyBuilder::digest(const Args&... args) {
-  return detail::key_sha256_hex(encode(args...));
+  detail::KeyScratch scratch;
+  detail::key_encode_all(scratch.buffer(), args...);
+  return detail::key_sha256_hex(scratch.buffer());
 }
 
 template <class... Args>
 std::string KeyBuilder::operator()(const Args&... args) const {
-  return detail::key_make(prefix_, encode(args...));
+  detail::KeyScratch scratch;
+  detail::key_encode_all(scratch.buffer(), args...);
+  return detail::key_make(prefix_, scratch.buffer());
 }
 
 }  // namespace asyncredis
