@@ -5,6 +5,10 @@
 //
 // It prints one line: RESULT client=asyncredis cmd=GET inflight=... ops_per_s=... p50_us=...
 // (with --json, a JSON object instead).
+//
+// --command cached-hit: a hit through cached() (key build, GET, JSON decode into a struct) of a
+// JSON object of --value-size bytes, to compare with --command get of a value that size.
+// --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -41,7 +45,8 @@ struct Options {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "asyncredis-bench: " << problem << "\n"
-            << "usage: asyncredis-bench [--url URL] [--command get|set] [--requests N]\n"
+            << "usage: asyncredis-bench [--url URL] [--command get|set|cached-hit|key-build]\n"
+            << "         [--requests N]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
             << "         [--json] [--tolerate-errors]\n"
             << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
@@ -88,11 +93,36 @@ Options parse(int argc, char** argv) {
     else
       usage("unknown flag " + std::string(flag));
   }
-  if (o.command != "get" && o.command != "set")
-    usage("--command: '" + o.command + "' is not get or set");
+  if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
+      o.command != "key-build")
+    usage("--command: '" + o.command + "' is not get, set, cached-hit or key-build");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
   return o;
 }
+
+// The object cached-hit reads: {"id":42,"name":"xx..."}, the name padded so the JSON text has
+// --value-size bytes (at least the unpadded form).
+struct BenchUser {
+  std::int64_t id = 0;
+  std::string name;
+  friend void to_json(nlohmann::json& j, const BenchUser& u) {
+    j = {{"id", u.id}, {"name", u.name}};
+  }
+  friend void from_json(const nlohmann::json& j, BenchUser& u) {
+    j.at("id").get_to(u.id);
+    j.at("name").get_to(u.name);
+  }
+};
+
+struct BenchUserLookup {
+  std::size_t json_size;
+  asio::awaitable<BenchUser> operator()(std::int64_t id) const {
+    const std::size_t bare = nlohmann::json(BenchUser{id, ""}).dump().size();
+    co_return BenchUser{id, std::string(json_size > bare ? json_size - bare : 0, 'x')};
+  }
+};
+
+using CachedLookup = asyncredis::Cached<BenchUserLookup>;
 
 // Keeps `inflight` requests outstanding; each completion issues the next one.
 class Load {
@@ -111,6 +141,9 @@ class Load {
     const long window = std::min(options_.inflight, options_.requests);
     for (long i = 0; i < window; ++i) issue();
   }
+
+  // cached-hit reads through this memoizer.
+  void use(CachedLookup lookup) { lookup_.emplace(std::move(lookup)); }
 
   bool finished() const { return completed_ == options_.requests; }
   double seconds() const { return std::chrono::duration<double>(finished_ - started_).count(); }
@@ -134,6 +167,9 @@ class Load {
       client_.get(key_, [done](std::exception_ptr error, std::optional<std::string>) {
         done.finish(error);
       });
+    } else if (lookup_) {
+      (*lookup_)(std::int64_t{42},
+                 [done](std::exception_ptr error, BenchUser) { done.finish(error); });
     } else {
       client_.set(key_, value_, [done](std::exception_ptr error, bool) { done.finish(error); });
     }
@@ -165,6 +201,7 @@ class Load {
   const std::string key_ = "key:__rand_int__";
   const std::string value_;
   std::function<void()> on_finished_;
+  std::optional<CachedLookup> lookup_;
   long issued_ = 0;
   long completed_ = 0;
   long errors_ = 0;
@@ -179,10 +216,25 @@ double percentile_us(std::vector<std::uint32_t>& sorted, double p) {
   return sorted[index] / 1000.0;
 }
 
+// --command key-build: the mean time of one key for a 3-argument call, without a server.
+int key_build(const Options& options) {
+  const asyncredis::KeyBuilder builder("bench:user");
+  const std::string name = "ada";
+  std::size_t checksum = 0;
+  const auto started = Clock::now();
+  for (long i = 0; i < options.requests; ++i) checksum += builder(i, name, i % 2 == 0)[12];
+  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - started).count() /
+                    static_cast<double>(options.requests);
+  std::printf("RESULT client=asyncredis cmd=KEY-BUILD args=3 n=%ld ns_per_key=%.1f check=%zu\n",
+              options.requests, ns, checksum % 10);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
+  if (options.command == "key-build") return key_build(options);
   asyncredis::RedisSettings settings;
   try {
     settings = options.url ? asyncredis::RedisSettings::from_url(*options.url)
@@ -200,6 +252,12 @@ int main(int argc, char** argv) {
   auto stop = [&] { client.disconnect([](std::exception_ptr) {}); };
   Load load(client, options, stop);
   std::string failure;
+  std::optional<asyncredis::CacheService> cache;
+  if (options.command == "cached-hit") {
+    cache.emplace(client);
+    load.use(asyncredis::cached(*cache, "bench:user", std::chrono::hours(1),
+                                BenchUserLookup{static_cast<std::size_t>(options.value_size)}));
+  }
   client.connect([&](std::exception_ptr error) {
     if (error) {
       failure = asyncredis::error_message_of(error);
@@ -213,7 +271,25 @@ int main(int argc, char** argv) {
         stop();
         return;
       }
-      load.start();
+      if (options.command != "cached-hit") {
+        load.start();
+        return;
+      }
+      // A first call computes and stores the entry: every measured call is a hit.
+      cache->del(asyncredis::KeyBuilder("bench:user")(std::int64_t{42}),
+                 [&](std::exception_ptr error, bool) {
+                   if (error) failure = asyncredis::error_message_of(error);
+                   BenchUserLookup prime{static_cast<std::size_t>(options.value_size)};
+                   asyncredis::cached(*cache, "bench:user", std::chrono::hours(1), prime)(
+                       std::int64_t{42}, [&](std::exception_ptr error, BenchUser) {
+                         if (error) {
+                           failure = asyncredis::error_message_of(error);
+                           stop();
+                           return;
+                         }
+                         load.start();
+                       });
+                 });
     });
   });
   io.run();
@@ -226,7 +302,9 @@ int main(int argc, char** argv) {
   std::sort(latencies.begin(), latencies.end());
   const double secs = load.seconds();
   const double ops = static_cast<double>(options.requests) / secs;
-  std::string cmd = options.command == "get" ? "GET" : "SET";
+  std::string cmd = options.command == "get"          ? "GET"
+                    : options.command == "cached-hit" ? "CACHED-HIT"
+                                                      : "SET";
   if (options.json) {
     nlohmann::json out = {{"client", "asyncredis"},
                           {"cmd", cmd},
@@ -249,6 +327,11 @@ int main(int argc, char** argv) {
         percentile_us(latencies, 0.5), percentile_us(latencies, 0.99),
         percentile_us(latencies, 0.999), load.errors());
     if (load.errors() > 0) std::printf("first error: %s\n", load.first_error().c_str());
+    if (cache) {  // every measured call must have been a hit
+      const asyncredis::CacheStats stats = cache->stats();
+      std::printf("cache hits=%llu misses=%llu\n", static_cast<unsigned long long>(stats.hits),
+                  static_cast<unsigned long long>(stats.misses));
+    }
   }
   return 0;
 }
