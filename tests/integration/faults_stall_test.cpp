@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
@@ -144,6 +145,11 @@ TEST(FaultsStall, PoolKeepsServingFromHealthyConnections) {
     }
     CO_ASSERT_TRUE(
         co_await eventually([&] { return early.done == issued_early && late.done == issued_late; }))
+    std::printf(
+        "pool: before the replacement %d of %d failed (%d timed out, %d lost); after "
+        "it %d of %d\n",
+        early.done - early.ok, early.done.load(), early.timed_out.load(), early.lost.load(),
+        late.done - late.ok, late.done.load());
     EXPECT_EQ(early.wrong + late.wrong, 0);
     EXPECT_EQ(early.other + late.other, 0);
     EXPECT_GT(early.ok, 3 * (early.done - early.ok)) << "most requests went to healthy ones";
