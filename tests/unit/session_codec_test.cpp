@@ -25,7 +25,7 @@ system_clock::time_point at_us(std::int64_t micros) {
 }
 
 std::string fixture(const char* name) {
-  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / name;
+  const auto path = std::filesystem::path(ASYNCREDIS_TEST_FIXTURES) / name;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("missing fixture " + path.string());
   std::stringstream text;
