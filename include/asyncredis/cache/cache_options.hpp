@@ -48,7 +48,8 @@ struct CacheStats {
   std::uint64_t misses = 0;           // nothing was found (or Redis was unreachable)
   std::uint64_t negative_hits = 0;    // a cached "not found" was found
   std::uint64_t sets = 0;             // entries written (values and "not found" markers)
-  std::uint64_t errors = 0;           // Redis failures (returned or absorbed) and bad values
+  std::uint64_t errors = 0;           // Redis failures (returned or absorbed), bad values,
+                                      // and failed early refreshes that served the old value
   std::uint64_t computations = 0;     // get_or_set / cached() computations started
   std::uint64_t early_refreshes = 0;  // of those, early refreshes of an entry still valid
 };
