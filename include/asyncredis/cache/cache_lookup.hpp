@@ -3,6 +3,7 @@
 // the end of cache_service.hpp. Not part of the API.
 #pragma once
 
+#include <concepts>
 #include <exception>
 #include <optional>
 #include <string>
@@ -15,18 +16,35 @@
 #include <boost/asio/associator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
 
 namespace asyncredis::detail {
 
-// Calls `handler` on its associated executor: inline when this thread already runs it, which
-// is the normal case; the hop only happens for a handler bound elsewhere (a strand, another
-// context) that reached us on the client's executor.
+// Whether this thread runs `executor` now (false when it cannot tell).
+template <class Executor>
+bool cache_running_in(const Executor& executor) noexcept {
+  if constexpr (std::same_as<Executor, boost::asio::any_io_executor>) {
+    const auto* io = executor.template target<boost::asio::io_context::executor_type>();
+    return io != nullptr && io->running_in_this_thread();
+  } else if constexpr (requires { executor.running_in_this_thread(); }) {
+    return executor.running_in_this_thread();
+  } else {
+    return false;
+  }
+}
+
+// Calls `handler` on its associated executor: directly when this thread runs it already (the
+// normal case); a handler bound elsewhere (a strand, another context) is dispatched there.
 template <class Handler, class... Args>
 void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallback,
                     Args&&... args) {
   auto executor = boost::asio::get_associated_executor(handler, fallback);
+  if (cache_running_in(executor)) {
+    std::forward<Handler>(handler)(std::forward<Args>(args)...);
+    return;
+  }
   boost::asio::dispatch(
       executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
 }
