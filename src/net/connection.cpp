@@ -55,9 +55,9 @@ asio::any_completion_executor erase_small(const asio::any_io_executor& executor)
 }  // namespace
 
 void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_run_inline) {
-  auto slot = asio::get_associated_cancellation_slot(done.handler);
+  auto slot = asio::get_associated_cancellation_slot(done.handler.get());
   if (slot.is_connected()) slot.clear();
-  auto executor = asio::get_associated_executor(done.handler, fallback);
+  auto executor = asio::get_associated_executor(done.handler.get(), fallback);
   auto call = [handler = std::move(done.handler), error = std::move(done.error),
                reply = std::move(done.reply)]() mutable {
     std::move(handler)(std::move(error), std::move(reply));
