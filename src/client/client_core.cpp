@@ -145,10 +145,12 @@ void ClientCore::shutdown() {
     std::lock_guard lock(lease_mutex_);
     idle.swap(idle_leases_);
     waiters.swap(lease_waiters_);
+    // A timer is not thread-safe: every touch of a waiter's timer happens
+    // under lease_mutex_, because lease() may be called from any thread.
+    for (auto& waiter : waiters) waiter->timer->cancel();
   }
   for (auto& connection : idle) connection->stop(false, [](std::exception_ptr) {});
   for (auto& waiter : waiters) {
-    waiter->timer->cancel();
     asio::post(executor_, [h = std::move(waiter->handler)]() mutable {
       std::move(h)(make_error(errc::shutting_down, "the client is shutting down"), nullptr);
     });
@@ -242,7 +244,8 @@ void ClientCore::acquire_lease(LeaseReady handler) {
   waiter->handler = std::move(handler);
   waiter->timer = std::make_shared<asio::steady_timer>(executor_, settings_.connect_timeout);
   lease_waiters_.push_back(waiter);
-  lock.unlock();
+  // Armed under the lock: release_lease() on another thread may cancel it
+  // the moment the waiter is visible, and a timer is not thread-safe.
   waiter->timer->async_wait([weak = weak_from_this(), waiter](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
@@ -309,13 +312,13 @@ void ClientCore::release_lease(std::shared_ptr<Connection> connection) {
     if (!lease_waiters_.empty()) {
       waiter = std::move(lease_waiters_.front());
       lease_waiters_.pop_front();
+      waiter->timer->cancel();
     } else {
       --leases_out_;
       if (reusable) idle_leases_.push_back(std::move(connection));
       return;
     }
   }
-  waiter->timer->cancel();
   if (reusable) {
     hand_over(std::move(connection), std::move(waiter->handler));
   } else {
