@@ -214,6 +214,12 @@ asio::awaitable<void> Connection::handshake() {
     reader_.feed(read_buffer_.data(), n);
   }
   check_handshake(plan, Reply::array(std::move(replies)));
+  // Bytes after the last handshake reply answer nothing we sent; left in the reader they would
+  // be taken for the first request's reply.
+  if (const std::size_t extra = reader_.buffered(); extra > 0) {
+    throw Error(errc::protocol_error, transport_.peer() + ": handshake: the server sent " +
+                                          std::to_string(extra) + " bytes nobody asked for");
+  }
 }
 
 void Connection::stop(bool graceful, VoidHandler done) {

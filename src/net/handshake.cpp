@@ -42,9 +42,17 @@ void check_handshake(const Handshake& handshake, const Reply& replies) {
   }
   for (std::size_t i = 0; i < handshake.steps.size(); ++i) {
     const Reply& reply = replies.elements()[i];
-    if (!reply.is_error()) continue;
-    const std::string& text = reply.str();
     const std::string& step = handshake.steps[i];
+    if (!reply.is_error()) {
+      // Anything but the one right answer means the replies are not ours (a server talking
+      // out of turn): the connection cannot be trusted to match replies to requests.
+      const std::string_view expected = step == "PING" ? "PONG" : "OK";
+      if (reply.is_string() && reply.str() == expected) continue;
+      throw Error(errc::protocol_error, "handshake " + step + ": expected +" +
+                                            std::string(expected) + ", got " +
+                                            to_debug_string(reply));
+    }
+    const std::string& text = reply.str();
     const bool auth_problem =
         step.starts_with("AUTH") || text.starts_with("NOAUTH") || text.starts_with("WRONGPASS");
     throw Error(auth_problem ? errc::auth_failed : errc::server_error,

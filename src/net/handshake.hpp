@@ -21,7 +21,8 @@ Handshake make_handshake(const RedisSettings& settings, int db);
 
 // Checks the replies (an array, one per step). Throws Error(errc::auth_failed) when AUTH is
 // refused or the server demands a password that was not given, Error(errc::server_error)
-// naming the step for any other error reply, Error(errc::protocol_error) for a wrong count.
+// naming the step for any other error reply, Error(errc::protocol_error) for a wrong count or
+// a reply other than +OK (+PONG to PING).
 void check_handshake(const Handshake& handshake, const Reply& replies);
 
 }  // namespace asyncredis::detail

@@ -115,6 +115,17 @@ TEST(Handshake, OtherErrorsNameTheStep) {
                "SELECT 99");
 }
 
+TEST(Handshake, AnyOtherAnswerIsProtocolError) {
+  RedisSettings s;
+  expect_error(make_handshake(s, 0), Reply::array({Reply::simple_string("SURPRISE")}),
+               errc::protocol_error, "handshake PING: expected +PONG");
+  EXPECT_NO_THROW(check_handshake(make_handshake(s, 0), Reply::array({Reply::bulk_string("PONG")})))
+      << "a proxy may answer in a bulk string";
+  s.client_name = "svc";
+  expect_error(make_handshake(s, 3), Reply::array({Reply::simple_string("OK"), Reply::integer(1)}),
+               errc::protocol_error, "handshake CLIENT SETNAME: expected +OK");
+}
+
 TEST(Handshake, WrongReplyCountIsProtocolError) {
   RedisSettings s;
   auto h = make_handshake(s, 0);
