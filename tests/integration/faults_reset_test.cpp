@@ -186,14 +186,22 @@ TEST(FaultsReset, CutAtEveryByteOfAReplyFailsThatRequestOnly) {
     Pipeline pipeline;
     pipeline.add("ECHO", "alpha").add("INCR", "cut:n").add("MGET", "cut:none", "cut:k");
     pipeline.add("HGETALL", "cut:none").add("GET", "cut:k");
-    const auto before = proxy.bytes_forwarded(FaultProxy::Direction::to_client);
+    // The proxy counts on its own thread after forwarding, so a reply can arrive before it is
+    // counted: read the count once it has stopped moving.
+    auto settled_count = [&]() -> asio::awaitable<std::uint64_t> {
+      auto count = proxy.bytes_forwarded(FaultProxy::Direction::to_client);
+      for (int i = 0; i < 200; ++i) {
+        co_await sleep_for(std::chrono::milliseconds(10));
+        const auto now = proxy.bytes_forwarded(FaultProxy::Direction::to_client);
+        if (now == count) break;
+        count = now;
+      }
+      co_return count;
+    };
+    const auto before = co_await settled_count();
     co_await client.execute(pipeline, use_awaitable);
-    // The proxy counts on its own thread after forwarding: the reply can arrive first.
-    auto reply_size = proxy.bytes_forwarded(FaultProxy::Direction::to_client) - before;
-    for (int i = 0; i < 200 && reply_size <= 40; ++i) {
-      co_await sleep_for(std::chrono::milliseconds(5));
-      reply_size = proxy.bytes_forwarded(FaultProxy::Direction::to_client) - before;
-    }
+    const auto after = co_await settled_count();
+    const auto reply_size = after - before;
     CO_ASSERT_TRUE(reply_size > 40)
     for (std::size_t cut = 0; cut < reply_size; ++cut) {
       SCOPED_TRACE("cut after " + std::to_string(cut) + " bytes");
