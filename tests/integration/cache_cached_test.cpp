@@ -20,6 +20,7 @@
 #include "asyncredis/cache/cached.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 // ASSERT_* returns, which a coroutine cannot: this records the failure and co_returns.
 #define CACHE_REQUIRE(condition)                        \
@@ -59,29 +60,7 @@ struct Gateway {
   }
 };
 
-class Memoizer : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
-  void with_cache(std::function<asio::awaitable<void>(RedisClient&, CacheService&)> body) {
-    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-      RedisClient client(io.get_executor(), server_->settings());
-      co_await client.connect(use_awaitable);
-      CacheService cache(client);
-      co_await body(client, cache);
-      co_await client.disconnect(use_awaitable);
-    });
-  }
-
-  static test::RedisServer* server_;
-};
-
-test::RedisServer* Memoizer::server_ = nullptr;
+class Memoizer : public test::CacheTest {};
 
 TEST_F(Memoizer, MemoizesByArgumentsAndInvalidatesExactlyThatKey) {
   with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {

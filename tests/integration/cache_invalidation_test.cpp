@@ -15,6 +15,7 @@
 #include "asyncredis/cache/cache_service.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -26,19 +27,7 @@ using test::use_awaitable;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-class Invalidation : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
-  static test::RedisServer* server_;
-};
-
-test::RedisServer* Invalidation::server_ = nullptr;
+class Invalidation : public test::SharedServerTest {};
 
 // Writes keys "<prefix><i>" for i in [0, count), 1000 per MSET, in one pipeline.
 asio::awaitable<void> populate(RedisClient& client, const std::string& prefix, int count) {

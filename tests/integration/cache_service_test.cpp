@@ -18,6 +18,7 @@
 #include "asyncredis/cache/cache_service.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 // ASSERT_* returns, which a coroutine cannot: this records the failure and co_returns.
 #define CACHE_REQUIRE(condition)                        \
@@ -57,31 +58,7 @@ asio::awaitable<std::pair<errc, std::string>> failure_of(Awaitable op) {
   co_return std::pair{errc{}, std::string()};
 }
 
-class Cache : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
-  // Runs body with a connected client and a CacheService over it.
-  void with_cache(std::function<asio::awaitable<void>(RedisClient&, CacheService&)> body,
-                  CacheOptions options = {}) {
-    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-      RedisClient client(io.get_executor(), server_->settings());
-      co_await client.connect(use_awaitable);
-      CacheService cache(client, options);
-      co_await body(client, cache);
-      co_await client.disconnect(use_awaitable);
-    });
-  }
-
-  static test::RedisServer* server_;
-};
-
-test::RedisServer* Cache::server_ = nullptr;
+class Cache : public test::CacheTest {};
 
 TEST_F(Cache, SetGetDelExistsExpire) {
   with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {

@@ -20,6 +20,7 @@
 #include "asyncredis/cache/cache_service.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -31,19 +32,7 @@ using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 
-class SingleFlight : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
-  static test::RedisServer* server_;
-};
-
-test::RedisServer* SingleFlight::server_ = nullptr;
+class SingleFlight : public test::SharedServerTest {};
 
 // Waits until `count` reaches `target` (or 10 s pass).
 asio::awaitable<void> wait_until(const std::atomic<int>& count, int target) {

@@ -11,6 +11,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -30,15 +31,8 @@ struct User {
   }
 };
 
-class Commands : public ::testing::Test {
+class Commands : public test::SharedServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
   // Runs body with a connected client.
   void with_client(std::function<asio::awaitable<void>(RedisClient&)> body,
                    RedisSettings settings = server_->settings()) {
@@ -49,11 +43,7 @@ class Commands : public ::testing::Test {
       co_await client.disconnect(use_awaitable);
     });
   }
-
-  static test::RedisServer* server_;
 };
-
-test::RedisServer* Commands::server_ = nullptr;
 
 template <class F>
 errc error_of(F&& f) {

@@ -8,6 +8,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -42,15 +43,8 @@ asio::awaitable<Error> error_from(Awaitable op) {
   co_return Error(errc{}, "no error");
 }
 
-class RateLimitRedis : public ::testing::Test {
+class RateLimitRedis : public test::SharedServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
   void with_client(std::function<asio::awaitable<void>(RedisClient&)> body) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
       RedisClient client(io.get_executor(), server_->settings());
@@ -59,11 +53,7 @@ class RateLimitRedis : public ::testing::Test {
       co_await client.disconnect(use_awaitable);
     });
   }
-
-  static test::RedisServer* server_;
 };
-
-test::RedisServer* RateLimitRedis::server_ = nullptr;
 
 // ---- every strategy ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -71,19 +72,7 @@ class RewritingSink final : public detail::RequestSink {
   std::atomic<int> done_{0};
 };
 
-class SessionContention : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
-  static test::RedisServer* server_;
-};
-
-test::RedisServer* SessionContention::server_ = nullptr;
+class SessionContention : public test::SharedServerTest {};
 
 TEST_F(SessionContention, TouchRetriesOnTheChangedSessionAndKeepsItsData) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {

@@ -13,6 +13,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/shared_server.hpp"
 
 namespace asyncredis {
 namespace {
@@ -40,15 +41,8 @@ asio::awaitable<Error> error_of(asio::awaitable<T> op) {
   co_return Error(errc{}, "no error");
 }
 
-class SessionIndex : public ::testing::Test {
+class SessionIndex : public test::SharedServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new test::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->cli({"FLUSHALL"}); }
-
   static void run(const Body& body, SessionOptions options = {}) {
     run_async([&](asio::io_context& io) -> asio::awaitable<void> {
       const RedisSettings settings = server_->settings();
@@ -59,11 +53,7 @@ class SessionIndex : public ::testing::Test {
       co_await client.disconnect(use_awaitable);
     });
   }
-
-  static test::RedisServer* server_;
 };
-
-test::RedisServer* SessionIndex::server_ = nullptr;
 
 const Uuid kAlice = Uuid::parse("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
 const Uuid kBob = Uuid::parse("9f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
