@@ -19,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
+#include "asyncredis/cache/decoded_memo.hpp"
 
 namespace asyncredis::detail {
 
@@ -50,17 +51,19 @@ void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallb
 }
 
 // Completes `handler` (signature void(std::exception_ptr, R)) with R(the hit as T), or hands
-// a miss, and an entry drawn for early refresh, to on_miss(handler, cache, entry, key).
-template <class T, class R, class Handler, class OnMiss>
+// a miss, and an entry drawn for early refresh, to on_miss(handler, cache, entry, key). `memo`
+// may answer a hit without decoding it (see MemoHandle).
+template <class T, class R, class Handler, class OnMiss, class Memo>
 class CacheLookup {
  public:
   CacheLookup(Handler handler, CacheService cache, std::string key, double early_refresh,
-              OnMiss on_miss)
+              OnMiss on_miss, Memo memo)
       : handler_(std::move(handler)),
         cache_(std::move(cache)),
         key_(std::move(key)),
         early_refresh_(early_refresh),
-        on_miss_(std::move(on_miss)) {}
+        on_miss_(std::move(on_miss)),
+        memo_(std::move(memo)) {}
 
   // The GET's outcome (fast path).
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
@@ -87,7 +90,11 @@ class CacheLookup {
     std::exception_ptr failure;
     std::optional<R> value;
     try {
-      value.emplace(CacheService::value_as<T>(cache_, entry, key_));
+      value = memo_.recall(entry);
+      if (!value) {
+        value.emplace(CacheService::value_as<T>(cache_, entry, key_));
+        memo_.remember(entry, key_, *value);
+      }
     } catch (...) {
       failure = std::current_exception();
     }
@@ -108,31 +115,33 @@ class CacheLookup {
   std::string key_;
   double early_refresh_;
   OnMiss on_miss_;
+  Memo memo_;
 };
 
 // Looks `key` up for `handler`; see CacheLookup.
-template <class T, class R, class Handler, class OnMiss>
+template <class T, class R, class Handler, class OnMiss, class Memo>
 void cache_start_lookup(const CacheService& cache, std::string key, double early_refresh,
-                        Handler handler, OnMiss on_miss) {
-  using Op = CacheLookup<T, R, std::decay_t<Handler>, OnMiss>;
+                        Handler handler, OnMiss on_miss, Memo memo) {
+  using Op = CacheLookup<T, R, std::decay_t<Handler>, OnMiss, Memo>;
   if (!cache.key_namespace().empty()) {
     // The key needs the namespace's generation first: the coroutine path.
     auto lookup = CacheService::lookup(cache, key, early_refresh);
-    boost::asio::co_spawn(
-        cache.get_executor(), std::move(lookup),
-        Op(std::move(handler), cache, std::move(key), early_refresh, std::move(on_miss)));
+    boost::asio::co_spawn(cache.get_executor(), std::move(lookup),
+                          Op(std::move(handler), cache, std::move(key), early_refresh,
+                             std::move(on_miss), std::move(memo)));
     return;
   }
   const std::string& prefix = cache.key_prefix();
   const Commands& commands = cache.commands();
   if (prefix.empty()) {
-    Op op(std::move(handler), cache, std::move(key), early_refresh, std::move(on_miss));
+    Op op(std::move(handler), cache, std::move(key), early_refresh, std::move(on_miss),
+          std::move(memo));
     // get() encodes the key before it takes the handler: op.key() is still valid then.
     commands.get(op.key(), std::move(op));
   } else {
     const std::string redis_key = prefix + key;
-    commands.get(redis_key,
-                 Op(std::move(handler), cache, std::move(key), early_refresh, std::move(on_miss)));
+    commands.get(redis_key, Op(std::move(handler), cache, std::move(key), early_refresh,
+                               std::move(on_miss), std::move(memo)));
   }
 }
 
@@ -168,14 +177,15 @@ struct CacheFillOnMiss {
 // The lookup's handler runs where the caller's would: same executor, allocator and
 // cancellation slot.
 template <template <class, class> class Associator, class T, class R, class Handler, class OnMiss,
-          class DefaultCandidate>
-struct boost::asio::associator<Associator, asyncredis::detail::CacheLookup<T, R, Handler, OnMiss>,
-                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
+          class Memo, class DefaultCandidate>
+struct boost::asio::associator<
+    Associator, asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
   static typename Associator<Handler, DefaultCandidate>::type get(
-      const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss>& h) noexcept {
+      const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>& h) noexcept {
     return Associator<Handler, DefaultCandidate>::get(h.handler());
   }
-  static auto get(const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss>& h,
+  static auto get(const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>& h,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler(), c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler(), c);

@@ -22,6 +22,7 @@
 
 #include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
+#include "asyncredis/cache/decoded_memo.hpp"
 #include "asyncredis/commands.hpp"
 
 namespace asyncredis {
@@ -32,15 +33,15 @@ class CacheService;
 
 namespace detail {
 class CacheCore;
-template <class T, class R, class Handler, class OnMiss>
+template <class T, class R, class Handler, class OnMiss, class Memo>
 class CacheLookup;
 template <class R, class MakeCompute>
 struct CacheFillOnMiss;
 template <class R>
 struct CacheMissIsEmpty;
-template <class T, class R, class Handler, class OnMiss>
+template <class T, class R, class Handler, class OnMiss, class Memo>
 void cache_start_lookup(const CacheService& cache, std::string key, double early_refresh,
-                        Handler handler, OnMiss on_miss);
+                        Handler handler, OnMiss on_miss, Memo memo);
 }  // namespace detail
 
 template <class Fn, class Keep, class KeyFn>
@@ -91,7 +92,7 @@ class CacheService {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key) {
           detail::cache_start_lookup<T, R>(self, std::move(key), 0.0, std::move(handler),
-                                           detail::CacheMissIsEmpty<R>{});
+                                           detail::CacheMissIsEmpty<R>{}, detail::NoMemo<R>{});
         },
         token, *this, std::string(key));
   }
@@ -167,7 +168,8 @@ class CacheService {
           detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
                                                                      std::move(make_compute), seen};
           detail::cache_start_lookup<R, R>(self, std::move(key), options.early_refresh,
-                                           std::move(handler), std::move(on_miss));
+                                           std::move(handler), std::move(on_miss),
+                                           detail::NoMemo<R>{});
         },
         token, *this, std::string(key), options, std::move(compute));
   }
@@ -204,13 +206,14 @@ class CacheService {
  private:
   template <class, class, class>
   friend class Cached;
-  template <class, class, class, class>
+  template <class, class, class, class, class>
   friend class detail::CacheLookup;
   template <class, class>
   friend struct detail::CacheFillOnMiss;
-  template <class T, class R, class Handler, class OnMiss>
+  template <class T, class R, class Handler, class OnMiss, class Memo>
   friend void detail::cache_start_lookup(const CacheService& cache, std::string key,
-                                         double early_refresh, Handler handler, OnMiss on_miss);
+                                         double early_refresh, Handler handler, OnMiss on_miss,
+                                         Memo memo);
 
   CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
 

@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
+#include "asyncredis/cache/decoded_memo.hpp"
 #include "asyncredis/cache/key_builder.hpp"
 #include "asyncredis/error.hpp"
 #include "asyncredis/scan.hpp"
@@ -150,7 +151,7 @@ class Cached {
     using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
     const State& s = *state_;
     return Other(std::make_shared<const typename Other::State>(typename Other::State{
-        s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options}));
+        s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, s.memo}));
   }
 
   // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string) instead of the
@@ -160,8 +161,10 @@ class Cached {
   Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
     using Other = Cached<Fn, Keep, std::decay_t<K>>;
     const State& s = *state_;
-    return Other(std::make_shared<const typename Other::State>(typename Other::State{
-        s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options}));
+    // Other keys, so a memo of its own.
+    return Other(std::make_shared<const typename Other::State>(
+        typename Other::State{s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options,
+                              make_memo(default_memo_entries, default_memo_bytes)}));
   }
 
   // A copy with single flight on (the default) or off.
@@ -181,6 +184,17 @@ class Cached {
     return Cached(std::make_shared<const State>(std::move(s)));
   }
 
+  // A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
+  // value each last decoded: a hit whose stored text is unchanged is answered with a copy of
+  // that value instead of parsing it again (on by default: 1,024 calls, 1 MiB). 0 turns it
+  // off, e.g. for a result type whose copies share state. Results that cannot be copied are
+  // never remembered.
+  Cached memo(std::size_t max_entries, std::size_t max_bytes = default_memo_bytes) const {
+    State s = *state_;
+    s.memo = make_memo(max_entries, max_bytes);
+    return Cached(std::make_shared<const State>(std::move(s)));
+  }
+
   const CacheService& cache() const noexcept { return state_->cache; }
   const std::string& prefix() const noexcept { return state_->prefix; }
   std::chrono::milliseconds ttl() const noexcept { return state_->options.ttl; }
@@ -196,7 +210,16 @@ class Cached {
     Keep keep;
     KeyFn key_fn;
     GetOrSetOptions options;
+    // Shared by copies that use the same keys; its entries are tied to them.
+    std::shared_ptr<detail::DecodedMemo> memo;
   };
+
+  static constexpr std::size_t default_memo_entries = 1024;
+  static constexpr std::size_t default_memo_bytes = std::size_t{1} << 20;
+
+  static std::shared_ptr<detail::DecodedMemo> make_memo(std::size_t entries, std::size_t bytes) {
+    return std::make_shared<detail::DecodedMemo>(entries, bytes);
+  }
 
   explicit Cached(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
@@ -211,7 +234,8 @@ class Cached {
     GetOrSetOptions options;
     options.ttl = ttl;
     return std::make_shared<const State>(
-        State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options});
+        State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options,
+              make_memo(default_memo_entries, default_memo_bytes)});
   }
 
   template <class Token, class... Args>
@@ -221,8 +245,13 @@ class Cached {
     using R = detail::awaitable_result_t<const Fn&, const detail::cached_stored_t<Args>&...>;
     static_assert(!std::is_void_v<R>, "cached: the function must return a value");
     using Stored = std::tuple<detail::cached_stored_t<Args>...>;
+    using Memo =
+        std::conditional_t<std::copy_constructible<R>, detail::MemoHandle<R>, detail::NoMemo<R>>;
+    std::string key;
+    Memo memo = find_in_memo<R, Memo>(key, args...);
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
-        [](auto handler, std::shared_ptr<const State> state, std::string key, Stored args) {
+        [](auto handler, std::shared_ptr<const State> state, std::string key, Stored args,
+           Memo memo) {
           // The state outlives this call (make_compute keeps it), so no copy of the service.
           const CacheService& cache = state->cache;
           const GetOrSetOptions options = state->options;
@@ -234,9 +263,40 @@ class Cached {
           detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
                                                                      std::move(make_compute), seen};
           detail::cache_start_lookup<R, R>(cache, std::move(key), options.early_refresh,
-                                           std::move(handler), std::move(on_miss));
+                                           std::move(handler), std::move(on_miss), std::move(memo));
         },
-        token, state_, key_for(args...), Stored(std::forward<Args>(args)...));
+        token, state_, std::move(key), Stored(std::forward<Args>(args)...), std::move(memo));
+  }
+
+  // Sets `key` to the call's key and returns its view of the memo. A call the memo knows
+  // takes its key from there: no hashing.
+  template <class R, class Memo, class... Args>
+  Memo find_in_memo(std::string& key, const Args&... args) const {
+    if constexpr (!std::copy_constructible<R>) {
+      key = key_for(args...);
+      return Memo{};
+    } else if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
+      detail::DecodedMemo& memo = *state_->memo;
+      detail::KeyScratch scratch;
+      std::string& id = scratch.buffer();
+      detail::key_encode_all(id, args...);
+      if (!memo.enabled()) {
+        key = detail::key_make(state_->prefix, id);
+        return Memo(nullptr, nullptr, std::string());
+      }
+      auto found = memo.find(id);
+      if (found) {
+        key = found->key;
+        return Memo(state_->memo, std::move(found), std::string());
+      }
+      key = detail::key_make(state_->prefix, id);
+      return Memo(state_->memo, nullptr, id);
+    } else {
+      // A key of the user's function is its own id.
+      key = key_for(args...);
+      if (!state_->memo->enabled()) return Memo(nullptr, nullptr, std::string());
+      return Memo(state_->memo, state_->memo->find(key), key);
+    }
   }
 
   template <class R, class Stored>
