@@ -15,11 +15,10 @@
 namespace asyncredis::detail {
 
 void key_put_u64(std::string& out, std::uint64_t value) {
+  // Big-endian, whatever the machine: keys must not depend on it.
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
   char bytes[8];
-  for (int i = 7; i >= 0; --i) {
-    bytes[i] = static_cast<char>(value & 0xffu);
-    value >>= 8;
-  }
+  std::memcpy(bytes, &value, sizeof bytes);
   out.append(bytes, sizeof bytes);
 }
 

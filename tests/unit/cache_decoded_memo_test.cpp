@@ -72,36 +72,44 @@ TEST(DecodedMemo, ZeroEntriesIsOff) {
 }
 
 TEST(MemoHandle, RecallsOnlyTheSameTextOfTheSameType) {
-  auto memo = std::make_shared<DecodedMemo>(8, 1 << 20);
-  memo->remember(entry("a", "41", 41));
-  MemoHandle<int> handle(memo, memo->find("a"), "");
+  DecodedMemo memo(8, 1 << 20);
+  memo.remember(entry("a", "41", 41));
+  auto handle = MemoHandle<int>::found(memo.find("a"));
+  EXPECT_TRUE(handle.was_found());
+  EXPECT_EQ(handle.key(), "k:a");
   EXPECT_EQ(handle.recall(hit("41")), 41);
   EXPECT_EQ(handle.recall(hit("42")), std::nullopt) << "the stored text changed";
   CacheEntry not_found;
   not_found.kind = CacheEntry::Kind::not_found;
   EXPECT_EQ(handle.recall(not_found), std::nullopt);
-  MemoHandle<long> other_type(memo, memo->find("a"), "");
-  EXPECT_EQ(other_type.recall(hit("41")), std::nullopt);
+  EXPECT_EQ(MemoHandle<long>::found(memo.find("a")).recall(hit("41")), std::nullopt)
+      << "another type";
 }
 
 TEST(MemoHandle, RemembersWhatItDecoded) {
-  auto memo = std::make_shared<DecodedMemo>(8, 1 << 20);
-  MemoHandle<int> first(memo, nullptr, "id");
-  first.remember(hit("7"), "key", 7);
-  auto found = memo->find("id");
+  DecodedMemo memo(8, 1 << 20);
+  auto fresh = MemoHandle<int>::fresh("id", "key");
+  EXPECT_FALSE(fresh.was_found());
+  EXPECT_EQ(fresh.key(), "key");
+  EXPECT_EQ(fresh.recall(hit("7")), std::nullopt) << "nothing was remembered yet";
+  fresh.remember(memo, hit("7"), 7);
+  auto found = memo.find("id");
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->key, "key");
-  MemoHandle<int> second(memo, found, "");
+  auto second = MemoHandle<int>::found(found);
   EXPECT_EQ(second.recall(hit("7")), 7);
-  second.remember(hit("8"), "key", 8);  // the value changed: the memo follows
-  EXPECT_EQ(MemoHandle<int>(memo, memo->find("id"), "").recall(hit("8")), 8);
-  EXPECT_EQ(memo->size(), 1u);
+  second.remember(memo, hit("8"), 8);  // the value changed: the memo follows
+  EXPECT_EQ(MemoHandle<int>::found(memo.find("id")).recall(hit("8")), 8);
+  EXPECT_EQ(memo.size(), 1u);
 }
 
-TEST(MemoHandle, WithoutAMemoRemembersNothing) {
-  MemoHandle<int> handle(nullptr, nullptr, "id");
-  handle.remember(hit("7"), "key", 7);  // must not crash
-  EXPECT_EQ(handle.recall(hit("7")), std::nullopt);
+TEST(MemoHandle, RemembersNothingWhenTheMemoIsOffOrTheTextTooLong) {
+  DecodedMemo off(0, 1 << 20);
+  MemoHandle<int>::fresh("id", "key").remember(off, hit("7"), 7);
+  EXPECT_EQ(off.size(), 0u);
+  DecodedMemo small(8, 160);
+  MemoHandle<int>::fresh("id", "key").remember(small, hit(std::string(11, '1')), 1);
+  EXPECT_EQ(small.size(), 0u);
 }
 
 }  // namespace

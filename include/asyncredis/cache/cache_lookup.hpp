@@ -19,7 +19,6 @@
 #include <boost/asio/io_context.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
-#include "asyncredis/cache/decoded_memo.hpp"
 
 namespace asyncredis::detail {
 
@@ -50,28 +49,32 @@ void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallb
       executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
 }
 
+// What a lookup asks of the operation that started it (its "source"):
+//   const CacheService& cache() const;  std::string_view key() const;
+//   double early_refresh() const;
+//   std::optional<R> recall(const CacheEntry&) const;  // a hit's value known without decoding
+//   void remember(const CacheEntry&, const R&);         // a hit's value just decoded
+//   void miss(Handler&&, CacheEntry&&) &&;              // a miss, or an entry due for refresh
+// The key must stay valid while the source moves (it is encoded before the GET takes the
+// lookup, and the source keeps it, or what owns it, alive).
+
 // Completes `handler` (signature void(std::exception_ptr, R)) with R(the hit as T), or hands
-// a miss, and an entry drawn for early refresh, to on_miss(handler, cache, entry, key). `memo`
-// may answer a hit without decoding it (see MemoHandle).
-template <class T, class R, class Handler, class OnMiss, class Memo>
+// a miss, and an entry drawn for early refresh, to the source.
+template <class T, class R, class Handler, class Source>
 class CacheLookup {
  public:
-  CacheLookup(Handler handler, CacheService cache, std::string key, double early_refresh,
-              OnMiss on_miss, Memo memo)
-      : handler_(std::move(handler)),
-        cache_(std::move(cache)),
-        key_(std::move(key)),
-        early_refresh_(early_refresh),
-        on_miss_(std::move(on_miss)),
-        memo_(std::move(memo)) {}
+  CacheLookup(Handler handler, Source source)
+      : handler_(std::move(handler)), source_(std::move(source)) {}
 
   // The GET's outcome (fast path).
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
+    const CacheService& cache = source_.cache();
     CacheEntry entry;
     try {
-      entry = cache_.settle(std::move(error), std::move(stored), key_, early_refresh_);
+      entry =
+          cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh());
     } catch (...) {
-      cache_complete(std::move(handler_), cache_.get_executor(), std::current_exception(), R{});
+      cache_complete(std::move(handler_), cache.get_executor(), std::current_exception(), R{});
       return;
     }
     (*this)(std::exception_ptr(), std::move(entry));
@@ -79,113 +82,146 @@ class CacheLookup {
 
   // A looked-up entry (the coroutine path of a namespaced service).
   void operator()(std::exception_ptr error, CacheEntry entry) {
+    const CacheService& cache = source_.cache();
     if (error) {
-      cache_complete(std::move(handler_), cache_.get_executor(), std::move(error), R{});
+      cache_complete(std::move(handler_), cache.get_executor(), std::move(error), R{});
       return;
     }
     if (entry.kind == CacheEntry::Kind::miss || entry.refresh_due) {
-      std::move(on_miss_)(std::move(handler_), cache_, std::move(entry), std::move(key_));
+      std::move(source_).miss(std::move(handler_), std::move(entry));
       return;
     }
     std::exception_ptr failure;
     std::optional<R> value;
     try {
-      value = memo_.recall(entry);
+      value = source_.recall(entry);
       if (!value) {
-        value.emplace(CacheService::value_as<T>(cache_, entry, key_));
-        memo_.remember(entry, key_, *value);
+        value.emplace(CacheService::value_as<T>(cache, entry, source_.key()));
+        source_.remember(entry, *value);
       }
     } catch (...) {
       failure = std::current_exception();
     }
     if (failure) {
-      cache_complete(std::move(handler_), cache_.get_executor(), std::move(failure), R{});
+      cache_complete(std::move(handler_), cache.get_executor(), std::move(failure), R{});
     } else {
-      cache_complete(std::move(handler_), cache_.get_executor(), std::exception_ptr(),
+      cache_complete(std::move(handler_), cache.get_executor(), std::exception_ptr(),
                      std::move(*value));
     }
   }
 
   const Handler& handler() const noexcept { return handler_; }
-  const std::string& key() const noexcept { return key_; }
+  const Source& source() const noexcept { return source_; }
 
  private:
   Handler handler_;
-  CacheService cache_;
-  std::string key_;
-  double early_refresh_;
-  OnMiss on_miss_;
-  Memo memo_;
+  Source source_;
 };
 
-// Looks `key` up for `handler`; see CacheLookup.
-template <class T, class R, class Handler, class OnMiss, class Memo>
-void cache_start_lookup(const CacheService& cache, std::string key, double early_refresh,
-                        Handler handler, OnMiss on_miss, Memo memo) {
-  using Op = CacheLookup<T, R, std::decay_t<Handler>, OnMiss, Memo>;
+// Looks the source's key up for `handler`; see CacheLookup. `cache` is the source's service,
+// valid until this returns.
+template <class T, class R, class Handler, class Source>
+void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& source) {
+  using Op = CacheLookup<T, R, std::decay_t<Handler>, std::decay_t<Source>>;
   if (!cache.key_namespace().empty()) {
     // The key needs the namespace's generation first: the coroutine path.
-    auto lookup = CacheService::lookup(cache, key, early_refresh);
+    auto lookup = CacheService::lookup(cache, std::string(source.key()), source.early_refresh());
     boost::asio::co_spawn(cache.get_executor(), std::move(lookup),
-                          Op(std::move(handler), cache, std::move(key), early_refresh,
-                             std::move(on_miss), std::move(memo)));
+                          Op(std::forward<Handler>(handler), std::move(source)));
     return;
   }
   const std::string& prefix = cache.key_prefix();
   const Commands& commands = cache.commands();
+  Op op(std::forward<Handler>(handler), std::move(source));
   if (prefix.empty()) {
-    Op op(std::move(handler), cache, std::move(key), early_refresh, std::move(on_miss),
-          std::move(memo));
-    // get() encodes the key before it takes the handler: op.key() is still valid then.
-    commands.get(op.key(), std::move(op));
+    // get() encodes the key before it takes the handler: the key is still valid then.
+    commands.get(op.source().key(), std::move(op));
   } else {
-    const std::string redis_key = prefix + key;
-    commands.get(redis_key, Op(std::move(handler), cache, std::move(key), early_refresh,
-                               std::move(on_miss), std::move(memo)));
+    std::string redis_key;
+    redis_key.reserve(prefix.size() + op.source().key().size());
+    redis_key.append(prefix).append(op.source().key());
+    commands.get(redis_key, std::move(op));
   }
 }
 
-// get(): a miss completes with an empty R.
+// Runs a miss's fill (see CacheService::fill_and_decode) in a coroutine that completes
+// `handler`.
+template <class R, class Handler>
+void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
+                const GetOrSetOptions& options, boost::asio::awaitable<Computed> compute,
+                std::uint64_t flights_seen, Handler&& handler) {
+  auto fill = CacheService::fill_and_decode<R>(cache, std::move(key), std::move(missed), options,
+                                               std::move(compute), flights_seen);
+  boost::asio::co_spawn(cache.get_executor(), std::move(fill), std::forward<Handler>(handler));
+}
+
+// The parts of a source for CacheService's own operations.
+class CacheKeySource {
+ public:
+  CacheKeySource(CacheService cache, std::string key, double early_refresh)
+      : cache_(std::move(cache)), key_(std::move(key)), early_refresh_(early_refresh) {}
+  const CacheService& cache() const noexcept { return cache_; }
+  std::string_view key() const noexcept { return key_; }
+  double early_refresh() const noexcept { return early_refresh_; }
+
+ protected:
+  CacheService cache_;
+  std::string key_;
+  double early_refresh_;
+};
+
+// get(): a miss completes with an empty R; nothing is remembered.
 template <class R>
-struct CacheMissIsEmpty {
+class CacheGetSource : public CacheKeySource {
+ public:
+  using CacheKeySource::CacheKeySource;
+  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
+  static void remember(const CacheEntry&, const R&) noexcept {}
   template <class Handler>
-  void operator()(Handler&& handler, const CacheService& cache, CacheEntry&&, std::string&&) && {
-    cache_complete(std::forward<Handler>(handler), cache.get_executor(), std::exception_ptr(), R());
+  void miss(Handler&& handler, CacheEntry&&) && {
+    cache_complete(std::forward<Handler>(handler), cache_.get_executor(), std::exception_ptr(),
+                   R());
   }
 };
 
-// get_or_set() and cached(): a miss runs make_compute()'s computation through the single
-// flight machinery, in a coroutine that completes `handler`.
+// get_or_set(): a miss runs make_compute()'s computation through the single flight
+// machinery, in a coroutine that completes the handler.
 template <class R, class MakeCompute>
-struct CacheFillOnMiss {
-  GetOrSetOptions options;
-  MakeCompute make_compute;
-  std::uint64_t flights_seen;
-
+class CacheFillSource : public CacheKeySource {
+ public:
+  CacheFillSource(CacheService cache, std::string key, GetOrSetOptions options,
+                  MakeCompute make_compute, std::uint64_t flights_seen)
+      : CacheKeySource(std::move(cache), std::move(key), options.early_refresh),
+        options_(options),
+        make_compute_(std::move(make_compute)),
+        flights_seen_(flights_seen) {}
+  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
+  static void remember(const CacheEntry&, const R&) noexcept {}
   template <class Handler>
-  void operator()(Handler&& handler, const CacheService& cache, CacheEntry&& entry,
-                  std::string&& key) && {
-    auto executor = cache.get_executor();
-    auto fill = CacheService::fill_and_decode<R>(cache, std::move(key), std::move(entry), options,
-                                                 std::move(make_compute)(), flights_seen);
-    boost::asio::co_spawn(executor, std::move(fill), std::forward<Handler>(handler));
+  void miss(Handler&& handler, CacheEntry&& entry) && {
+    cache_fill<R>(cache_, std::move(key_), std::move(entry), options_, std::move(make_compute_)(),
+                  flights_seen_, std::forward<Handler>(handler));
   }
+
+ private:
+  GetOrSetOptions options_;
+  MakeCompute make_compute_;
+  std::uint64_t flights_seen_;
 };
 
 }  // namespace asyncredis::detail
 
 // The lookup's handler runs where the caller's would: same executor, allocator and
 // cancellation slot.
-template <template <class, class> class Associator, class T, class R, class Handler, class OnMiss,
-          class Memo, class DefaultCandidate>
-struct boost::asio::associator<
-    Associator, asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>, DefaultCandidate>
-    : Associator<Handler, DefaultCandidate> {
+template <template <class, class> class Associator, class T, class R, class Handler, class Source,
+          class DefaultCandidate>
+struct boost::asio::associator<Associator, asyncredis::detail::CacheLookup<T, R, Handler, Source>,
+                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
   static typename Associator<Handler, DefaultCandidate>::type get(
-      const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>& h) noexcept {
+      const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h) noexcept {
     return Associator<Handler, DefaultCandidate>::get(h.handler());
   }
-  static auto get(const asyncredis::detail::CacheLookup<T, R, Handler, OnMiss, Memo>& h,
+  static auto get(const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler(), c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler(), c);

@@ -22,7 +22,6 @@
 
 #include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
-#include "asyncredis/cache/decoded_memo.hpp"
 #include "asyncredis/commands.hpp"
 
 namespace asyncredis {
@@ -33,15 +32,18 @@ class CacheService;
 
 namespace detail {
 class CacheCore;
-template <class T, class R, class Handler, class OnMiss, class Memo>
+template <class T, class R, class Handler, class Source>
 class CacheLookup;
-template <class R, class MakeCompute>
-struct CacheFillOnMiss;
 template <class R>
-struct CacheMissIsEmpty;
-template <class T, class R, class Handler, class OnMiss, class Memo>
-void cache_start_lookup(const CacheService& cache, std::string key, double early_refresh,
-                        Handler handler, OnMiss on_miss, Memo memo);
+class CacheGetSource;
+template <class R, class MakeCompute>
+class CacheFillSource;
+template <class T, class R, class Handler, class Source>
+void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& source);
+template <class R, class Handler>
+void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
+                const GetOrSetOptions& options, boost::asio::awaitable<Computed> compute,
+                std::uint64_t flights_seen, Handler&& handler);
 }  // namespace detail
 
 template <class Fn, class Keep, class KeyFn>
@@ -91,8 +93,8 @@ class CacheService {
     using R = std::optional<T>;
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key) {
-          detail::cache_start_lookup<T, R>(self, std::move(key), 0.0, std::move(handler),
-                                           detail::CacheMissIsEmpty<R>{}, detail::NoMemo<R>{});
+          detail::cache_start_lookup<T, R>(self, std::move(handler),
+                                           detail::CacheGetSource<R>(self, std::move(key), 0.0));
         },
         token, *this, std::string(key));
   }
@@ -165,11 +167,10 @@ class CacheService {
             return detail::cache_compute<R>(std::move(compute), detail::CacheAlways{});
           };
           const std::uint64_t seen = self.flights_completed();
-          detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
-                                                                     std::move(make_compute), seen};
-          detail::cache_start_lookup<R, R>(self, std::move(key), options.early_refresh,
-                                           std::move(handler), std::move(on_miss),
-                                           detail::NoMemo<R>{});
+          detail::cache_start_lookup<R, R>(
+              self, std::move(handler),
+              detail::CacheFillSource<R, decltype(make_compute)>(self, std::move(key), options,
+                                                                 std::move(make_compute), seen));
         },
         token, *this, std::string(key), options, std::move(compute));
   }
@@ -206,14 +207,16 @@ class CacheService {
  private:
   template <class, class, class>
   friend class Cached;
-  template <class, class, class, class, class>
+  template <class, class, class, class>
   friend class detail::CacheLookup;
-  template <class, class>
-  friend struct detail::CacheFillOnMiss;
-  template <class T, class R, class Handler, class OnMiss, class Memo>
-  friend void detail::cache_start_lookup(const CacheService& cache, std::string key,
-                                         double early_refresh, Handler handler, OnMiss on_miss,
-                                         Memo memo);
+  template <class T, class R, class Handler, class Source>
+  friend void detail::cache_start_lookup(const CacheService& cache, Handler&& handler,
+                                         Source&& source);
+  template <class R, class Handler>
+  friend void detail::cache_fill(const CacheService& cache, std::string key,
+                                 detail::CacheEntry&& missed, const GetOrSetOptions& options,
+                                 boost::asio::awaitable<detail::Computed> compute,
+                                 std::uint64_t flights_seen, Handler&& handler);
 
   CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
 

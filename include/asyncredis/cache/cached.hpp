@@ -238,6 +238,46 @@ class Cached {
               make_memo(default_memo_entries, default_memo_bytes)});
   }
 
+  // One call's side of the lookup (see detail::CacheLookup): the state it shares with the
+  // other calls, its arguments (kept for a miss) and its view of the memo, which holds the key.
+  template <class R, class Stored>
+  class CallSource {
+   public:
+    CallSource(std::shared_ptr<const State> state, Stored args, detail::MemoHandle<R> memo,
+               std::uint64_t flights_seen)
+        : state_(std::move(state)),
+          args_(std::move(args)),
+          memo_(std::move(memo)),
+          flights_seen_(flights_seen) {}
+
+    const CacheService& cache() const noexcept { return state_->cache; }
+    std::string_view key() const noexcept { return memo_.key(); }
+    double early_refresh() const noexcept { return state_->options.early_refresh; }
+    std::optional<R> recall(const detail::CacheEntry& entry) const {
+      if constexpr (std::copy_constructible<R>) {
+        return memo_.recall(entry);
+      } else {
+        return std::nullopt;
+      }
+    }
+    void remember(const detail::CacheEntry& entry, const R& value) {
+      if constexpr (std::copy_constructible<R>) memo_.remember(*state_->memo, entry, value);
+    }
+    template <class Handler>
+    void miss(Handler&& handler, detail::CacheEntry&& entry) && {
+      const State& state = *state_;
+      detail::cache_fill<R>(state.cache, std::string(key()), std::move(entry), state.options,
+                            compute<R, Stored>(state_, std::move(args_)), flights_seen_,
+                            std::forward<Handler>(handler));
+    }
+
+   private:
+    std::shared_ptr<const State> state_;
+    Stored args_;
+    detail::MemoHandle<R> memo_;
+    std::uint64_t flights_seen_;
+  };
+
   template <class Token, class... Args>
   auto call(Token&& token, Args&&... args) const {
     static_assert(detail::CachedInvocable<Fn, Args...>,
@@ -245,57 +285,43 @@ class Cached {
     using R = detail::awaitable_result_t<const Fn&, const detail::cached_stored_t<Args>&...>;
     static_assert(!std::is_void_v<R>, "cached: the function must return a value");
     using Stored = std::tuple<detail::cached_stored_t<Args>...>;
-    using Memo =
-        std::conditional_t<std::copy_constructible<R>, detail::MemoHandle<R>, detail::NoMemo<R>>;
-    std::string key;
-    Memo memo = find_in_memo<R, Memo>(key, args...);
+    // Before the arguments are moved into Stored.
+    detail::MemoHandle<R> memo = find_in_memo<R>(args...);
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
-        [](auto handler, std::shared_ptr<const State> state, std::string key, Stored args,
-           Memo memo) {
-          // The state outlives this call (make_compute keeps it), so no copy of the service.
+        [](auto handler, std::shared_ptr<const State> state, Stored args,
+           detail::MemoHandle<R> memo) {
+          // The state is on the heap and the source keeps it: `cache` stays valid.
           const CacheService& cache = state->cache;
-          const GetOrSetOptions options = state->options;
           const std::uint64_t seen = cache.flights_completed();
-          // The computation, and the coroutine around it, exist only on a miss.
-          auto make_compute = [state = std::move(state), args = std::move(args)]() mutable {
-            return compute<R, Stored>(std::move(state), std::move(args));
-          };
-          detail::CacheFillOnMiss<R, decltype(make_compute)> on_miss{options,
-                                                                     std::move(make_compute), seen};
-          detail::cache_start_lookup<R, R>(cache, std::move(key), options.early_refresh,
-                                           std::move(handler), std::move(on_miss), std::move(memo));
+          detail::cache_start_lookup<R, R>(
+              cache, std::move(handler),
+              CallSource<R, Stored>(std::move(state), std::move(args), std::move(memo), seen));
         },
-        token, state_, std::move(key), Stored(std::forward<Args>(args)...), std::move(memo));
+        token, state_, Stored(std::forward<Args>(args)...), std::move(memo));
   }
 
-  // Sets `key` to the call's key and returns its view of the memo. A call the memo knows
-  // takes its key from there: no hashing.
-  template <class R, class Memo, class... Args>
-  Memo find_in_memo(std::string& key, const Args&... args) const {
-    if constexpr (!std::copy_constructible<R>) {
-      key = key_for(args...);
-      return Memo{};
-    } else if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
-      detail::DecodedMemo& memo = *state_->memo;
+  // The call's view of the memo. A call the memo knows takes its key from there: no hashing.
+  template <class R, class... Args>
+  detail::MemoHandle<R> find_in_memo(const Args&... args) const {
+    using Memo = detail::MemoHandle<R>;
+    const detail::DecodedMemo& memo = *state_->memo;
+    const bool use_memo = std::copy_constructible<R> && memo.enabled();
+    if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
       detail::KeyScratch scratch;
       std::string& id = scratch.buffer();
       detail::key_encode_all(id, args...);
-      if (!memo.enabled()) {
-        key = detail::key_make(state_->prefix, id);
-        return Memo(nullptr, nullptr, std::string());
+      if (use_memo) {
+        if (auto found = memo.find(id)) return Memo::found(std::move(found));
       }
-      auto found = memo.find(id);
-      if (found) {
-        key = found->key;
-        return Memo(state_->memo, std::move(found), std::string());
-      }
-      key = detail::key_make(state_->prefix, id);
-      return Memo(state_->memo, nullptr, id);
+      return Memo::fresh(use_memo ? id : std::string(), detail::key_make(state_->prefix, id));
     } else {
       // A key of the user's function is its own id.
-      key = key_for(args...);
-      if (!state_->memo->enabled()) return Memo(nullptr, nullptr, std::string());
-      return Memo(state_->memo, state_->memo->find(key), key);
+      std::string key = key_for(args...);
+      if (use_memo) {
+        if (auto found = memo.find(key)) return Memo::found(std::move(found));
+      }
+      std::string id = use_memo ? key : std::string();
+      return Memo::fresh(std::move(id), std::move(key));
     }
   }
 

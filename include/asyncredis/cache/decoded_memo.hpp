@@ -66,51 +66,54 @@ const void* memo_type() noexcept {
   return &tag;
 }
 
-// A lookup without a memo (CacheService::get and get_or_set).
-template <class R>
-struct NoMemo {
-  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
-  static void remember(const CacheEntry&, const std::string&, const R&) noexcept {}
-};
-
-// One cached() call's view of the memo: what was found for its arguments before the GET, and
-// how to remember what it decodes.
+// One cached() call's view of the memo: the memo's entry for its arguments, or a fresh entry
+// that holds just their encoding and the key. Two words, so the call's operation, moved from
+// handler to handler on its way to the socket, stays cheap to move.
 template <class R>
 class MemoHandle {
  public:
-  // `found` is the memo's entry for the call's arguments, or null; `id` is their encoding
-  // (needed only when nothing was found).
-  MemoHandle(std::shared_ptr<DecodedMemo> memo, std::shared_ptr<const DecodedMemo::Entry> found,
-             std::string id)
-      : memo_(std::move(memo)), found_(std::move(found)), id_(std::move(id)) {}
-
-  // A copy of the remembered value when `entry` holds exactly the remembered text.
-  std::optional<R> recall(const CacheEntry& entry) const {
-    if (!found_ || entry.kind != CacheEntry::Kind::value || found_->type != memo_type<R>() ||
-        found_->json != entry.json) {
-      return std::nullopt;
-    }
-    return *static_cast<const R*>(found_->value.get());
+  // The memo knew the call.
+  static MemoHandle found(std::shared_ptr<const DecodedMemo::Entry> entry) {
+    return MemoHandle(std::move(entry), true);
+  }
+  // The memo did not know the call (or is off): `id` is the arguments' encoding.
+  static MemoHandle fresh(std::string id, std::string key) {
+    auto entry = std::make_shared<DecodedMemo::Entry>();
+    entry->id = std::move(id);
+    entry->key = std::move(key);
+    return MemoHandle(std::move(entry), false);
   }
 
-  // Remembers `value`, just decoded from `entry` under `key`.
-  void remember(const CacheEntry& entry, const std::string& key, const R& value) {
-    if (!memo_ || entry.kind != CacheEntry::Kind::value || !memo_->accepts(entry.json.size())) {
-      return;
+  bool was_found() const noexcept { return found_; }
+  const std::string& key() const noexcept { return entry_->key; }
+
+  // A copy of the remembered value when `stored` holds exactly the remembered text.
+  std::optional<R> recall(const CacheEntry& stored) const {
+    if (!found_ || stored.kind != CacheEntry::Kind::value || entry_->type != memo_type<R>() ||
+        entry_->json != stored.json) {
+      return std::nullopt;
     }
+    return *static_cast<const R*>(entry_->value.get());
+  }
+
+  // Remembers in `memo` the value just decoded from `stored`.
+  void remember(DecodedMemo& memo, const CacheEntry& stored, const R& value) const {
+    if (stored.kind != CacheEntry::Kind::value || !memo.accepts(stored.json.size())) return;
     auto remembered = std::make_shared<DecodedMemo::Entry>();
-    remembered->id = found_ ? found_->id : std::move(id_);
-    remembered->key = key;
-    remembered->json = entry.json;
+    remembered->id = entry_->id;
+    remembered->key = entry_->key;
+    remembered->json = stored.json;
     remembered->type = memo_type<R>();
     remembered->value = std::make_shared<const R>(value);
-    memo_->remember(std::move(remembered));
+    memo.remember(std::move(remembered));
   }
 
  private:
-  std::shared_ptr<DecodedMemo> memo_;
-  std::shared_ptr<const DecodedMemo::Entry> found_;
-  std::string id_;
+  MemoHandle(std::shared_ptr<const DecodedMemo::Entry> entry, bool found)
+      : entry_(std::move(entry)), found_(found) {}
+
+  std::shared_ptr<const DecodedMemo::Entry> entry_;
+  bool found_;
 };
 
 }  // namespace asyncredis::detail
