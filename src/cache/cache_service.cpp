@@ -89,6 +89,10 @@ asio::any_io_executor CacheService::get_executor() const noexcept {
   return core_->executor;
 }
 
+const asio::any_io_executor& CacheService::executor() const noexcept {
+  return core_->executor;
+}
+
 std::uint64_t CacheService::flights_completed() const noexcept {
   return core_->flights_completed.load(std::memory_order_acquire);
 }

@@ -17,6 +17,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
 
@@ -40,6 +41,15 @@ bool cache_running_in(const Executor& executor) noexcept {
 template <class Handler, class... Args>
 void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallback,
                     Args&&... args) {
+  using Associated =
+      boost::asio::associated_executor_t<std::decay_t<Handler>, boost::asio::system_executor>;
+  if constexpr (std::same_as<Associated, boost::asio::system_executor>) {
+    // No executor of its own (the common case): it runs on `fallback`, no copy needed.
+    if (cache_running_in(fallback)) {
+      std::forward<Handler>(handler)(std::forward<Args>(args)...);
+      return;
+    }
+  }
   auto executor = boost::asio::get_associated_executor(handler, fallback);
   if (cache_running_in(executor)) {
     std::forward<Handler>(handler)(std::forward<Args>(args)...);
@@ -74,7 +84,7 @@ class CacheLookup {
       entry =
           cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh());
     } catch (...) {
-      cache_complete(std::move(handler_), cache.get_executor(), std::current_exception(), R{});
+      cache_complete(std::move(handler_), cache.executor(), std::current_exception(), R{});
       return;
     }
     (*this)(std::exception_ptr(), std::move(entry));
@@ -84,7 +94,7 @@ class CacheLookup {
   void operator()(std::exception_ptr error, CacheEntry entry) {
     const CacheService& cache = source_.cache();
     if (error) {
-      cache_complete(std::move(handler_), cache.get_executor(), std::move(error), R{});
+      cache_complete(std::move(handler_), cache.executor(), std::move(error), R{});
       return;
     }
     if (entry.kind == CacheEntry::Kind::miss || entry.refresh_due) {
@@ -103,9 +113,9 @@ class CacheLookup {
       failure = std::current_exception();
     }
     if (failure) {
-      cache_complete(std::move(handler_), cache.get_executor(), std::move(failure), R{});
+      cache_complete(std::move(handler_), cache.executor(), std::move(failure), R{});
     } else {
-      cache_complete(std::move(handler_), cache.get_executor(), std::exception_ptr(),
+      cache_complete(std::move(handler_), cache.executor(), std::exception_ptr(),
                      std::move(*value));
     }
   }
@@ -126,7 +136,7 @@ void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& s
   if (!cache.key_namespace().empty()) {
     // The key needs the namespace's generation first: the coroutine path.
     auto lookup = CacheService::lookup(cache, std::string(source.key()), source.early_refresh());
-    boost::asio::co_spawn(cache.get_executor(), std::move(lookup),
+    boost::asio::co_spawn(cache.executor(), std::move(lookup),
                           Op(std::forward<Handler>(handler), std::move(source)));
     return;
   }
@@ -152,7 +162,7 @@ void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
                 std::uint64_t flights_seen, Handler&& handler) {
   auto fill = CacheService::fill_and_decode<R>(cache, std::move(key), std::move(missed), options,
                                                std::move(compute), flights_seen);
-  boost::asio::co_spawn(cache.get_executor(), std::move(fill), std::forward<Handler>(handler));
+  boost::asio::co_spawn(cache.executor(), std::move(fill), std::forward<Handler>(handler));
 }
 
 // The parts of a source for CacheService's own operations.

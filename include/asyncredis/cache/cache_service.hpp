@@ -294,6 +294,8 @@ class CacheService {
   void count_error() const noexcept;
   // What the hit path (cache_lookup.hpp) needs from the core.
   const Commands& commands() const noexcept;
+  // get_executor() without the copy, for the hit path.
+  const boost::asio::any_io_executor& executor() const noexcept;
   const std::string& key_prefix() const noexcept;
   // A GET's outcome as an entry, counted; the unreachable policy applied (what it does not
   // absorb is thrown, as is a stored form this library does not know). Misses and entries
