@@ -7,7 +7,9 @@
 // (with --json, a JSON object instead).
 //
 // --command cached-hit: a hit through cached() (key build, GET, JSON decode into a struct) of a
-// JSON object of --value-size bytes, to compare with --command get of a value that size.
+// JSON object of --value-size bytes, to compare with --command get of a value that size;
+// --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
+// which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
 #include <algorithm>
 #include <chrono>
@@ -41,14 +43,19 @@ struct Options {
   long latency_every = 0;  // 0: every request when inflight <= 16, else every 16th
   bool json = false;
   bool tolerate_errors = false;
+  bool cached_key = false;
 };
+
+// What cached-hit's memoizer calls its key, and the argument of every measured call.
+constexpr std::string_view cached_prefix = "bench:user";
+constexpr std::int64_t cached_argument = 42;
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "asyncredis-bench: " << problem << "\n"
             << "usage: asyncredis-bench [--url URL] [--command get|set|cached-hit|key-build]\n"
             << "         [--requests N]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
-            << "         [--json] [--tolerate-errors]\n"
+            << "         [--json] [--tolerate-errors] [--cached-key]\n"
             << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
   std::exit(2);
 }
@@ -88,6 +95,8 @@ Options parse(int argc, char** argv) {
       o.json = true;
     else if (flag == "--tolerate-errors")
       o.tolerate_errors = true;
+    else if (flag == "--cached-key")
+      o.cached_key = true;
     else if (flag == "--help" || flag == "-h")
       usage("help");
     else
@@ -131,6 +140,9 @@ class Load {
   Load(asyncredis::RedisClient& client, const Options& options, std::function<void()> on_finished)
       : client_(client),
         options_(options),
+        key_(options.cached_key
+                 ? asyncredis::KeyBuilder(std::string(cached_prefix))(cached_argument)
+                 : std::string("key:__rand_int__")),
         value_(static_cast<std::size_t>(options.value_size), 'x'),
         on_finished_(std::move(on_finished)) {
     latencies_.reserve(static_cast<std::size_t>(options.requests / options.latency_every + 1));
@@ -146,6 +158,7 @@ class Load {
   void use(CachedLookup lookup) { lookup_.emplace(std::move(lookup)); }
 
   bool finished() const { return completed_ == options_.requests; }
+  const std::string& key() const { return key_; }
   double seconds() const { return std::chrono::duration<double>(finished_ - started_).count(); }
   long errors() const { return errors_; }
   const std::string& first_error() const { return first_error_; }
@@ -168,7 +181,7 @@ class Load {
         done.finish(error);
       });
     } else if (lookup_) {
-      (*lookup_)(std::int64_t{42},
+      (*lookup_)(cached_argument,
                  [done](std::exception_ptr error, BenchUser) { done.finish(error); });
     } else {
       client_.set(key_, value_, [done](std::exception_ptr error, bool) { done.finish(error); });
@@ -198,7 +211,7 @@ class Load {
 
   asyncredis::RedisClient& client_;
   const Options& options_;
-  const std::string key_ = "key:__rand_int__";
+  const std::string key_;
   const std::string value_;
   std::function<void()> on_finished_;
   std::optional<CachedLookup> lookup_;
@@ -235,18 +248,19 @@ int key_build(const Options& options) {
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   if (options.command == "key-build") return key_build(options);
-  asyncredis::RedisSettings settings;
+  asio::io_context io(1);
+  std::optional<asyncredis::RedisClient> made;
   try {
-    settings = options.url ? asyncredis::RedisSettings::from_url(*options.url)
-                           : asyncredis::RedisSettings::from_env();
+    asyncredis::RedisSettings settings = options.url
+                                             ? asyncredis::RedisSettings::from_url(*options.url)
+                                             : asyncredis::RedisSettings::from_env();
     settings.max_connections = static_cast<std::size_t>(options.connections);
     settings.command_timeout = std::chrono::seconds(30);
+    made.emplace(io.get_executor(), settings);  // checks the settings
   } catch (const asyncredis::Error& e) {
     usage(e.message());
   }
-
-  asio::io_context io(1);
-  asyncredis::RedisClient client(io.get_executor(), settings);
+  asyncredis::RedisClient& client = *made;
   // io.run() (not a run_one() loop), as a service would: Asio's per-thread cache of handler
   // memory lives for one run() call, so a run_one() loop would allocate on every operation.
   auto stop = [&] { client.disconnect([](std::exception_ptr) {}); };
@@ -255,7 +269,7 @@ int main(int argc, char** argv) {
   std::optional<asyncredis::CacheService> cache;
   if (options.command == "cached-hit") {
     cache.emplace(client);
-    load.use(asyncredis::cached(*cache, "bench:user", std::chrono::hours(1),
+    load.use(asyncredis::cached(*cache, std::string(cached_prefix), std::chrono::hours(1),
                                 BenchUserLookup{static_cast<std::size_t>(options.value_size)}));
   }
   client.connect([&](std::exception_ptr error) {
@@ -265,7 +279,7 @@ int main(int argc, char** argv) {
     }
     // The key exists with a value of the benchmark's size before the clock starts.
     const std::string value(static_cast<std::size_t>(options.value_size), 'x');
-    client.set("key:__rand_int__", value, [&](std::exception_ptr error, bool) {
+    client.set(load.key(), value, [&](std::exception_ptr error, bool) {
       if (error) {
         failure = asyncredis::error_message_of(error);
         stop();
@@ -276,19 +290,20 @@ int main(int argc, char** argv) {
         return;
       }
       // A first call computes and stores the entry: every measured call is a hit.
-      cache->del(asyncredis::KeyBuilder("bench:user")(std::int64_t{42}),
+      cache->del(asyncredis::KeyBuilder(std::string(cached_prefix))(cached_argument),
                  [&](std::exception_ptr error, bool) {
                    if (error) failure = asyncredis::error_message_of(error);
                    BenchUserLookup prime{static_cast<std::size_t>(options.value_size)};
-                   asyncredis::cached(*cache, "bench:user", std::chrono::hours(1), prime)(
-                       std::int64_t{42}, [&](std::exception_ptr error, BenchUser) {
-                         if (error) {
-                           failure = asyncredis::error_message_of(error);
-                           stop();
-                           return;
-                         }
-                         load.start();
-                       });
+                   asyncredis::cached(*cache, std::string(cached_prefix), std::chrono::hours(1),
+                                      prime)(cached_argument,
+                                             [&](std::exception_ptr error, BenchUser) {
+                                               if (error) {
+                                                 failure = asyncredis::error_message_of(error);
+                                                 stop();
+                                                 return;
+                                               }
+                                               load.start();
+                                             });
                  });
     });
   });

@@ -6,7 +6,8 @@
 #   scripts/bench-compare.sh [--rounds 5] [--build-dir build/default] [--cache]
 #
 # --cache compares instead what issue 3 asks of the cache: a hit through cached() against a
-# plain GET of the same value (both asyncredis, same protocol), and the time of a key build.
+# plain GET of the same value, of the hit's own key and of the short reference key (all
+# asyncredis, same protocol), and the time of a key build.
 #
 # Needs a built asyncredis-bench (cmake --build --preset default) and libevent-dev.
 set -euo pipefail
@@ -43,24 +44,27 @@ ops() { sed -n 's/.*ops_per_s=\([0-9.]*\).*/\1/p'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 requests_for() { case $1 in 1) echo 100000 ;; 16) echo 500000 ;; *) echo 1000000 ;; esac; }
-ours() {  # ours COMMAND INFLIGHT N: one asyncredis-bench run's ops/s
+ours() {  # ours COMMAND INFLIGHT N [FLAG...]: one asyncredis-bench run's ops/s
   taskset -c 0 "$bench" --url "redis://127.0.0.1:$port" --command "$1" --inflight "$2" \
-    --requests "$3" | ops
+    --requests "$3" "${@:4}" | ops
 }
 
 if $cache; then
-  printf '%-10s %8s %12s %12s %7s\n' cmd inflight get cached-hit cost
+  # cost: cached-hit's time per request over GET's, against a GET of the hit's own key (the
+  # layer alone) and of the reference's short key (the layer and its 75-byte keys).
+  printf '%-10s %8s %12s %12s %12s %9s %9s\n' cmd inflight get get-same-key cached-hit \
+    cost cost-short
   for inflight in 1 16 256; do
     n=$(requests_for "$inflight")
-    : > "$work/get"; : > "$work/hit"
+    : > "$work/get"; : > "$work/same"; : > "$work/hit"
     for _ in $(seq "$rounds"); do
       ours get "$inflight" "$n" >> "$work/get"
+      ours get "$inflight" "$n" --cached-key >> "$work/same"
       ours cached-hit "$inflight" "$n" >> "$work/hit"
     done
-    get=$(median < "$work/get"); hit=$(median < "$work/hit")
-    # The cost per request is 1/throughput: cached-hit costs get/hit times a GET.
-    printf '%-10s %8s %12.0f %12.0f %7.3f\n' CACHED-HIT "$inflight" "$get" "$hit" \
-      "$(echo "$get / $hit" | bc -l)"
+    get=$(median < "$work/get"); same=$(median < "$work/same"); hit=$(median < "$work/hit")
+    printf '%-10s %8s %12.0f %12.0f %12.0f %9.3f %9.3f\n' CACHED-HIT "$inflight" "$get" "$same" \
+      "$hit" "$(echo "$same / $hit" | bc -l)" "$(echo "$get / $hit" | bc -l)"
   done
   taskset -c 0 "$bench" --command key-build --requests 2000000
   exit 0
