@@ -3,6 +3,7 @@
 
 #include <exception>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace asyncredis {
@@ -51,6 +52,19 @@ std::error_code error_code_of(const std::exception_ptr& error) noexcept;
 
 // The message of an exception_ptr ("" for a null pointer).
 std::string error_message_of(const std::exception_ptr& error);
+
+// Whether a failure means Redis could not serve the request now (the cache's treat_as_miss
+// and the rate limiter's OnUnavailable policies act on it), rather than a real error:
+//   unavailable: errc::not_connected, connection_lost, timeout, shutting_down; any I/O error
+//     (an error code outside asyncredis's category: connection refused, reset, ...) but a
+//     cancellation; and the error replies of a server that is up but cannot serve now:
+//     LOADING, BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, READONLY (a fail-over in progress).
+//   errors: everything else, e.g. a WRONGTYPE reply, OOM, auth_failed, tls_error,
+//     protocol_error, unexpected_type, decode_error, invalid_argument, and the caller's own
+//     cancellation (errc::cancelled, or Asio's operation_aborted/operation_canceled), which
+//     must reach the caller. These are bugs or misconfiguration that a policy would only hide.
+bool is_unavailable(std::error_code code, std::string_view message = {}) noexcept;
+bool is_unavailable(const std::exception_ptr& error) noexcept;
 
 }  // namespace asyncredis
 

@@ -2,7 +2,6 @@
 // and releasing the callers that wait for a computation.
 #include "cache/cache_core.hpp"
 
-#include <array>
 #include <random>
 #include <system_error>
 
@@ -23,36 +22,6 @@ void require(bool ok, const char* field, const std::string& why) {
 
 std::string ms_text(std::chrono::milliseconds ms) {
   return std::to_string(ms.count()) + " ms";
-}
-
-// Error replies of a server that is up but cannot serve now (loading, fail-over, busy script).
-constexpr std::array<std::string_view, 6> transient_replies = {
-    "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"};
-
-bool unreachable_code(std::error_code code, std::string_view message) noexcept {
-  if (!code) return false;
-  if (code.category() != category()) {
-    // Outside our category the code came from the socket layer (refused, reset, ...), except
-    // a cancellation, which is the caller's and must reach the caller.
-    return code != std::errc::operation_canceled;
-  }
-  switch (static_cast<errc>(code.value())) {
-    case errc::not_connected:
-    case errc::connection_lost:
-    case errc::timeout:
-    case errc::shutting_down:
-      return true;
-    case errc::server_error:
-      for (std::string_view word : transient_replies) {
-        if (message.starts_with(word) &&
-            (message.size() == word.size() || message[word.size()] == ' ')) {
-          return true;
-        }
-      }
-      return false;
-    default:
-      return false;
-  }
 }
 
 // Completes a waiter on its own executor, never inside the caller. any_completion_handler's
@@ -118,22 +87,9 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
   require(options.unlink_batch > 0, "unlink_batch", "must be at least 1");
 }
 
-bool CacheCore::unreachable(const std::exception_ptr& error) noexcept {
-  if (!error) return false;
-  try {
-    std::rethrow_exception(error);
-  } catch (const Error& e) {
-    return unreachable_code(e.code(), e.message());
-  } catch (const std::system_error& e) {
-    return unreachable_code(e.code(), e.what());
-  } catch (...) {
-    return false;
-  }
-}
-
 bool CacheCore::absorb(const std::exception_ptr& error) noexcept {
   counters.errors.fetch_add(1, std::memory_order_relaxed);
-  return options.when_unavailable == WhenUnavailable::treat_as_miss && unreachable(error);
+  return options.when_unavailable == WhenUnavailable::treat_as_miss && is_unavailable(error);
 }
 
 std::chrono::milliseconds CacheCore::effective_ttl(std::chrono::milliseconds ttl,

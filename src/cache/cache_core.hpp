@@ -51,8 +51,6 @@ class CacheCore : public std::enable_shared_from_this<CacheCore> {
   // Validates `options` (Error(errc::invalid_argument) naming the field).
   CacheCore(Commands commands, asio::any_io_executor executor, CacheOptions options);
 
-  // Whether `error` means Redis could not be reached (see WhenUnavailable).
-  static bool unreachable(const std::exception_ptr& error) noexcept;
   // Counts `error`; true when the policy turns it into a miss or a skipped write.
   bool absorb(const std::exception_ptr& error) noexcept;
   // `ttl` (0: `fallback`) shortened by the jitter; at least 1 ms.

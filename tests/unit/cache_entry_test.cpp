@@ -1,5 +1,5 @@
 // The cache's server-free parts: stored forms, the XFetch draw, decoding into T, encoding
-// "not found", option checks, TTL jitter and which failures count as an unreachable Redis.
+// "not found", option checks and TTL jitter.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -232,40 +232,6 @@ TEST(CacheOptionsCheck, TtlJitterStaysWithinItsFraction) {
   EXPECT_LT(low, 8500ms) << "the jitter is actually applied";
   EXPECT_GT(high, 9500ms);
   EXPECT_EQ(jittered.effective_ttl(1ms, 1s), 1ms) << "never below 1 ms";
-}
-
-TEST(CacheOptionsCheck, WhichFailuresMeanUnreachable) {
-  auto ep = [](auto e) { return std::make_exception_ptr(e); };
-  using detail::CacheCore;
-  EXPECT_TRUE(CacheCore::unreachable(ep(Error(errc::not_connected, "x"))));
-  EXPECT_TRUE(CacheCore::unreachable(ep(Error(errc::connection_lost, "x"))));
-  EXPECT_TRUE(CacheCore::unreachable(ep(Error(errc::timeout, "x"))));
-  EXPECT_TRUE(CacheCore::unreachable(ep(Error(errc::server_error, "LOADING Redis is loading"))));
-  EXPECT_TRUE(CacheCore::unreachable(ep(Error(errc::server_error, "READONLY You can't write"))));
-  EXPECT_TRUE(CacheCore::unreachable(
-      ep(Error(std::make_error_code(std::errc::connection_refused), "refused"))));
-  EXPECT_FALSE(CacheCore::unreachable(ep(Error(errc::server_error, "WRONGTYPE Operation"))));
-  EXPECT_FALSE(CacheCore::unreachable(ep(Error(errc::server_error, "LOADINGX"))));
-  EXPECT_FALSE(CacheCore::unreachable(ep(Error(errc::decode_error, "x"))));
-  EXPECT_FALSE(CacheCore::unreachable(ep(Error(errc::cancelled, "x"))));
-  EXPECT_FALSE(CacheCore::unreachable(
-      ep(Error(std::make_error_code(std::errc::operation_canceled), "cancel"))));
-  EXPECT_FALSE(CacheCore::unreachable(
-      ep(boost::system::system_error(boost::asio::error::operation_aborted))));
-  EXPECT_FALSE(CacheCore::unreachable(ep(std::runtime_error("user code"))));
-  EXPECT_FALSE(CacheCore::unreachable(nullptr));
-
-  boost::asio::io_context io;
-  CacheCore failing(Commands{}, io.get_executor(), CacheOptions{});
-  CacheCore missing(Commands{}, io.get_executor(),
-                    CacheOptions{.when_unavailable = WhenUnavailable::treat_as_miss});
-  auto down = ep(Error(errc::not_connected, "down"));
-  auto bug = ep(Error(errc::server_error, "WRONGTYPE"));
-  EXPECT_FALSE(failing.absorb(down));
-  EXPECT_TRUE(missing.absorb(down));
-  EXPECT_FALSE(missing.absorb(bug)) << "real errors are never absorbed";
-  EXPECT_EQ(failing.counters.errors.load(), 1u);
-  EXPECT_EQ(missing.counters.errors.load(), 2u) << "absorbed or not, every error is counted";
 }
 
 }  // namespace

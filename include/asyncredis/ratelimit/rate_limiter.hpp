@@ -18,6 +18,7 @@
 #include <boost/asio/deferred.hpp>
 
 #include "asyncredis/commands.hpp"
+#include "asyncredis/error.hpp"
 #include "asyncredis/ratelimit/local_rate_limiter.hpp"
 #include "asyncredis/ratelimit/types.hpp"
 
@@ -40,19 +41,6 @@ struct RateLimiterOptions {
   // Size bound of the local fallback limiter's table (OnUnavailable::local_fallback).
   std::size_t local_max_keys = 10'000;
 };
-
-// Whether a failure means "Redis could not be asked or did not answer" (then the limiter's
-// OnUnavailable policy decides) rather than a real error (then check() fails with it):
-//   unreachable: errc::not_connected, connection_lost, timeout, shutting_down; any I/O error
-//     (an error code outside asyncredis's category: connection refused, reset, ...); and the
-//     error replies of a server that is up but cannot serve now: LOADING, BUSY, MASTERDOWN,
-//     CLUSTERDOWN, TRYAGAIN, READONLY (a fail-over in progress).
-//   errors: everything else, e.g. a WRONGTYPE or "not an integer" reply on the key, OOM,
-//     auth_failed, tls_error, protocol_error, unexpected_type, cancelled (the caller's own
-//     cancellation), invalid_argument. These are bugs or misconfiguration that a policy would
-//     only hide.
-bool is_unavailable(std::error_code code, std::string_view message = {}) noexcept;
-bool is_unavailable(const std::exception_ptr& error) noexcept;
 
 // Counts requests per key in Redis with one atomic script per check, on Redis's clock.
 //

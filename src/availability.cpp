@@ -1,8 +1,8 @@
-// is_unavailable(): which failures hand a rate-limit decision to the OnUnavailable policy.
+// is_unavailable(): which failures mean Redis could not serve now (see error.hpp). The cache's
+// treat_as_miss and the rate limiter's OnUnavailable policies both ask it.
 #include <array>
 
 #include "asyncredis/error.hpp"
-#include "asyncredis/ratelimit/rate_limiter.hpp"
 
 namespace asyncredis {
 
@@ -22,8 +22,11 @@ bool starts_with_word(std::string_view message, std::string_view word) {
 
 bool is_unavailable(std::error_code code, std::string_view message) noexcept {
   if (!code) return false;
-  // Outside our category the code came from the socket layer (refused, reset, unreachable).
-  if (code.category() != category()) return true;
+  if (code.category() != category()) {
+    // Outside our category the code came from the socket layer (refused, reset, ...), except
+    // a cancellation, which is the caller's and must reach the caller.
+    return code != std::errc::operation_canceled;
+  }
   switch (static_cast<errc>(code.value())) {
     case errc::not_connected:
     case errc::connection_lost:
