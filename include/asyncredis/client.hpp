@@ -70,8 +70,10 @@ class RedisClient : public Commands {
 
   // Opens the pool's connections (and the handshake: AUTH, SELECT, CLIENT SETNAME). Completes
   // once the first connection is ready; the others follow in the background. Fails with the
-  // first connection's error (errc::timeout after connect_timeout, errc::auth_failed, an I/O
-  // error) and leaves the client disconnected. Signature: void(std::exception_ptr).
+  // first connection's error (errc::timeout after connect_timeout, errc::auth_failed,
+  // errc::tls_error naming why a certificate did not verify, errc::protocol_error for a server
+  // whose handshake replies are not Redis's, errc::not_connected for an I/O error) and leaves
+  // the client disconnected. Signature: void(std::exception_ptr).
   template <class Token = boost::asio::deferred_t>
   auto connect(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(

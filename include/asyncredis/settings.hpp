@@ -52,6 +52,9 @@ struct RedisSettings {
   std::chrono::milliseconds reconnect_min_delay{50};       // first backoff step
   std::chrono::milliseconds reconnect_max_delay{5000};     // backoff ceiling
 
+  // A reply over either limit is a protocol_error and the connection is replaced. Built
+  // against hiredis 0.14 (Debian 12) the effective limits are at most 8 nested arrays and
+  // 1 GiB, whatever these say (its parser's own ceilings); with hiredis 1.x, 1,024 arrays.
   std::size_t max_reply_size = 512u * 1024u * 1024u;  // bytes one reply may take
   int max_nesting_depth = 64;                         // arrays within arrays
 
