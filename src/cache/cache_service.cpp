@@ -25,7 +25,7 @@ std::int64_t unix_ms_now() {
 }
 
 // Reads what GET returned into `entry`, counting the outcome.
-void take_stored(CacheCore& core, std::optional<std::string> stored, std::string_view key,
+void take_stored(CacheCore& core, std::optional<std::string>&& stored, std::string_view key,
                  double early_refresh, CacheEntry& entry) {
   if (!stored) {
     core.counters.misses.fetch_add(1, std::memory_order_relaxed);
@@ -109,11 +109,10 @@ const std::string& CacheService::key_prefix() const noexcept {
   return core_->options.key_prefix;
 }
 
-CacheEntry CacheService::settle(std::exception_ptr error, std::optional<std::string> stored,
-                                std::string_view key, double early_refresh) const {
+void CacheService::settle(std::exception_ptr&& error, std::optional<std::string>&& stored,
+                          std::string_view key, double early_refresh, CacheEntry& entry) const {
   // Only the hit path of a service without a namespace comes here: the key is prefix + key.
   CacheCore& core = *core_;
-  CacheEntry entry;
   if (error) {
     if (!core.absorb(error)) std::rethrow_exception(error);
     core.counters.misses.fetch_add(1, std::memory_order_relaxed);
@@ -125,7 +124,6 @@ CacheEntry CacheService::settle(std::exception_ptr error, std::optional<std::str
     entry.redis_key.reserve(core.options.key_prefix.size() + key.size());
     entry.redis_key.append(core.options.key_prefix).append(key);
   }
-  return entry;
 }
 
 asio::awaitable<std::string> CacheService::redis_key(CacheService self, std::string key) {

@@ -81,22 +81,30 @@ class CacheLookup {
     const CacheService& cache = source_.cache();
     CacheEntry entry;
     try {
-      entry =
-          cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh());
+      cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh(),
+                   entry);
     } catch (...) {
       cache_complete(std::move(handler_), cache.executor(), std::current_exception(), R{});
       return;
     }
-    (*this)(std::exception_ptr(), std::move(entry));
+    finish(entry);
   }
 
   // A looked-up entry (the coroutine path of a namespaced service).
   void operator()(std::exception_ptr error, CacheEntry entry) {
-    const CacheService& cache = source_.cache();
     if (error) {
-      cache_complete(std::move(handler_), cache.executor(), std::move(error), R{});
+      cache_complete(std::move(handler_), source_.cache().executor(), std::move(error), R{});
       return;
     }
+    finish(entry);
+  }
+
+  const Handler& handler() const noexcept { return handler_; }
+  const Source& source() const noexcept { return source_; }
+
+ private:
+  void finish(CacheEntry& entry) {
+    const CacheService& cache = source_.cache();
     if (entry.kind == CacheEntry::Kind::miss || entry.refresh_due) {
       std::move(source_).miss(std::move(handler_), std::move(entry));
       return;
@@ -120,10 +128,6 @@ class CacheLookup {
     }
   }
 
-  const Handler& handler() const noexcept { return handler_; }
-  const Source& source() const noexcept { return source_; }
-
- private:
   Handler handler_;
   Source source_;
 };

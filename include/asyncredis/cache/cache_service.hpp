@@ -297,11 +297,11 @@ class CacheService {
   // get_executor() without the copy, for the hit path.
   const boost::asio::any_io_executor& executor() const noexcept;
   const std::string& key_prefix() const noexcept;
-  // A GET's outcome as an entry, counted; the unreachable policy applied (what it does not
-  // absorb is thrown, as is a stored form this library does not know). Misses and entries
-  // drawn for early refresh carry their Redis key.
-  detail::CacheEntry settle(std::exception_ptr error, std::optional<std::string> stored,
-                            std::string_view key, double early_refresh) const;
+  // A GET's outcome into `entry` (a fresh one), counted; the unreachable policy applied (what
+  // it does not absorb is thrown, as is a stored form this library does not know). Misses and
+  // entries drawn for early refresh carry their Redis key.
+  void settle(std::exception_ptr&& error, std::optional<std::string>&& stored, std::string_view key,
+              double early_refresh, detail::CacheEntry& entry) const;
 
   std::shared_ptr<detail::CacheCore> core_;
   std::string namespace_;
