@@ -15,6 +15,7 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include "asyncredis/error.hpp"
+#include "settings/settings_text.hpp"
 
 namespace asyncredis::detail {
 namespace {
@@ -22,22 +23,6 @@ namespace {
 [[noreturn]] void fail(std::string_view field, const std::string& what) {
   throw Error(errc::invalid_setting,
               "RedisSettings.tls_options." + std::string(field) + ": " + what);
-}
-
-// Paths go into messages that end up in logs: control characters are shown, not obeyed.
-std::string shown(std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out.append("\\x").push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
 }
 
 // OpenSSL's queued reasons, oldest first, without repeats; empties the queue.
@@ -59,21 +44,22 @@ std::string openssl_reasons() {
 void check_file(std::string_view field, const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (ec) fail(field, shown(path) + ": " + ec.message());
+  if (ec) fail(field, quoted_value(path) + ": " + ec.message());
   if (std::filesystem::is_directory(status)) {
-    fail(field, shown(path) + " is a directory, not a PEM file" +
+    fail(field, quoted_value(path) + " is a directory, not a PEM file" +
                     (field == "ca_file" ? " (use ca_path for a directory of CAs)" : ""));
   }
   std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) fail(field, shown(path) + ": " + std::strerror(errno));
+  if (file == nullptr) fail(field, quoted_value(path) + ": " + std::strerror(errno));
   std::fclose(file);
 }
 
 void check_directory(std::string_view field, const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
-  if (ec) fail(field, shown(path) + ": " + ec.message());
-  if (!std::filesystem::is_directory(status)) fail(field, shown(path) + " is not a directory");
+  if (ec) fail(field, quoted_value(path) + ": " + ec.message());
+  if (!std::filesystem::is_directory(status))
+    fail(field, quoted_value(path) + " is not a directory");
 }
 
 // OpenSSL would otherwise prompt on the terminal for an encrypted key's passphrase, blocking
@@ -99,8 +85,9 @@ int note_certificate_request(SSL* ssl, X509**, EVP_PKEY**) {
 std::string describe_trust(const TlsSettings& tls) {
   if (tls.ca_file.empty() && tls.ca_path.empty()) return "the system's default CA paths";
   std::string out;
-  if (!tls.ca_file.empty()) out = "ca_file " + shown(tls.ca_file);
-  if (!tls.ca_path.empty()) out += (out.empty() ? "" : " and ") + ("ca_path " + shown(tls.ca_path));
+  if (!tls.ca_file.empty()) out = "ca_file " + quoted_value(tls.ca_file);
+  if (!tls.ca_path.empty())
+    out += (out.empty() ? "" : " and ") + ("ca_path " + quoted_value(tls.ca_path));
   return out;
 }
 
@@ -118,7 +105,7 @@ TlsContext::TlsContext(const RedisSettings& settings)
   ERR_clear_error();  // the queue is per thread: nothing stale may end up in our messages
 
   if (tls.min_version != "1.2" && tls.min_version != "1.3") {
-    fail("min_version", shown(tls.min_version) + " is not \"1.2\" or \"1.3\"");
+    fail("min_version", quoted_value(tls.min_version) + " is not \"1.2\" or \"1.3\"");
   }
   SSL_CTX_set_min_proto_version(ctx, tls.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   // Redis closes TLS connections without close_notify. RESP frames itself, so a truncated
@@ -129,15 +116,15 @@ TlsContext::TlsContext(const RedisSettings& settings)
   if (!tls.ca_file.empty()) {
     check_file("ca_file", tls.ca_file);
     if (SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) != 1) {
-      fail("ca_file",
-           "cannot load CA certificates from " + shown(tls.ca_file) + ": " + openssl_reasons());
+      fail("ca_file", "cannot load CA certificates from " + quoted_value(tls.ca_file) + ": " +
+                          openssl_reasons());
     }
   }
   if (!tls.ca_path.empty()) {
     check_directory("ca_path", tls.ca_path);
     // Reads nothing yet: OpenSSL looks up <subject hash>.N files there while verifying.
     if (SSL_CTX_load_verify_locations(ctx, nullptr, tls.ca_path.c_str()) != 1) {
-      fail("ca_path", "cannot use " + shown(tls.ca_path) + ": " + openssl_reasons());
+      fail("ca_path", "cannot use " + quoted_value(tls.ca_path) + ": " + openssl_reasons());
     }
   }
   if (tls.ca_file.empty() && tls.ca_path.empty() && verify_peer_ &&
@@ -147,13 +134,13 @@ TlsContext::TlsContext(const RedisSettings& settings)
   }
 
   if (!tls.key_file.empty() && tls.cert_file.empty()) {
-    fail("key_file", shown(tls.key_file) + " is set without cert_file");
+    fail("key_file", quoted_value(tls.key_file) + " is set without cert_file");
   }
   if (!tls.cert_file.empty()) {
     check_file("cert_file", tls.cert_file);
     if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
-      fail("cert_file",
-           "cannot load a certificate from " + shown(tls.cert_file) + ": " + openssl_reasons());
+      fail("cert_file", "cannot load a certificate from " + quoted_value(tls.cert_file) + ": " +
+                            openssl_reasons());
     }
     const bool key_in_cert_file = tls.key_file.empty();
     const std::string& key = key_in_cert_file ? tls.cert_file : tls.key_file;
@@ -162,8 +149,8 @@ TlsContext::TlsContext(const RedisSettings& settings)
     if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
       fail(key_field,
-           "cannot use the private key in " + shown(key) + " with the certificate in " +
-               shown(tls.cert_file) + ": " + openssl_reasons() +
+           "cannot use the private key in " + quoted_value(key) + " with the certificate in " +
+               quoted_value(tls.cert_file) + ": " + openssl_reasons() +
                (key_in_cert_file ? " (key_file is not set: the key must be in cert_file)" : ""));
     }
   }
@@ -178,21 +165,21 @@ void TlsContext::prepare(SSL* ssl) const {
   const bool is_address = !not_an_address;
   ERR_clear_error();
   if (!is_address && SSL_set_tlsext_host_name(ssl, server_name_.c_str()) != 1) {
-    throw Error(errc::tls_error, "cannot send " + shown(server_name_) +
+    throw Error(errc::tls_error, "cannot send " + quoted_value(server_name_) +
                                      " as the TLS server name (SNI): " + openssl_reasons());
   }
   if (!verify_peer_) return;
   if (is_address) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name_.c_str()) != 1) {
       throw Error(errc::tls_error, "cannot verify the certificate for the address " +
-                                       shown(server_name_) + ": " + openssl_reasons());
+                                       quoted_value(server_name_) + ": " + openssl_reasons());
     }
     return;
   }
   SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   if (SSL_set1_host(ssl, server_name_.c_str()) != 1) {
     throw Error(errc::tls_error, "cannot verify the certificate for the name " +
-                                     shown(server_name_) + ": " + openssl_reasons());
+                                     quoted_value(server_name_) + ": " + openssl_reasons());
   }
 }
 
@@ -201,7 +188,7 @@ std::string TlsContext::describe_failure(SSL* ssl, const boost::system::error_co
     const long result = SSL_get_verify_result(ssl);
     if (result != X509_V_OK) {
       return std::string("the server's certificate did not verify: ") +
-             X509_verify_cert_error_string(result) + " (checked for " + shown(server_name_) +
+             X509_verify_cert_error_string(result) + " (checked for " + quoted_value(server_name_) +
              " against " + trusted_ + ")";
     }
   }
@@ -221,7 +208,7 @@ std::string TlsContext::describe_failure(SSL* ssl, const boost::system::error_co
     case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
       if (!client_cert_.empty()) {
         reason += " (the server refused the client certificate in tls_options.cert_file " +
-                  shown(client_cert_) + ")";
+                  quoted_value(client_cert_) + ")";
       }
       break;
     default:

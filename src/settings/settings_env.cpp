@@ -12,29 +12,16 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_text.hpp"
 
 namespace asyncredis {
 namespace {
 
-constexpr std::int64_t kMaxDatabase = 1'000'000;  // the same ceiling as validate()
-constexpr std::int64_t kMaxConnections = 10'000;
-constexpr std::int64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
+using detail::kMaxConnections;
+using detail::kMaxDatabase;
+using detail::quoted_value;
 
-// Values go into messages that end up in logs: control characters are shown, not obeyed.
-std::string quoted(std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out.append("\\x").push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+constexpr std::int64_t kUnbounded = std::numeric_limits<std::int64_t>::max();
 
 class EnvReader {
  public:
@@ -79,7 +66,7 @@ class EnvReader {
     } else if (lower == "false" || lower == "0" || lower == "no") {
       field = false;
     } else {
-      fail(name, quoted(*value) + " is not a boolean (true/false, 1/0, yes/no)");
+      fail(name, quoted_value(*value) + " is not a boolean (true/false, 1/0, yes/no)");
     }
   }
 
@@ -99,7 +86,7 @@ class EnvReader {
       const std::string range = max == kUnbounded
                                     ? ">= " + std::to_string(min)
                                     : "in " + std::to_string(min) + "-" + std::to_string(max);
-      fail(name, quoted(text) + " is not a number " + range);
+      fail(name, quoted_value(text) + " is not a number " + range);
     }
     return value;
   }

@@ -26,12 +26,15 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_text.hpp"
 
 namespace asyncredis {
 namespace {
 
-constexpr int kMaxDatabase = 1'000'000;  // the same ceiling as validate()
-constexpr std::int64_t kMaxConnections = 10'000;
+using detail::kMaxConnections;
+using detail::kMaxDatabase;
+using detail::quoted_value;
+
 constexpr std::string_view kAcceptedParams =
     "db, client_name, max_connections, connect_timeout, command_timeout, health_check_interval";
 
@@ -41,34 +44,18 @@ constexpr std::string_view kAcceptedParams =
   throw Error(errc::invalid_setting, message + ": " + what);
 }
 
-// Values go into messages that end up in logs: control characters are shown, not obeyed.
-std::string quoted(std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out.append("\\x").push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
-
 // The URL with its user information hidden, for the one error that has to show the whole URL.
 std::string masked(std::string_view url) {
   const auto scheme_end = url.find("://");
   const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
   const auto at = url.rfind('@');
-  if (at == std::string_view::npos || at < start) return quoted(url);
+  if (at == std::string_view::npos || at < start) return quoted_value(url);
   const auto userinfo = url.substr(start, at - start);
   const auto colon = userinfo.find(':');
   // Without a ':' the user information may be a password written without its colon.
   const std::string shown =
       colon == std::string_view::npos ? "***" : std::string(userinfo.substr(0, colon)) + ":***";
-  return quoted(std::string(url.substr(0, start)) + shown + std::string(url.substr(at)));
+  return quoted_value(std::string(url.substr(0, start)) + shown + std::string(url.substr(at)));
 }
 
 bool is_alnum(unsigned char c) {
@@ -114,7 +101,7 @@ std::string decode(std::string_view raw, std::string_view part, bool secret = fa
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const auto byte = static_cast<unsigned char>(raw[i]);
     if (byte <= 0x20 || byte == 0x7f) {
-      fail(part, (secret ? std::string("(value not shown)") : quoted(raw)) +
+      fail(part, (secret ? std::string("(value not shown)") : quoted_value(raw)) +
                      " has a space or control character; percent-escape it");
     }
     if (raw[i] != '%') {
@@ -125,7 +112,8 @@ std::string decode(std::string_view raw, std::string_view part, bool secret = fa
     const int low = i + 2 < raw.size() ? hex_digit(raw[i + 2]) : -1;
     if (high < 0 || low < 0) {
       fail(part, secret ? std::string("(value not shown) has a bad percent-escape")
-                        : quoted(raw) + " has a bad percent-escape " + quoted(raw.substr(i, 3)));
+                        : quoted_value(raw) + " has a bad percent-escape " +
+                              quoted_value(raw.substr(i, 3)));
     }
     out.push_back(static_cast<char>(high * 16 + low));
     i += 2;
@@ -146,7 +134,8 @@ std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, s
 int parse_database(std::string_view raw, std::string_view part) {
   const std::string text = decode(raw, part);
   const auto value = parse_int(text, 0, kMaxDatabase);
-  if (!value) fail(part, quoted(text) + " is not a number in 0-" + std::to_string(kMaxDatabase));
+  if (!value)
+    fail(part, quoted_value(text) + " is not a number in 0-" + std::to_string(kMaxDatabase));
   return static_cast<int>(*value);
 }
 
@@ -164,7 +153,7 @@ std::chrono::milliseconds parse_duration(std::string_view name, std::string_view
   }
   const auto value = parse_int(number, 0, std::numeric_limits<std::int64_t>::max() / 1000);
   if (scale == 0 || !value || *value * scale < min_ms) {
-    fail(name, quoted(text) + " is not a duration " + (min_ms > 0 ? "> 0" : ">= 0") +
+    fail(name, quoted_value(text) + " is not a duration " + (min_ms > 0 ? "> 0" : ">= 0") +
                    " with a unit, like 500ms or 5s");
   }
   return std::chrono::milliseconds(*value * scale);
@@ -181,7 +170,7 @@ void check_ipv6(const std::string& host) {
   in6_addr parsed{};
   const bool bad_zone = zone != std::string::npos && zone + 1 == host.size();
   if (bad_zone || inet_pton(AF_INET6, address.c_str(), &parsed) != 1) {
-    fail("host", quoted("[" + host + "]") + " is not an IPv6 address");
+    fail("host", quoted_value("[" + host + "]") + " is not an IPv6 address");
   }
 }
 
@@ -201,18 +190,19 @@ void parse_host_port(std::string_view hostport, RedisSettings& settings) {
   bool bracketed = false;
   if (hostport.starts_with('[')) {
     const auto close = hostport.find(']');
-    if (close == std::string_view::npos) fail("host", quoted(hostport) + " has no closing ']'");
+    if (close == std::string_view::npos)
+      fail("host", quoted_value(hostport) + " has no closing ']'");
     host_raw = hostport.substr(1, close - 1);
     const auto after = hostport.substr(close + 1);
     if (!after.empty() && after.front() != ':') {
-      fail("host", quoted(hostport) + " has text after ']' that is not ':port'");
+      fail("host", quoted_value(hostport) + " has text after ']' that is not ':port'");
     }
     if (!after.empty()) port_raw = after.substr(1);
     bracketed = true;
   } else if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
     if (hostport.find(':', colon + 1) != std::string_view::npos) {
       fail("host",
-           quoted(hostport) +
+           quoted_value(hostport) +
                " looks like an IPv6 address; write it in brackets, e.g. redis://[::1]:6379");
     }
     host_raw = hostport.substr(0, colon);
@@ -227,13 +217,14 @@ void parse_host_port(std::string_view hostport, RedisSettings& settings) {
   } else if (const auto bad =
                  std::find_if_not(host.begin(), host.end(), [](char c) { return is_host_char(c); });
              bad != host.end()) {
-    fail("host", quoted(host) + " has an invalid character " + quoted(std::string_view(&*bad, 1)));
+    fail("host", quoted_value(host) + " has an invalid character " +
+                     quoted_value(std::string_view(&*bad, 1)));
   }
   settings.host = std::move(host);
 
   if (port_raw) {
     const auto port = parse_int(*port_raw, 1, 65535);
-    if (!port) fail("port", quoted(*port_raw) + " is not a number in 1-65535");
+    if (!port) fail("port", quoted_value(*port_raw) + " is not a number in 1-65535");
     settings.port = static_cast<std::uint16_t>(*port);
   }
 }
@@ -250,7 +241,8 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
     const auto eq = item.find('=');
     const std::string name = decode(item.substr(0, eq), "query");
     const auto value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
-    if (!seen.insert(name).second) fail("query", "parameter " + quoted(name) + " is given twice");
+    if (!seen.insert(name).second)
+      fail("query", "parameter " + quoted_value(name) + " is given twice");
 
     if (name == "db") {
       db = parse_database(value, "database");
@@ -260,7 +252,7 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
       const std::string text = decode(value, name);
       const auto count = parse_int(text, 1, kMaxConnections);
       if (!count) {
-        fail(name, quoted(text) + " is not a number in 1-" + std::to_string(kMaxConnections));
+        fail(name, quoted_value(text) + " is not a number in 1-" + std::to_string(kMaxConnections));
       }
       settings.max_connections = static_cast<std::size_t>(*count);
     } else if (name == "connect_timeout") {
@@ -270,8 +262,8 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
     } else if (name == "health_check_interval") {
       settings.health_check_interval = parse_duration(name, value, 0);
     } else {
-      fail("query",
-           "unknown parameter " + quoted(name) + "; accepted: " + std::string(kAcceptedParams));
+      fail("query", "unknown parameter " + quoted_value(name) +
+                        "; accepted: " + std::string(kAcceptedParams));
     }
   }
   return db;
@@ -326,7 +318,7 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
   if (scheme != "redis" && scheme != "rediss" && scheme != "unix") {
-    fail("scheme", quoted(url.substr(0, scheme_end)) + " is not redis, rediss or unix");
+    fail("scheme", quoted_value(url.substr(0, scheme_end)) + " is not redis, rediss or unix");
   }
 
   const auto rest = url.substr(scheme_end + 3);
@@ -343,7 +335,7 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
   }
   const auto hash = tail.find('#');
   if (hash != std::string_view::npos) {
-    fail("fragment", quoted(tail.substr(hash)) + " is not supported");
+    fail("fragment", quoted_value(tail.substr(hash)) + " is not supported");
   }
   const auto question = tail.find('?');
   const auto path = tail.substr(0, question);
@@ -359,8 +351,8 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
   std::optional<int> path_db;
   if (scheme == "unix") {
     if (!hostport.empty()) {
-      fail("host",
-           quoted(hostport) + " is not allowed in a unix:// URL; write unix:///path/to/redis.sock");
+      fail("host", quoted_value(hostport) +
+                       " is not allowed in a unix:// URL; write unix:///path/to/redis.sock");
     }
     if (path.empty() || path == "/") {
       fail("socket path", "is empty; write unix:///path/to/redis.sock?db=0");

@@ -5,13 +5,16 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_text.hpp"
 
 namespace asyncredis {
 namespace {
 
+using detail::kMaxDatabase;
+using detail::quoted_value;
+constexpr auto kMaxConnections = static_cast<std::size_t>(detail::kMaxConnections);
+
 // Redis itself allows up to INT_MAX databases; past a million it is a typo, not a setup.
-constexpr int kMaxDatabase = 1'000'000;
-constexpr std::size_t kMaxConnections = 10'000;
 constexpr std::size_t kMinReplySize = 1024;  // smaller cannot hold an ordinary error reply
 constexpr int kMaxNestingDepth = 1000;
 // sockaddr_un::sun_path is 108 bytes on Linux, one of them the terminating NUL.
@@ -19,22 +22,6 @@ constexpr std::size_t kMaxUnixPath = 107;
 
 [[noreturn]] void fail(std::string_view field, const std::string& what) {
   throw Error(errc::invalid_setting, "RedisSettings." + std::string(field) + ": " + what);
-}
-
-// Values go into messages that end up in logs: control characters are shown, not obeyed.
-std::string quoted(std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out.append("\\x").push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
 }
 
 void check_database(std::string_view field, int db) {
@@ -55,11 +42,11 @@ void RedisSettings::validate() const {
     if (port == 0) fail("port", "0 is out of range 1-65535");
   } else {
     if (tls) {
-      fail("tls",
-           "TLS works over TCP only; it cannot be used with unix_socket " + quoted(unix_socket));
+      fail("tls", "TLS works over TCP only; it cannot be used with unix_socket " +
+                      quoted_value(unix_socket));
     }
     if (unix_socket.size() > kMaxUnixPath) {
-      fail("unix_socket", quoted(unix_socket) + " is " + std::to_string(unix_socket.size()) +
+      fail("unix_socket", quoted_value(unix_socket) + " is " + std::to_string(unix_socket.size()) +
                               " bytes long; a unix socket path holds at most " +
                               std::to_string(kMaxUnixPath));
     }
@@ -81,13 +68,14 @@ void RedisSettings::validate() const {
   // Redis refuses names with spaces, newlines or anything outside printable ASCII.
   for (const char c : client_name) {
     if (c < '!' || c > '~') {
-      fail("client_name", quoted(client_name) +
+      fail("client_name", quoted_value(client_name) +
                               " may hold only printable ASCII without spaces (Redis refuses it)");
     }
   }
 
   if (tls_options.min_version != "1.2" && tls_options.min_version != "1.3") {
-    fail("tls_options.min_version", quoted(tls_options.min_version) + " is not \"1.2\" or \"1.3\"");
+    fail("tls_options.min_version",
+         quoted_value(tls_options.min_version) + " is not \"1.2\" or \"1.3\"");
   }
 
   check_positive("connect_timeout", connect_timeout);

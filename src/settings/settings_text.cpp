@@ -1,0 +1,21 @@
+// How a settings value is shown in an error message (see settings_text.hpp).
+#include "settings/settings_text.hpp"
+
+namespace asyncredis::detail {
+
+std::string quoted_value(std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out.append("\\x").push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,18 @@
+// What the three ways of making settings (URL, environment, validate()) and the TLS context
+// share: the ceilings they check, and how a value is shown in an error message.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace asyncredis::detail {
+
+inline constexpr std::int64_t kMaxDatabase = 1'000'000;
+inline constexpr std::int64_t kMaxConnections = 10'000;
+
+// `value` in single quotes with control characters shown as \xNN: values go into messages that
+// end up in logs, where a stray escape sequence must not be obeyed.
+std::string quoted_value(std::string_view value);
+
+}  // namespace asyncredis::detail
