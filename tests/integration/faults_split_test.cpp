@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <ostream>
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
@@ -95,6 +96,11 @@ struct Distortion {
   std::size_t bandwidth;
   std::size_t max_value;
 };
+
+// Test listings show the case's name, not its bytes (which hold a pointer and change per run).
+void PrintTo(const Distortion& d, std::ostream* os) {
+  *os << d.name;
+}
 
 class FaultsSplit : public ::testing::TestWithParam<Distortion> {};
 
