@@ -14,7 +14,7 @@ std::size_t DecodedMemo::cost(const Entry& entry) noexcept {
 
 std::shared_ptr<const DecodedMemo::Entry> DecodedMemo::find(std::string_view id) const {
   if (!enabled()) return nullptr;
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(lock_);
   auto it = entries_.find(id);
   return it == entries_.end() ? nullptr : it->second;
 }
@@ -25,7 +25,7 @@ void DecodedMemo::remember(std::shared_ptr<const Entry> entry) {
   // The old entry is released outside the lock: its value's destructor is the user's code.
   std::shared_ptr<const Entry> replaced;
   std::deque<std::shared_ptr<const Entry>> evicted;
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(lock_);
   if (auto it = entries_.find(entry->id); it != entries_.end()) {
     bytes_ -= cost(*it->second);
     replaced = std::exchange(it->second, std::move(entry));
@@ -46,7 +46,7 @@ void DecodedMemo::remember(std::shared_ptr<const Entry> entry) {
 }
 
 std::size_t DecodedMemo::size() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(lock_);
   return entries_.size();
 }
 

@@ -19,9 +19,10 @@
 
 namespace asyncredis::detail {
 
-// A lock for critical sections of a few dozen instructions: one atomic exchange to take, a
-// plain store to release (a std::mutex costs two atomic operations and a call each way, which
-// a cache hit notices). Yields after a short spin, so a preempted holder is not starved.
+// A lock for short critical sections (a hash lookup on every hit; an insert on a memo miss):
+// one atomic exchange to take, a plain store to release (a std::mutex costs two atomic
+// operations and a call each way, which a cache hit notices). Yields after a short spin, so a
+// preempted holder is not starved.
 class SpinLock {
  public:
   void lock() noexcept {
@@ -72,7 +73,7 @@ class DecodedMemo {
 
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
-  mutable SpinLock mutex_;
+  mutable SpinLock lock_;
   std::unordered_map<std::string, std::shared_ptr<const Entry>, StringHash, std::equal_to<>>
       entries_;
   std::deque<std::string> order_;  // ids, oldest first
