@@ -85,11 +85,7 @@ CacheStats CacheService::stats() const noexcept {
   return out;
 }
 
-asio::any_io_executor CacheService::get_executor() const noexcept {
-  return core_->executor;
-}
-
-const asio::any_io_executor& CacheService::executor() const noexcept {
+const asio::any_io_executor& CacheService::get_executor() const noexcept {
   return core_->executor;
 }
 

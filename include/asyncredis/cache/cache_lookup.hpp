@@ -43,20 +43,20 @@ void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallb
                     Args&&... args) {
   using Associated =
       boost::asio::associated_executor_t<std::decay_t<Handler>, boost::asio::system_executor>;
-  if constexpr (std::same_as<Associated, boost::asio::system_executor>) {
-    // No executor of its own (the common case): it runs on `fallback`, no copy needed.
-    if (cache_running_in(fallback)) {
+  // A handler without an executor of its own (the common case) runs on `fallback`: no copy.
+  auto run_on = [&](const auto& executor) {
+    if (cache_running_in(executor)) {
       std::forward<Handler>(handler)(std::forward<Args>(args)...);
       return;
     }
+    boost::asio::dispatch(
+        executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
+  };
+  if constexpr (std::same_as<Associated, boost::asio::system_executor>) {
+    run_on(fallback);
+  } else {
+    run_on(boost::asio::get_associated_executor(handler, fallback));
   }
-  auto executor = boost::asio::get_associated_executor(handler, fallback);
-  if (cache_running_in(executor)) {
-    std::forward<Handler>(handler)(std::forward<Args>(args)...);
-    return;
-  }
-  boost::asio::dispatch(
-      executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
 }
 
 // What a lookup asks of the operation that started it (its "source"):
@@ -84,7 +84,7 @@ class CacheLookup {
       cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh(),
                    entry);
     } catch (...) {
-      cache_complete(std::move(handler_), cache.executor(), std::current_exception(), R{});
+      cache_complete(std::move(handler_), cache.get_executor(), std::current_exception(), R{});
       return;
     }
     finish(entry);
@@ -93,7 +93,7 @@ class CacheLookup {
   // A looked-up entry (the coroutine path of a namespaced service).
   void operator()(std::exception_ptr error, CacheEntry entry) {
     if (error) {
-      cache_complete(std::move(handler_), source_.cache().executor(), std::move(error), R{});
+      cache_complete(std::move(handler_), source_.cache().get_executor(), std::move(error), R{});
       return;
     }
     finish(entry);
@@ -121,9 +121,9 @@ class CacheLookup {
       failure = std::current_exception();
     }
     if (failure) {
-      cache_complete(std::move(handler_), cache.executor(), std::move(failure), R{});
+      cache_complete(std::move(handler_), cache.get_executor(), std::move(failure), R{});
     } else {
-      cache_complete(std::move(handler_), cache.executor(), std::exception_ptr(),
+      cache_complete(std::move(handler_), cache.get_executor(), std::exception_ptr(),
                      std::move(*value));
     }
   }
@@ -140,7 +140,7 @@ void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& s
   if (!cache.key_namespace().empty()) {
     // The key needs the namespace's generation first: the coroutine path.
     auto lookup = CacheService::lookup(cache, std::string(source.key()), source.early_refresh());
-    boost::asio::co_spawn(cache.executor(), std::move(lookup),
+    boost::asio::co_spawn(cache.get_executor(), std::move(lookup),
                           Op(std::forward<Handler>(handler), std::move(source)));
     return;
   }
@@ -166,8 +166,15 @@ void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
                 std::uint64_t flights_seen, Handler&& handler) {
   auto fill = CacheService::fill_and_decode<R>(cache, std::move(key), std::move(missed), options,
                                                std::move(compute), flights_seen);
-  boost::asio::co_spawn(cache.executor(), std::move(fill), std::forward<Handler>(handler));
+  boost::asio::co_spawn(cache.get_executor(), std::move(fill), std::forward<Handler>(handler));
 }
+
+// What CacheService's own sources remember: nothing (only cached() keeps a memo).
+template <class R>
+struct CacheNoMemo {
+  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
+  static void remember(const CacheEntry&, const R&) noexcept {}
+};
 
 // The parts of a source for CacheService's own operations.
 class CacheKeySource {
@@ -186,11 +193,9 @@ class CacheKeySource {
 
 // get(): a miss completes with an empty R; nothing is remembered.
 template <class R>
-class CacheGetSource : public CacheKeySource {
+class CacheGetSource : public CacheKeySource, public CacheNoMemo<R> {
  public:
   using CacheKeySource::CacheKeySource;
-  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
-  static void remember(const CacheEntry&, const R&) noexcept {}
   template <class Handler>
   void miss(Handler&& handler, CacheEntry&&) && {
     cache_complete(std::forward<Handler>(handler), cache_.get_executor(), std::exception_ptr(),
@@ -201,7 +206,7 @@ class CacheGetSource : public CacheKeySource {
 // get_or_set(): a miss runs make_compute()'s computation through the single flight
 // machinery, in a coroutine that completes the handler.
 template <class R, class MakeCompute>
-class CacheFillSource : public CacheKeySource {
+class CacheFillSource : public CacheKeySource, public CacheNoMemo<R> {
  public:
   CacheFillSource(CacheService cache, std::string key, GetOrSetOptions options,
                   MakeCompute make_compute, std::uint64_t flights_seen)
@@ -209,8 +214,6 @@ class CacheFillSource : public CacheKeySource {
         options_(options),
         make_compute_(std::move(make_compute)),
         flights_seen_(flights_seen) {}
-  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
-  static void remember(const CacheEntry&, const R&) noexcept {}
   template <class Handler>
   void miss(Handler&& handler, CacheEntry&& entry) && {
     cache_fill<R>(cache_, std::move(key_), std::move(entry), options_, std::move(make_compute_)(),

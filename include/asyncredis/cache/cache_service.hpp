@@ -85,7 +85,7 @@ class CacheService {
   const std::string& key_namespace() const noexcept { return namespace_; }
   const CacheOptions& options() const noexcept;
   CacheStats stats() const noexcept;
-  boost::asio::any_io_executor get_executor() const noexcept;
+  const boost::asio::any_io_executor& get_executor() const noexcept;
 
   // The value at `key` as a T, or std::nullopt on a miss. See above for "not found".
   template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
@@ -294,8 +294,6 @@ class CacheService {
   void count_error() const noexcept;
   // What the hit path (cache_lookup.hpp) needs from the core.
   const Commands& commands() const noexcept;
-  // get_executor() without the copy, for the hit path.
-  const boost::asio::any_io_executor& executor() const noexcept;
   const std::string& key_prefix() const noexcept;
   // A GET's outcome into `entry` (a fresh one), counted; the unreachable policy applied (what
   // it does not absorb is thrown, as is a stored form this library does not know). Misses and
