@@ -19,6 +19,7 @@
 #include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
 #include "asyncredis/commands.hpp"
+#include "cache/striped_counter.hpp"
 
 namespace asyncredis::detail {
 
@@ -72,7 +73,7 @@ class CacheCore : public std::enable_shared_from_this<CacheCore> {
   const CacheOptions options;
 
   struct Counters {
-    std::atomic<std::uint64_t> hits{0};
+    StripedCounter hits;  // bumped on every hit, from whichever thread completes it
     std::atomic<std::uint64_t> misses{0};
     std::atomic<std::uint64_t> negative_hits{0};
     std::atomic<std::uint64_t> sets{0};

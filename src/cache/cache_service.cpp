@@ -42,7 +42,7 @@ void take_stored(CacheCore& core, std::optional<std::string>&& stored, std::stri
   if (entry.kind == CacheEntry::Kind::not_found) {
     core.counters.negative_hits.fetch_add(1, std::memory_order_relaxed);
   } else {
-    core.counters.hits.fetch_add(1, std::memory_order_relaxed);
+    core.counters.hits.add();
   }
   if (early_refresh > 0) {
     entry.refresh_due =
@@ -75,7 +75,7 @@ const CacheOptions& CacheService::options() const noexcept {
 CacheStats CacheService::stats() const noexcept {
   const auto& c = core_->counters;
   CacheStats out;
-  out.hits = c.hits.load(std::memory_order_relaxed);
+  out.hits = c.hits.load();
   out.misses = c.misses.load(std::memory_order_relaxed);
   out.negative_hits = c.negative_hits.load(std::memory_order_relaxed);
   out.sets = c.sets.load(std::memory_order_relaxed);
@@ -95,6 +95,10 @@ std::uint64_t CacheService::flights_completed() const noexcept {
 
 void CacheService::count_error() const noexcept {
   core_->counters.errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+void CacheService::count_hit() const noexcept {
+  core_->counters.hits.add();
 }
 
 const Commands& CacheService::commands() const noexcept {

@@ -292,6 +292,7 @@ class CacheService {
 
   std::uint64_t flights_completed() const noexcept;
   void count_error() const noexcept;
+  void count_hit() const noexcept;
   // What the hit path (cache_lookup.hpp) needs from the core.
   const Commands& commands() const noexcept;
   const std::string& key_prefix() const noexcept;
