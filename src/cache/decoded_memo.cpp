@@ -15,32 +15,28 @@ std::size_t DecodedMemo::cost(const Entry& entry) noexcept {
 std::shared_ptr<const DecodedMemo::Entry> DecodedMemo::find(std::string_view id) const {
   if (!enabled()) return nullptr;
   std::lock_guard lock(lock_);
-  auto it = entries_.find(id);
-  return it == entries_.end() ? nullptr : it->second;
+  const auto* found = entries_.find(id);
+  return found ? *found : nullptr;
 }
 
 void DecodedMemo::remember(std::shared_ptr<const Entry> entry) {
   if (!entry || !accepts(entry->json.size())) return;
   const std::size_t added = cost(*entry);
-  // The old entry is released outside the lock: its value's destructor is the user's code.
+  std::string id = entry->id;  // for the order queue, when the call is new
+  // The old entries are released outside the lock: their values' destructors are user code.
   std::shared_ptr<const Entry> replaced;
   std::deque<std::shared_ptr<const Entry>> evicted;
   std::lock_guard lock(lock_);
-  if (auto it = entries_.find(entry->id); it != entries_.end()) {
-    bytes_ -= cost(*it->second);
-    replaced = std::exchange(it->second, std::move(entry));
-    bytes_ += added;
+  bytes_ += added;
+  replaced = entries_.put(std::move(entry));
+  if (replaced) {
+    bytes_ -= cost(*replaced);
   } else {
-    order_.push_back(entry->id);
-    bytes_ += added;
-    std::string id = entry->id;
-    entries_.emplace(std::move(id), std::move(entry));
+    order_.push_back(std::move(id));
   }
   while (!order_.empty() && (entries_.size() > max_entries_ || bytes_ > max_bytes_)) {
-    auto oldest = entries_.find(order_.front());
-    bytes_ -= cost(*oldest->second);
-    evicted.push_back(std::move(oldest->second));
-    entries_.erase(oldest);
+    evicted.push_back(entries_.take(order_.front()));
+    bytes_ -= cost(*evicted.back());
     order_.pop_front();
   }
 }

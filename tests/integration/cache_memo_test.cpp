@@ -21,6 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
+using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 
@@ -143,11 +144,47 @@ TEST_F(DecodedMemoTest, TurnedOffEveryHitIsDecoded) {
     std::atomic<int> calls = 0;
     auto get = cached(cache, "memo", 1min, lookup(calls)).memo(0);
     [[maybe_unused]] auto r4 = co_await get(1);
-    const int before = decodes.load();
+    int before = decodes.load();
     for (int i = 0; i < 3; ++i) {
       [[maybe_unused]] auto again = co_await get(1);
     }
     EXPECT_EQ(decodes.load(), before + 3);
+    // A copy with another option has a memo of its own, with the same bounds: off.
+    auto copy = get.single_flight(false);
+    before = decodes.load();
+    for (int i = 0; i < 3; ++i) {
+      [[maybe_unused]] auto again = co_await copy(1);
+    }
+    EXPECT_EQ(decodes.load(), before + 3);
+  });
+}
+
+// Calls made with a callback complete after the memoizer (and its memo) is destroyed: a hit
+// the memo knew, a miss that computes, and a hit decoded with no memo left to remember it.
+TEST_F(DecodedMemoTest, CallsOutliveTheirMemoizer) {
+  with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
+    std::atomic<int> calls = 0;
+    std::optional<Counted> remembered, computed, decoded;
+    auto expect_ok = [](std::optional<Counted>& out) {
+      return [&out](std::exception_ptr e, Counted c) {
+        EXPECT_FALSE(e);
+        out = std::move(c);
+      };
+    };
+    {
+      auto get = cached(cache, "memo", 1min, lookup(calls));
+      [[maybe_unused]] auto stored = co_await get(1);
+      [[maybe_unused]] auto hit = co_await get(1);  // now in the memo
+      co_await client.set(get.key_for(3), R"({"id":3,"name":"three"})", use_awaitable);
+      get(1, expect_ok(remembered));
+      get(2, expect_ok(computed));
+      get(3, expect_ok(decoded));
+    }  // no reply has been read yet: this coroutine has not given up its thread
+    while (!remembered || !computed || !decoded) co_await sleep_for(1ms);
+    EXPECT_EQ(*remembered, (Counted{1, "user1"}));
+    EXPECT_EQ(*computed, (Counted{2, "user2"}));
+    EXPECT_EQ(*decoded, (Counted{3, "three"}));
+    EXPECT_EQ(calls.load(), 2);
   });
 }
 

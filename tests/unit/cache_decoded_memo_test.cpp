@@ -2,11 +2,18 @@
 // without decoding, and the bounds on what the memo keeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "asyncredis/cache/decoded_memo.hpp"
+#include "asyncredis/cache/key_builder.hpp"
+#include "asyncredis/cache/memo_table.hpp"
 
 namespace asyncredis::detail {
 namespace {
@@ -110,6 +117,58 @@ TEST(MemoHandle, RemembersNothingWhenTheMemoIsOffOrTheTextTooLong) {
   DecodedMemo small(8, 160);
   MemoHandle<int>::fresh("id", "key").remember(small, hit(std::string(11, '1')), 1);
   EXPECT_EQ(small.size(), 0u);
+}
+
+// Random puts, takes and finds over a few ids, against a std::map: the probing and the
+// backward-shift deletion of the open-addressing table keep every entry reachable.
+TEST(MemoTable, AgreesWithAMapOverRandomOperations) {
+  MemoTable table;
+  std::map<std::string, std::shared_ptr<const MemoEntry>> reference;
+  std::mt19937 random(7);
+  for (int step = 0; step < 50000; ++step) {
+    const std::string id = "id" + std::to_string(random() % 48);
+    switch (random() % 3) {
+      case 0: {
+        auto e = entry(id, std::to_string(step), step);
+        const auto replaced = table.put(e);
+        const auto it = reference.find(id);
+        EXPECT_EQ(replaced, it == reference.end() ? nullptr : it->second);
+        reference[id] = e;
+        break;
+      }
+      case 1: {
+        const auto taken = table.take(id);
+        const auto it = reference.find(id);
+        EXPECT_EQ(taken, it == reference.end() ? nullptr : it->second);
+        if (it != reference.end()) reference.erase(it);
+        break;
+      }
+      default: {
+        const auto* found = table.find(id);
+        const auto it = reference.find(id);
+        EXPECT_EQ(found ? *found : nullptr, it == reference.end() ? nullptr : it->second);
+      }
+    }
+    ASSERT_EQ(table.size(), reference.size()) << "step " << step;
+  }
+  for (const auto& [id, e] : reference) {
+    const auto* found = table.find(id);
+    ASSERT_NE(found, nullptr) << id;
+    EXPECT_EQ(*found, e);
+  }
+}
+
+// Ids differing only in the last byte of a big-endian integer (consecutive arguments) spread
+// over the low bits the table indexes by.
+TEST(MemoTable, ConsecutiveArgumentsSpreadOverTheTable) {
+  constexpr std::size_t buckets = 2048;
+  std::vector<int> load(buckets);
+  for (std::int64_t i = 0; i < 1024; ++i) {
+    ++load[memo_hash(KeyBuilder::encode(i)) % buckets];
+  }
+  EXPECT_LE(*std::max_element(load.begin(), load.end()), 6);
+  EXPECT_NE(memo_hash("a"), memo_hash("b"));
+  EXPECT_NE(memo_hash(std::string(9, 'a')), memo_hash(std::string(10, 'a')));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 // the end of cache_service.hpp. Not part of the API.
 #pragma once
 
-#include <concepts>
 #include <exception>
 #include <optional>
 #include <string>
@@ -11,62 +10,24 @@
 #include <type_traits>
 #include <utility>
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/associator.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/system_executor.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
 
 namespace asyncredis::detail {
 
-// Whether this thread runs `executor` now (false when it cannot tell).
-template <class Executor>
-bool cache_running_in(const Executor& executor) noexcept {
-  if constexpr (std::same_as<Executor, boost::asio::any_io_executor>) {
-    const auto* io = executor.template target<boost::asio::io_context::executor_type>();
-    return io != nullptr && io->running_in_this_thread();
-  } else if constexpr (requires { executor.running_in_this_thread(); }) {
-    return executor.running_in_this_thread();
-  } else {
-    return false;
-  }
-}
-
-// Calls `handler` on its associated executor: directly when this thread runs it already (the
-// normal case); a handler bound elsewhere (a strand, another context) is dispatched there.
-template <class Handler, class... Args>
-void cache_complete(Handler&& handler, const boost::asio::any_io_executor& fallback,
-                    Args&&... args) {
-  using Associated =
-      boost::asio::associated_executor_t<std::decay_t<Handler>, boost::asio::system_executor>;
-  // A handler without an executor of its own (the common case) runs on `fallback`: no copy.
-  auto run_on = [&](const auto& executor) {
-    if (cache_running_in(executor)) {
-      std::forward<Handler>(handler)(std::forward<Args>(args)...);
-      return;
-    }
-    boost::asio::dispatch(
-        executor, boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
-  };
-  if constexpr (std::same_as<Associated, boost::asio::system_executor>) {
-    run_on(fallback);
-  } else {
-    run_on(boost::asio::get_associated_executor(handler, fallback));
-  }
-}
-
 // What a lookup asks of the operation that started it (its "source"):
 //   const CacheService& cache() const;  std::string_view key() const;
 //   double early_refresh() const;
-//   std::optional<R> recall(const CacheEntry&) const;  // a hit's value known without decoding
-//   void remember(const CacheEntry&, const R&);         // a hit's value just decoded
-//   void miss(Handler&&, CacheEntry&&) &&;              // a miss, or an entry due for refresh
+//   std::optional<R> recall(std::string_view json) const;  // a hit's value known without decoding
+//   void remember(const CacheEntry&, const R&);            // a hit's value just decoded
+//   void miss(Handler&&, CacheEntry&&) &&;                 // a miss, or an entry due for refresh
 // The key must stay valid while the source moves (it is encoded before the GET takes the
 // lookup, and the source keeps it, or what owns it, alive).
+//
+// The lookup is itself a completion handler, with the caller's associated executor: it runs
+// where the caller's handler must run, so it calls that handler directly.
 
 // Completes `handler` (signature void(std::exception_ptr, R)) with R(the hit as T), or hands
 // a miss, and an entry drawn for early refresh, to the source.
@@ -79,12 +40,24 @@ class CacheLookup {
   // The GET's outcome (fast path).
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
     const CacheService& cache = source_.cache();
+    std::optional<R> value;
     CacheEntry entry;
     try {
-      cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh(),
-                   entry);
+      // The text the source remembers, byte for byte: a plain JSON text (a stored form with
+      // a header starts with a 0x00 byte, JSON never does), so nothing to parse or refresh.
+      if (!error && stored) value = source_.recall(*stored);
+      if (value) {
+        cache.count_hit();
+      } else {
+        cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh(),
+                     entry);
+      }
     } catch (...) {
-      cache_complete(std::move(handler_), cache.get_executor(), std::current_exception(), R{});
+      fail(std::current_exception());
+      return;
+    }
+    if (value) {
+      std::move(handler_)(std::exception_ptr(), std::move(*value));
       return;
     }
     finish(entry);
@@ -93,7 +66,7 @@ class CacheLookup {
   // A looked-up entry (the coroutine path of a namespaced service).
   void operator()(std::exception_ptr error, CacheEntry entry) {
     if (error) {
-      cache_complete(std::move(handler_), source_.cache().get_executor(), std::move(error), R{});
+      fail(std::move(error));
       return;
     }
     finish(entry);
@@ -104,7 +77,6 @@ class CacheLookup {
 
  private:
   void finish(CacheEntry& entry) {
-    const CacheService& cache = source_.cache();
     if (entry.kind == CacheEntry::Kind::miss || entry.refresh_due) {
       std::move(source_).miss(std::move(handler_), std::move(entry));
       return;
@@ -112,21 +84,22 @@ class CacheLookup {
     std::exception_ptr failure;
     std::optional<R> value;
     try {
-      value = source_.recall(entry);
+      if (entry.kind == CacheEntry::Kind::value) value = source_.recall(entry.json);
       if (!value) {
-        value.emplace(CacheService::value_as<T>(cache, entry, source_.key()));
+        value.emplace(CacheService::value_as<T>(source_.cache(), entry, source_.key()));
         source_.remember(entry, *value);
       }
     } catch (...) {
       failure = std::current_exception();
     }
     if (failure) {
-      cache_complete(std::move(handler_), cache.get_executor(), std::move(failure), R{});
+      fail(std::move(failure));
     } else {
-      cache_complete(std::move(handler_), cache.get_executor(), std::exception_ptr(),
-                     std::move(*value));
+      std::move(handler_)(std::exception_ptr(), std::move(*value));
     }
   }
+
+  void fail(std::exception_ptr error) { std::move(handler_)(std::move(error), R{}); }
 
   Handler handler_;
   Source source_;
@@ -172,7 +145,7 @@ void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
 // What CacheService's own sources remember: nothing (only cached() keeps a memo).
 template <class R>
 struct CacheNoMemo {
-  static std::optional<R> recall(const CacheEntry&) noexcept { return std::nullopt; }
+  static std::optional<R> recall(std::string_view) noexcept { return std::nullopt; }
   static void remember(const CacheEntry&, const R&) noexcept {}
 };
 
@@ -198,8 +171,7 @@ class CacheGetSource : public CacheKeySource, public CacheNoMemo<R> {
   using CacheKeySource::CacheKeySource;
   template <class Handler>
   void miss(Handler&& handler, CacheEntry&&) && {
-    cache_complete(std::forward<Handler>(handler), cache_.get_executor(), std::exception_ptr(),
-                   R());
+    std::forward<Handler>(handler)(std::exception_ptr(), R());
   }
 };
 

@@ -91,7 +91,8 @@ template <class Fn, class Keep = detail::CacheAlways, class KeyFn = detail::Cach
 class Cached {
  public:
   Cached(CacheService cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
-      : state_(make_state(std::move(cache), std::move(prefix), ttl, std::move(fn))) {}
+      : Cached(first_state(std::move(cache), std::move(prefix), ttl, std::move(fn)),
+               default_memo_entries, default_memo_bytes) {}
 
   // fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
   // argument may be a completion token, signature void(std::exception_ptr, R); without one
@@ -150,8 +151,10 @@ class Cached {
   Cached<Fn, std::decay_t<K>, KeyFn> cache_if(K&& keep) const {
     using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
     const State& s = *state_;
-    return Other(std::make_shared<const typename Other::State>(typename Other::State{
-        s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, s.memo}));
+    return Other(
+        typename Other::State{
+            s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}},
+        memo_->max_entries(), memo_->max_bytes());
   }
 
   // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string) instead of the
@@ -161,17 +164,17 @@ class Cached {
   Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
     using Other = Cached<Fn, Keep, std::decay_t<K>>;
     const State& s = *state_;
-    // Other keys, so a memo of its own.
-    return Other(std::make_shared<const typename Other::State>(
-        typename Other::State{s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options,
-                              make_memo(default_memo_entries, default_memo_bytes)}));
+    return Other(
+        typename Other::State{
+            s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options, {}},
+        memo_->max_entries(), memo_->max_bytes());
   }
 
   // A copy with single flight on (the default) or off.
   Cached single_flight(bool on) const {
     State s = *state_;
     s.options.single_flight = on;
-    return Cached(std::make_shared<const State>(std::move(s)));
+    return Cached(std::move(s), memo_->max_entries(), memo_->max_bytes());
   }
 
   // A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
@@ -181,18 +184,17 @@ class Cached {
     if (!(beta >= 0)) throw Error(errc::invalid_argument, "cached: early_refresh must be >= 0");
     State s = *state_;
     s.options.early_refresh = beta;
-    return Cached(std::make_shared<const State>(std::move(s)));
+    return Cached(std::move(s), memo_->max_entries(), memo_->max_bytes());
   }
 
   // A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
   // value each last decoded: a hit whose stored text is unchanged is answered with a copy of
   // that value instead of parsing it again (on by default: 1,024 calls, 1 MiB). 0 turns it
   // off, e.g. for a result type whose copies share state. Results that cannot be copied are
-  // never remembered.
+  // never remembered. Each copy made by an option method starts with an empty memo of the
+  // same bounds.
   Cached memo(std::size_t max_entries, std::size_t max_bytes = default_memo_bytes) const {
-    State s = *state_;
-    s.memo = make_memo(max_entries, max_bytes);
-    return Cached(std::make_shared<const State>(std::move(s)));
+    return Cached(State(*state_), max_entries, max_bytes);
   }
 
   const CacheService& cache() const noexcept { return state_->cache; }
@@ -210,21 +212,23 @@ class Cached {
     Keep keep;
     KeyFn key_fn;
     GetOrSetOptions options;
-    // Shared by copies that use the same keys; its entries are tied to them.
-    std::shared_ptr<detail::DecodedMemo> memo;
+    // This state's memo, owned by the Cached objects that share the state. Every entry in it
+    // owns the state (see find_in_memo), so a call holds one reference, to its entry, and the
+    // state holds the memo weakly: no cycle.
+    std::weak_ptr<detail::DecodedMemo> memo;
   };
 
   static constexpr std::size_t default_memo_entries = 1024;
   static constexpr std::size_t default_memo_bytes = std::size_t{1} << 20;
 
-  static std::shared_ptr<detail::DecodedMemo> make_memo(std::size_t entries, std::size_t bytes) {
-    return std::make_shared<detail::DecodedMemo>(entries, bytes);
+  Cached(State state, std::size_t memo_entries, std::size_t memo_bytes)
+      : memo_(std::make_shared<detail::DecodedMemo>(memo_entries, memo_bytes)) {
+    state.memo = memo_;
+    state_ = std::make_shared<const State>(std::move(state));
   }
 
-  explicit Cached(std::shared_ptr<const State> state) : state_(std::move(state)) {}
-
-  static std::shared_ptr<const State> make_state(CacheService cache, std::string prefix,
-                                                 std::chrono::milliseconds ttl, Fn fn) {
+  static State first_state(CacheService cache, std::string prefix, std::chrono::milliseconds ttl,
+                           Fn fn) {
     // An empty prefix would make invalidate_all() a delete of every key of the service.
     if (prefix.empty()) throw Error(errc::invalid_argument, "cached: the prefix is empty");
     if (ttl.count() < 0) {
@@ -233,48 +237,47 @@ class Cached {
     }
     GetOrSetOptions options;
     options.ttl = ttl;
-    return std::make_shared<const State>(
-        State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options,
-              make_memo(default_memo_entries, default_memo_bytes)});
+    return State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options, {}};
   }
 
-  // One call's side of the lookup (see detail::CacheLookup): the state it shares with the
-  // other calls, its arguments (kept for a miss) and its view of the memo, which holds the key.
+  // One call's side of the lookup (see detail::CacheLookup): its arguments (kept for a miss)
+  // and its view of the memo, which holds the key and keeps the state alive.
   template <class R, class Stored>
   class CallSource {
    public:
-    CallSource(std::shared_ptr<const State> state, Stored args, detail::MemoHandle<R> memo,
-               std::uint64_t flights_seen)
-        : state_(std::move(state)),
-          args_(std::move(args)),
-          memo_(std::move(memo)),
-          flights_seen_(flights_seen) {}
+    CallSource(detail::MemoHandle<R> memo, Stored args, std::uint64_t flights_seen)
+        : memo_(std::move(memo)), args_(std::move(args)), flights_seen_(flights_seen) {}
 
-    const CacheService& cache() const noexcept { return state_->cache; }
+    const CacheService& cache() const noexcept { return state().cache; }
     std::string_view key() const noexcept { return memo_.key(); }
-    double early_refresh() const noexcept { return state_->options.early_refresh; }
-    std::optional<R> recall(const detail::CacheEntry& entry) const {
+    double early_refresh() const noexcept { return state().options.early_refresh; }
+    std::optional<R> recall(std::string_view json) const {
       if constexpr (std::copy_constructible<R>) {
-        return memo_.recall(entry);
+        return memo_.recall(json);
       } else {
         return std::nullopt;
       }
     }
     void remember(const detail::CacheEntry& entry, const R& value) {
-      if constexpr (std::copy_constructible<R>) memo_.remember(*state_->memo, entry, value);
+      if constexpr (std::copy_constructible<R>) {
+        // The memo is gone when every Cached of this state is; nothing to remember then.
+        if (auto memo = state().memo.lock()) memo_.remember(*memo, entry, value);
+      }
     }
     template <class Handler>
     void miss(Handler&& handler, detail::CacheEntry&& entry) && {
-      const State& state = *state_;
-      detail::cache_fill<R>(state.cache, std::string(key()), std::move(entry), state.options,
-                            compute<R, Stored>(state_, std::move(args_)), flights_seen_,
+      std::shared_ptr<const State> state(memo_.owner(), &this->state());
+      const State& s = *state;
+      detail::cache_fill<R>(s.cache, std::string(key()), std::move(entry), s.options,
+                            compute<R, Stored>(std::move(state), std::move(args_)), flights_seen_,
                             std::forward<Handler>(handler));
     }
 
    private:
-    std::shared_ptr<const State> state_;
-    Stored args_;
+    const State& state() const noexcept { return *static_cast<const State*>(memo_.owner().get()); }
+
     detail::MemoHandle<R> memo_;
+    Stored args_;
     std::uint64_t flights_seen_;
   };
 
@@ -288,23 +291,22 @@ class Cached {
     // Before the arguments are moved into Stored.
     detail::MemoHandle<R> memo = find_in_memo<R>(args...);
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
-        [](auto handler, std::shared_ptr<const State> state, Stored args,
-           detail::MemoHandle<R> memo) {
-          // The state is on the heap and the source keeps it: `cache` stays valid.
-          const CacheService& cache = state->cache;
+        [](auto handler, Stored args, detail::MemoHandle<R> memo) {
+          // The memo's entry keeps the state, on the heap, alive: `cache` stays valid.
+          const CacheService& cache = static_cast<const State*>(memo.owner().get())->cache;
           const std::uint64_t seen = cache.flights_completed();
           detail::cache_start_lookup<R, R>(
               cache, std::move(handler),
-              CallSource<R, Stored>(std::move(state), std::move(args), std::move(memo), seen));
+              CallSource<R, Stored>(std::move(memo), std::move(args), seen));
         },
-        token, state_, Stored(std::forward<Args>(args)...), std::move(memo));
+        token, Stored(std::forward<Args>(args)...), std::move(memo));
   }
 
   // The call's view of the memo. A call the memo knows takes its key from there: no hashing.
   template <class R, class... Args>
   detail::MemoHandle<R> find_in_memo(const Args&... args) const {
     using Memo = detail::MemoHandle<R>;
-    const detail::DecodedMemo& memo = *state_->memo;
+    const detail::DecodedMemo& memo = *memo_;
     const bool use_memo = std::copy_constructible<R> && memo.enabled();
     if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
       detail::KeyScratch scratch;
@@ -313,7 +315,8 @@ class Cached {
       if (use_memo) {
         if (auto found = memo.find(id)) return Memo::found(std::move(found));
       }
-      return Memo::fresh(use_memo ? id : std::string(), detail::key_make(state_->prefix, id));
+      return Memo::fresh(use_memo ? id : std::string(), detail::key_make(state_->prefix, id),
+                         state_);
     } else {
       // A key of the user's function is its own id.
       std::string key = key_for(args...);
@@ -321,7 +324,7 @@ class Cached {
         if (auto found = memo.find(key)) return Memo::found(std::move(found));
       }
       std::string id = use_memo ? key : std::string();
-      return Memo::fresh(std::move(id), std::move(key));
+      return Memo::fresh(std::move(id), std::move(key), state_);
     }
   }
 
@@ -337,6 +340,7 @@ class Cached {
   }
 
   std::shared_ptr<const State> state_;
+  std::shared_ptr<detail::DecodedMemo> memo_;
 };
 
 // Memoizes `fn`, any callable returning asio::awaitable<R>, in `cache` under keys

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 #include "asyncredis/cache/cache_detail.hpp"
+#include "asyncredis/cache/memo_table.hpp"
 
 namespace asyncredis::detail {
 
@@ -40,20 +40,15 @@ class SpinLock {
 
 class DecodedMemo {
  public:
-  // What one call decoded last. Immutable once shared.
-  struct Entry {
-    std::string id;                     // the call's arguments, canonically encoded
-    std::string key;                    // the call's key (before the service's prefix)
-    std::string json;                   // the text the value was decoded from
-    const void* type = nullptr;         // memo_type<R>(): what `value` points to
-    std::shared_ptr<const void> value;  // the decoded R
-  };
+  using Entry = MemoEntry;
 
   // Keeps at most `max_entries` calls and `max_bytes` of their texts (oldest first out); a
   // text longer than max_bytes / 16 is never kept. 0 entries: the memo is off.
   DecodedMemo(std::size_t max_entries, std::size_t max_bytes);
 
   bool enabled() const noexcept { return max_entries_ > 0; }
+  std::size_t max_entries() const noexcept { return max_entries_; }
+  std::size_t max_bytes() const noexcept { return max_bytes_; }
   // Whether a text of `size` bytes would be kept.
   bool accepts(std::size_t size) const noexcept { return enabled() && size <= max_bytes_ / 16; }
   // The entry of call `id` (the arguments' canonical encoding), or null.
@@ -63,19 +58,12 @@ class DecodedMemo {
   std::size_t size() const;
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>()(s);
-    }
-  };
   static std::size_t cost(const Entry& entry) noexcept;
 
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
   mutable SpinLock lock_;
-  std::unordered_map<std::string, std::shared_ptr<const Entry>, StringHash, std::equal_to<>>
-      entries_;
+  MemoTable entries_;
   std::deque<std::string> order_;  // ids, oldest first
   std::size_t bytes_ = 0;
 };
@@ -88,33 +76,38 @@ const void* memo_type() noexcept {
 }
 
 // One cached() call's view of the memo: the memo's entry for its arguments, or a fresh entry
-// that holds just their encoding and the key. Two words, so the call's operation, moved from
-// handler to handler on its way to the socket, stays cheap to move.
+// that holds just their encoding and the key. One shared pointer, so the call's operation,
+// moved from handler to handler on its way to the socket, stays cheap to move.
 template <class R>
 class MemoHandle {
  public:
   // The memo knew the call.
   static MemoHandle found(std::shared_ptr<const DecodedMemo::Entry> entry) {
-    return MemoHandle(std::move(entry), true);
+    return MemoHandle(std::move(entry));
   }
   // The memo did not know the call (or is off): `id` is the arguments' encoding.
-  static MemoHandle fresh(std::string id, std::string key) {
+  static MemoHandle fresh(std::string id, std::string key,
+                          std::shared_ptr<const void> owner = nullptr) {
     auto entry = std::make_shared<DecodedMemo::Entry>();
     entry->id = std::move(id);
     entry->key = std::move(key);
-    return MemoHandle(std::move(entry), false);
+    entry->owner = std::move(owner);
+    return MemoHandle(std::move(entry));
   }
 
-  bool was_found() const noexcept { return found_; }
+  // Fresh entries carry no value, so no type either.
+  bool was_found() const noexcept { return entry_->type != nullptr; }
   const std::string& key() const noexcept { return entry_->key; }
+  const std::shared_ptr<const void>& owner() const noexcept { return entry_->owner; }
 
-  // A copy of the remembered value when `stored` holds exactly the remembered text.
-  std::optional<R> recall(const CacheEntry& stored) const {
-    if (!found_ || stored.kind != CacheEntry::Kind::value || entry_->type != memo_type<R>() ||
-        entry_->json != stored.json) {
-      return std::nullopt;
-    }
+  // A copy of the remembered value when `json` is exactly the remembered text.
+  std::optional<R> recall(std::string_view json) const {
+    if (entry_->type != memo_type<R>() || entry_->json != json) return std::nullopt;
     return *static_cast<const R*>(entry_->value.get());
+  }
+  std::optional<R> recall(const CacheEntry& stored) const {
+    if (stored.kind != CacheEntry::Kind::value) return std::nullopt;
+    return recall(stored.json);
   }
 
   // Remembers in `memo` the value just decoded from `stored`.
@@ -126,15 +119,14 @@ class MemoHandle {
     remembered->json = stored.json;
     remembered->type = memo_type<R>();
     remembered->value = std::make_shared<const R>(value);
+    remembered->owner = entry_->owner;
     memo.remember(std::move(remembered));
   }
 
  private:
-  MemoHandle(std::shared_ptr<const DecodedMemo::Entry> entry, bool found)
-      : entry_(std::move(entry)), found_(found) {}
+  explicit MemoHandle(std::shared_ptr<const DecodedMemo::Entry> entry) : entry_(std::move(entry)) {}
 
   std::shared_ptr<const DecodedMemo::Entry> entry_;
-  bool found_;
 };
 
 }  // namespace asyncredis::detail
