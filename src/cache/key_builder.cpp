@@ -22,9 +22,17 @@ void key_put_u64(std::string& out, std::uint64_t value) {
   out.append(bytes, sizeof bytes);
 }
 
+void key_put_tagged(std::string& out, char tag, std::uint64_t value) {
+  // One append, not two: every cached() call encodes its arguments.
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
+  char bytes[9];
+  bytes[0] = tag;
+  std::memcpy(bytes + 1, &value, 8);
+  out.append(bytes, sizeof bytes);
+}
+
 void key_put_int(std::string& out, std::int64_t value) {
-  out += 'i';
-  key_put_u64(out, static_cast<std::uint64_t>(value));
+  key_put_tagged(out, 'i', static_cast<std::uint64_t>(value));
 }
 
 void key_put_uint(std::string& out, std::uint64_t value) {
@@ -34,29 +42,25 @@ void key_put_uint(std::string& out, std::uint64_t value) {
     key_put_int(out, static_cast<std::int64_t>(value));
     return;
   }
-  out += 'u';
-  key_put_u64(out, value);
+  key_put_tagged(out, 'u', value);
 }
 
 void key_put_double(std::string& out, double value) {
   if (value == 0.0) value = 0.0;  // -0.0 == 0.0: equal arguments, equal keys
   std::uint64_t bits = std::bit_cast<std::uint64_t>(value);
   if (std::isnan(value)) bits = 0x7ff8000000000000ull;  // NaN payloads and signs vary
-  out += 'f';
-  key_put_u64(out, bits);
+  key_put_tagged(out, 'f', bits);
 }
 
 void key_put_text(std::string& out, char tag, std::string_view bytes) {
-  out += tag;
-  key_put_u64(out, bytes.size());
+  key_put_tagged(out, tag, bytes.size());
   out.append(bytes);
 }
 
 void key_put_sorted(std::string& out, char tag, std::vector<std::string>& items) {
   // Encodings are prefix-free, so bytewise order of "key value" strings is the order of keys.
   std::sort(items.begin(), items.end());
-  out += tag;
-  key_put_u64(out, items.size());
+  key_put_tagged(out, tag, items.size());
   for (const std::string& item : items) out += item;
 }
 
@@ -88,8 +92,7 @@ void key_encode_json(std::string& out, const nlohmann::json& value) {
       return;
     }
     case Type::array:
-      out += 'l';
-      key_put_u64(out, value.size());
+      key_put_tagged(out, 'l', value.size());
       for (const auto& item : value) key_encode_json(out, item);
       return;
     case Type::object: {

@@ -39,25 +39,26 @@ class CacheLookup {
 
   // The GET's outcome (fast path).
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
-    const CacheService& cache = source_.cache();
     std::optional<R> value;
-    CacheEntry entry;
     try {
       // The text the source remembers, byte for byte: a plain JSON text (a stored form with
       // a header starts with a 0x00 byte, JSON never does), so nothing to parse or refresh.
       if (!error && stored) value = source_.recall(*stored);
-      if (value) {
-        cache.count_hit();
-      } else {
-        cache.settle(std::move(error), std::move(stored), source_.key(), source_.early_refresh(),
-                     entry);
-      }
     } catch (...) {
       fail(std::current_exception());
       return;
     }
     if (value) {
+      source_.cache().count_hit();
       std::move(handler_)(std::exception_ptr(), std::move(*value));
+      return;
+    }
+    CacheEntry entry;
+    try {
+      source_.cache().settle(std::move(error), std::move(stored), source_.key(),
+                             source_.early_refresh(), entry);
+    } catch (...) {
+      fail(std::current_exception());
       return;
     }
     finish(entry);

@@ -245,8 +245,11 @@ class Cached {
   template <class R, class Stored>
   class CallSource {
    public:
-    CallSource(detail::MemoHandle<R> memo, Stored args, std::uint64_t flights_seen)
-        : memo_(std::move(memo)), args_(std::move(args)), flights_seen_(flights_seen) {}
+    // Before the call's GET: the flights completed so far (see CacheService::fill).
+    CallSource(detail::MemoHandle<R> memo, Stored args)
+        : memo_(std::move(memo)),
+          args_(std::move(args)),
+          flights_seen_(cache().flights_completed()) {}
 
     const CacheService& cache() const noexcept { return state().cache; }
     std::string_view key() const noexcept { return memo_.key(); }
@@ -292,12 +295,10 @@ class Cached {
     detail::MemoHandle<R> memo = find_in_memo<R>(args...);
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, Stored args, detail::MemoHandle<R> memo) {
-          // The memo's entry keeps the state, on the heap, alive: `cache` stays valid.
-          const CacheService& cache = static_cast<const State*>(memo.owner().get())->cache;
-          const std::uint64_t seen = cache.flights_completed();
-          detail::cache_start_lookup<R, R>(
-              cache, std::move(handler),
-              CallSource<R, Stored>(std::move(memo), std::move(args), seen));
+          CallSource<R, Stored> source(std::move(memo), std::move(args));
+          // The state is on the heap, kept by the source's memo entry: `cache` outlives the move.
+          const CacheService& cache = source.cache();
+          detail::cache_start_lookup<R, R>(cache, std::move(handler), std::move(source));
         },
         token, Stored(std::forward<Args>(args)...), std::move(memo));
   }

@@ -67,6 +67,8 @@ class KeyBuilder {
 namespace detail {
 
 void key_put_u64(std::string& out, std::uint64_t value);
+// `tag` then key_put_u64(value).
+void key_put_tagged(std::string& out, char tag, std::uint64_t value);
 void key_put_int(std::string& out, std::int64_t value);
 void key_put_uint(std::string& out, std::uint64_t value);
 void key_put_double(std::string& out, double value);
@@ -175,13 +177,11 @@ void key_encode(std::string& out, const T& value) {
     }
     key_put_sorted(out, 'e', items);
   } else if constexpr (KeyTupleLike<U>) {
-    out += 'l';
-    key_put_u64(out, std::tuple_size<U>::value);
+    key_put_tagged(out, 'l', std::tuple_size<U>::value);
     std::apply([&out](const auto&... items) { (key_encode(out, items), ...); }, value);
   } else if constexpr (std::ranges::input_range<U>) {
-    out += 'l';
-    const std::size_t count_at = out.size();
-    key_put_u64(out, 0);
+    const std::size_t count_at = out.size() + 1;  // after the tag
+    key_put_tagged(out, 'l', 0);
     std::uint64_t count = 0;
     for (const auto& item : value) {
       key_encode(out, item);
@@ -200,8 +200,7 @@ void key_encode(std::string& out, const T& value) {
 
 template <class... Args>
 void detail::key_encode_all(std::string& out, const Args&... args) {
-  out += 'A';
-  detail::key_put_u64(out, sizeof...(Args));
+  detail::key_put_tagged(out, 'A', sizeof...(Args));
   (detail::key_encode(out, args), ...);
 }
 
