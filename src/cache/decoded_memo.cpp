@@ -1,6 +1,8 @@
 // cached()'s memo of decoded values (see decoded_memo.hpp).
 #include "asyncredis/cache/decoded_memo.hpp"
 
+#include <vector>
+
 namespace asyncredis::detail {
 
 DecodedMemo::DecodedMemo(std::size_t max_entries, std::size_t max_bytes)
@@ -23,21 +25,24 @@ void DecodedMemo::remember(std::shared_ptr<const Entry> entry) {
   if (!entry || !accepts(entry->json.size())) return;
   const std::size_t added = cost(*entry);
   std::string id = entry->id;  // for the order queue, when the call is new
-  // The old entries are released outside the lock: their values' destructors are user code.
+  // Replaced and evicted entries are released outside the lock: their values' destructors
+  // are user code.
   std::shared_ptr<const Entry> replaced;
-  std::deque<std::shared_ptr<const Entry>> evicted;
+  std::vector<std::shared_ptr<const Entry>> evicted;
+  evicted.reserve(4);
   std::lock_guard lock(lock_);
-  bytes_ += added;
+  // Each step that can throw (std::bad_alloc) comes before the counts it would falsify: an id
+  // queued for an entry that never got in is skipped when its turn to go comes.
+  if (entries_.find(id) == nullptr) order_.push_back(std::move(id));
   replaced = entries_.put(std::move(entry));
-  if (replaced) {
-    bytes_ -= cost(*replaced);
-  } else {
-    order_.push_back(std::move(id));
-  }
+  bytes_ += added;
+  if (replaced) bytes_ -= cost(*replaced);
   while (!order_.empty() && (entries_.size() > max_entries_ || bytes_ > max_bytes_)) {
-    evicted.push_back(entries_.take(order_.front()));
-    bytes_ -= cost(*evicted.back());
+    std::shared_ptr<const Entry> oldest = entries_.take(order_.front());
     order_.pop_front();
+    if (!oldest) continue;
+    bytes_ -= cost(*oldest);
+    evicted.push_back(std::move(oldest));
   }
 }
 

@@ -10,8 +10,6 @@ namespace asyncredis::detail {
 
 namespace {
 
-constexpr char form_byte = '\0';
-
 // Reads "<digits>:" at `at`, advancing past the ':'.
 bool read_number(std::string_view text, std::size_t& at, std::int64_t& out) {
   const char* begin = text.data() + at;
@@ -27,7 +25,7 @@ bool read_number(std::string_view text, std::size_t& at, std::int64_t& out) {
 void parse_stored(std::string stored, std::string_view key, CacheEntry& entry,
                   RefreshHeader& header) {
   header = RefreshHeader{};
-  if (stored.empty() || stored[0] != form_byte) {
+  if (stored_as_plain_json(stored)) {
     // Plain JSON (an empty string too: it is not JSON, and decoding says so, never a miss).
     entry.kind = CacheEntry::Kind::value;
     entry.json = std::move(stored);
@@ -60,7 +58,7 @@ std::string stored_form(const Computed& value, std::int64_t delta_ms, std::int64
   if (value.kind == CacheEntry::Kind::not_found) return stored_form(value);
   std::string out;
   out.reserve(value.json.size() + 32);
-  out += form_byte;
+  out += stored_form_marker;
   out += 'X';
   out += std::to_string(delta_ms);
   out += ':';

@@ -14,20 +14,27 @@
 
 namespace asyncredis::detail {
 
-void key_put_u64(std::string& out, std::uint64_t value) {
-  // Big-endian, whatever the machine: keys must not depend on it.
+namespace {
+
+// Big-endian, whatever the machine: keys must not depend on it.
+void store_big_endian(char* out, std::uint64_t value) noexcept {
   if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
+  std::memcpy(out, &value, 8);
+}
+
+}  // namespace
+
+void key_put_u64(std::string& out, std::uint64_t value) {
   char bytes[8];
-  std::memcpy(bytes, &value, sizeof bytes);
+  store_big_endian(bytes, value);
   out.append(bytes, sizeof bytes);
 }
 
 void key_put_tagged(std::string& out, char tag, std::uint64_t value) {
   // One append, not two: every cached() call encodes its arguments.
-  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
   char bytes[9];
   bytes[0] = tag;
-  std::memcpy(bytes + 1, &value, 8);
+  store_big_endian(bytes + 1, value);
   out.append(bytes, sizeof bytes);
 }
 

@@ -14,19 +14,26 @@ std::uint64_t thread_token() noexcept {
   return token;
 }
 
-// The slot this thread used last, and whose counter it belongs to.
-struct LastSlot {
-  std::uint64_t counter_id = 0;
-  std::atomic<std::uint64_t>* value = nullptr;
+// The slots this thread used last, by counter: a thread serving a few services (a few
+// clients) finds its slot without a search.
+struct RecentSlots {
+  static constexpr std::size_t size = 4;
+  std::uint64_t counter_ids[size] = {};
+  std::atomic<std::uint64_t>* values[size] = {};
+  std::size_t next = 0;  // the one to replace
 };
-thread_local LastSlot last_slot;
+thread_local RecentSlots recent;
 
 }  // namespace
 
 StripedCounter::StripedCounter() noexcept : id_(next_counter_id.fetch_add(1)) {}
 
 void StripedCounter::add(std::uint64_t n) noexcept {
-  std::atomic<std::uint64_t>* value = last_slot.counter_id == id_ ? last_slot.value : claim();
+  std::atomic<std::uint64_t>* value = nullptr;
+  for (std::size_t i = 0; i < RecentSlots::size; ++i) {
+    if (recent.counter_ids[i] == id_) value = recent.values[i];
+  }
+  if (value == nullptr) value = claim();
   if (value == &shared_) {
     shared_.fetch_add(n, std::memory_order_relaxed);
   } else {
@@ -44,19 +51,22 @@ std::uint64_t StripedCounter::load() const noexcept {
 std::atomic<std::uint64_t>* StripedCounter::claim() noexcept {
   const std::uint64_t token = thread_token();
   std::atomic<std::uint64_t>* found = &shared_;
-  // This thread's slot from before (a remembered slot of another counter was used since),
-  // else a free one.
-  for (Slot& slot : slots_) {
-    if (slot.owner.load(std::memory_order_relaxed) == token) found = &slot.value;
-  }
-  for (Slot& slot : slots_) {
-    if (found != &shared_) break;
-    std::uint64_t free = 0;
-    if (slot.owner.compare_exchange_strong(free, token, std::memory_order_relaxed)) {
-      found = &slot.value;
+  // This thread's slot from before (it was pushed out of `recent`), else a free one.
+  for (std::size_t i = 0; i < slot_count; ++i) {
+    if (owners_[i].load(std::memory_order_relaxed) == token) {
+      found = &slots_[i].value;
+      break;
     }
   }
-  last_slot = LastSlot{id_, found};
+  for (std::size_t i = 0; i < slot_count && found == &shared_; ++i) {
+    std::uint64_t free = 0;
+    if (owners_[i].compare_exchange_strong(free, token, std::memory_order_relaxed)) {
+      found = &slots_[i].value;
+    }
+  }
+  recent.counter_ids[recent.next] = id_;
+  recent.values[recent.next] = found;
+  recent.next = (recent.next + 1) % RecentSlots::size;
   return found;
 }
 

@@ -25,13 +25,14 @@ class StripedCounter {
  private:
   struct alignas(64) Slot {
     std::atomic<std::uint64_t> value{0};
-    std::atomic<std::uint64_t> owner{0};  // the owning thread's token; 0: free
   };
   std::atomic<std::uint64_t>* claim() noexcept;
 
   static constexpr std::size_t slot_count = 16;
   const std::uint64_t id_;  // never reused, so a thread's remembered slot is never stale
   std::array<Slot, slot_count> slots_;
+  // Apart from the values: claim() reads them without touching lines other threads write.
+  std::array<std::atomic<std::uint64_t>, slot_count> owners_{};  // thread tokens; 0: free
   alignas(64) std::atomic<std::uint64_t> shared_{0};
 };
 

@@ -161,10 +161,12 @@ TEST_F(DecodedMemoTest, TurnedOffEveryHitIsDecoded) {
 
 // Calls made with a callback complete after the memoizer (and its memo) is destroyed: a hit
 // the memo knew, a miss that computes, and a hit decoded with no memo left to remember it.
+// So does one whose awaitable is started only after the memoizer is gone.
 TEST_F(DecodedMemoTest, CallsOutliveTheirMemoizer) {
   with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
     std::atomic<int> calls = 0;
     std::optional<Counted> remembered, computed, decoded;
+    std::optional<asio::awaitable<Counted>> later;
     auto expect_ok = [](std::optional<Counted>& out) {
       return [&out](std::exception_ptr e, Counted c) {
         EXPECT_FALSE(e);
@@ -179,7 +181,10 @@ TEST_F(DecodedMemoTest, CallsOutliveTheirMemoizer) {
       get(1, expect_ok(remembered));
       get(2, expect_ok(computed));
       get(3, expect_ok(decoded));
+      later.emplace(get(1));  // not started until awaited
     }  // no reply has been read yet: this coroutine has not given up its thread
+    auto late = co_await std::move(*later);
+    EXPECT_EQ(late, (Counted{1, "user1"}));
     while (!remembered || !computed || !decoded) co_await sleep_for(1ms);
     EXPECT_EQ(*remembered, (Counted{1, "user1"}));
     EXPECT_EQ(*computed, (Counted{2, "user2"}));

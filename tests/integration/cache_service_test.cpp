@@ -16,6 +16,7 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "asyncredis/cache/cache_service.hpp"
+#include "asyncredis/cache/cached.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
@@ -317,6 +318,24 @@ TEST_F(Cache, AnyCompletionToken) {
   });
 }
 
+// Callbacks made by handler(): how many completed, and how many of them on `strand`.
+struct StrandTally {
+  asio::strand<asio::io_context::executor_type> strand;
+  int done = 0;
+  int on_strand = 0;
+
+  auto handler() {
+    return [this](std::exception_ptr e, auto) {
+      EXPECT_FALSE(e);
+      if (strand.running_in_this_thread()) ++on_strand;
+      ++done;
+    };
+  }
+  asio::awaitable<void> wait_for(int completions) {
+    while (done < completions) co_await test::sleep_for(1ms);
+  }
+};
+
 TEST_F(Cache, HandlersRunOnTheirOwnExecutor) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server_->settings());
@@ -324,21 +343,43 @@ TEST_F(Cache, HandlersRunOnTheirOwnExecutor) {
     CacheService cache(client);
     CacheService namespaced = cache.in_namespace("ns");
     co_await cache.set("hit", 1, use_awaitable);
-    auto strand = asio::make_strand(io);
-    int done = 0, on_strand = 0;
-    auto check = [&](std::exception_ptr e, auto) {
-      EXPECT_FALSE(e);
-      if (strand.running_in_this_thread()) ++on_strand;
-      ++done;
-    };
+    StrandTally tally{asio::make_strand(io)};
+    auto on_strand = [&] { return asio::bind_executor(tally.strand, tally.handler()); };
     auto compute = []() -> asio::awaitable<int> { co_return 2; };
-    cache.get<int>("hit", asio::bind_executor(strand, check));                   // hit
-    cache.get<int>("miss", asio::bind_executor(strand, check));                  // miss
-    namespaced.get<int>("miss", asio::bind_executor(strand, check));             // namespaced
-    cache.get_or_set("fill", 10s, compute, asio::bind_executor(strand, check));  // computed
-    cache.get_or_set("hit", 10s, compute, asio::bind_executor(strand, check));   // hit
-    while (done < 5) co_await test::sleep_for(1ms);
-    EXPECT_EQ(on_strand, 5);
+    cache.get<int>("hit", on_strand());                   // hit
+    cache.get<int>("miss", on_strand());                  // miss
+    namespaced.get<int>("miss", on_strand());             // namespaced
+    cache.get_or_set("fill", 10s, compute, on_strand());  // computed
+    cache.get_or_set("hit", 10s, compute, on_strand());   // hit
+    co_await tally.wait_for(5);
+    EXPECT_EQ(tally.on_strand, 5);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+// A service made on a strand runs the callbacks that have no executor of their own there,
+// on its hit path too (whose GET completes on the client's executor first).
+TEST_F(Cache, UnboundHandlersRunOnTheServicesExecutor) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    co_await client.connect(use_awaitable);
+    StrandTally tally{asio::make_strand(io)};
+    CacheService cache(static_cast<const Commands&>(client), tally.strand);
+    co_await cache.set("hit", 1, use_awaitable);
+    auto check = [&] { return tally.handler(); };
+    auto compute = []() -> asio::awaitable<int> { co_return 2; };
+    auto square = cached(cache, "sq", 10s, [](int x) -> asio::awaitable<int> { co_return x* x; });
+    const int computed = co_await square(3, use_awaitable);
+    const int remembered = co_await square(3, use_awaitable);
+    EXPECT_EQ(computed + remembered, 18);
+    cache.get<int>("hit", check());                   // hit
+    cache.get<int>("miss", check());                  // miss
+    cache.get_or_set("hit", 10s, compute, check());   // hit
+    cache.get_or_set("fill", 10s, compute, check());  // computed
+    square(3, check());                               // a hit the memo answers
+    square(5, check());                               // computed through cached()
+    co_await tally.wait_for(6);
+    EXPECT_EQ(tally.on_strand, 6);
     co_await client.disconnect(use_awaitable);
   });
 }

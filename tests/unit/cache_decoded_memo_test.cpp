@@ -82,47 +82,50 @@ TEST(MemoHandle, RecallsOnlyTheSameTextOfTheSameType) {
   DecodedMemo memo(8, 1 << 20);
   memo.remember(entry("a", "41", 41));
   auto handle = MemoHandle<int>::found(memo.find("a"));
-  EXPECT_TRUE(handle.was_found());
   EXPECT_EQ(handle.key(), "k:a");
-  EXPECT_EQ(handle.recall(hit("41")), 41);
-  EXPECT_EQ(handle.recall(hit("42")), std::nullopt) << "the stored text changed";
-  CacheEntry not_found;
-  not_found.kind = CacheEntry::Kind::not_found;
-  EXPECT_EQ(handle.recall(not_found), std::nullopt);
-  EXPECT_EQ(MemoHandle<long>::found(memo.find("a")).recall(hit("41")), std::nullopt)
-      << "another type";
+  EXPECT_EQ(handle.recall("41"), 41);
+  EXPECT_EQ(handle.recall("42"), std::nullopt) << "the stored text changed";
+  EXPECT_EQ(handle.recall("41 "), std::nullopt) << "byte for byte";
+  EXPECT_EQ(MemoHandle<long>::found(memo.find("a")).recall("41"), std::nullopt) << "another type";
 }
 
 TEST(MemoHandle, RemembersWhatItDecoded) {
   DecodedMemo memo(8, 1 << 20);
-  auto fresh = MemoHandle<int>::fresh("id", "key");
-  EXPECT_FALSE(fresh.was_found());
+  auto owner = std::make_shared<const int>(0);
+  auto fresh = MemoHandle<int>::fresh("id", "key", owner);
   EXPECT_EQ(fresh.key(), "key");
-  EXPECT_EQ(fresh.recall(hit("7")), std::nullopt) << "nothing was remembered yet";
+  EXPECT_EQ(fresh.owner(), owner);
+  EXPECT_EQ(fresh.recall("7"), std::nullopt) << "nothing was remembered yet";
   fresh.remember(memo, hit("7"), 7);
   auto found = memo.find("id");
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->key, "key");
+  EXPECT_EQ(found->owner, owner) << "the remembered entry keeps the owner alive too";
   auto second = MemoHandle<int>::found(found);
-  EXPECT_EQ(second.recall(hit("7")), 7);
+  EXPECT_EQ(second.recall("7"), 7);
   second.remember(memo, hit("8"), 8);  // the value changed: the memo follows
-  EXPECT_EQ(MemoHandle<int>::found(memo.find("id")).recall(hit("8")), 8);
+  EXPECT_EQ(MemoHandle<int>::found(memo.find("id")).recall("8"), 8);
   EXPECT_EQ(memo.size(), 1u);
+  CacheEntry not_found;
+  not_found.kind = CacheEntry::Kind::not_found;
+  second.remember(memo, not_found, 9);
+  EXPECT_EQ(MemoHandle<int>::found(memo.find("id")).recall("8"), 8)
+      << "a \"not found\" is never remembered";
 }
 
 TEST(MemoHandle, RemembersNothingWhenTheMemoIsOffOrTheTextTooLong) {
   DecodedMemo off(0, 1 << 20);
-  MemoHandle<int>::fresh("id", "key").remember(off, hit("7"), 7);
+  MemoHandle<int>::fresh("id", "key", nullptr).remember(off, hit("7"), 7);
   EXPECT_EQ(off.size(), 0u);
   DecodedMemo small(8, 160);
-  MemoHandle<int>::fresh("id", "key").remember(small, hit(std::string(11, '1')), 1);
+  MemoHandle<int>::fresh("id", "key", nullptr).remember(small, hit(std::string(11, '1')), 1);
   EXPECT_EQ(small.size(), 0u);
 }
 
 // Random puts, takes and finds over a few ids, against a std::map: the probing and the
 // backward-shift deletion of the open-addressing table keep every entry reachable.
 TEST(MemoTable, AgreesWithAMapOverRandomOperations) {
-  MemoTable table;
+  MemoTable<MemoEntry> table;
   std::map<std::string, std::shared_ptr<const MemoEntry>> reference;
   std::mt19937 random(7);
   for (int step = 0; step < 50000; ++step) {
@@ -156,6 +159,33 @@ TEST(MemoTable, AgreesWithAMapOverRandomOperations) {
     ASSERT_NE(found, nullptr) << id;
     EXPECT_EQ(*found, e);
   }
+}
+
+// Ids whose home is the table's last slot wrap around to its start; taking one from the
+// middle of such a run shifts the rest back and keeps them all reachable.
+TEST(MemoTable, TakesFromARunThatWrapsAround) {
+  MemoTable<MemoEntry> table;  // 16 slots while it holds at most 12
+  std::vector<std::string> last_home, first_home;
+  for (int i = 0; last_home.size() < 3 || first_home.size() < 2; ++i) {
+    std::string id = "w" + std::to_string(i);
+    const auto home = memo_hash(id) % 16;
+    if (home == 15 && last_home.size() < 3) last_home.push_back(id);
+    if (home == 0 && first_home.size() < 2) first_home.push_back(id);
+  }
+  // Slots 15, 0, 1 for last_home; 2, 3 for first_home (displaced by the wrapped run).
+  for (const auto& id : last_home) table.put(entry(id, "1", 1));
+  for (const auto& id : first_home) table.put(entry(id, "2", 2));
+  ASSERT_EQ(table.size(), 5u);
+  ASSERT_NE(table.take(last_home[0]), nullptr);
+  EXPECT_EQ(table.take(last_home[0]), nullptr);
+  for (const auto& id : {last_home[1], last_home[2], first_home[0], first_home[1]}) {
+    ASSERT_NE(table.find(id), nullptr) << id;
+  }
+  ASSERT_NE(table.take(last_home[2]), nullptr);  // inside the wrapped part
+  for (const auto& id : {last_home[1], first_home[0], first_home[1]}) {
+    ASSERT_NE(table.find(id), nullptr) << id;
+  }
+  EXPECT_EQ(table.size(), 3u);
 }
 
 // Ids differing only in the last byte of a big-endian integer (consecutive arguments) spread

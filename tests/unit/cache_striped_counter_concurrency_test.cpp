@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -22,13 +23,17 @@ TEST(StripedCounter, CountsOneThreadsAdds) {
 TEST(StripedCounter, SumsManyThreadsMoreThanItHasSlots) {
   StripedCounter counter;
   constexpr int threads = 40;  // more than its 16 slots: the last ones share an atomic
-  constexpr int adds = 2000;
+  constexpr int adds = 50000;
+  // All start together, so that a slot two threads shared would lose counts.
+  std::latch start(threads + 1);
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&counter] {
+    workers.emplace_back([&counter, &start] {
+      start.arrive_and_wait();
       for (int i = 0; i < adds; ++i) counter.add();
     });
   }
+  start.arrive_and_wait();
   // Reads while the threads add: never more than was added, never less than before.
   std::uint64_t seen = 0;
   for (int i = 0; i < 1000; ++i) {
@@ -64,6 +69,12 @@ TEST(StripedCounter, AThreadMovingBetweenCountersCountsEachRight) {
   StripedCounter next;  // may reuse the address: its count starts at 0 all the same
   next.add(5);
   EXPECT_EQ(next.load(), 5u);
+  // More counters than a thread remembers, in turns: each still counts its own.
+  StripedCounter c[6];
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 6; ++i) c[i].add(static_cast<std::uint64_t>(i));
+  }
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(c[i].load(), 3u * static_cast<std::uint64_t>(i));
 }
 
 }  // namespace

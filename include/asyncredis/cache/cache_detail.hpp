@@ -31,6 +31,13 @@ struct CacheEntry {
   bool refresh_due = false;  // a value whose early refresh (XFetch) was drawn
 };
 
+// This library's stored forms other than plain JSON (see src/cache/entry_codec.hpp) start
+// with a 0x00 byte, which no JSON text does.
+constexpr char stored_form_marker = '\0';
+inline bool stored_as_plain_json(std::string_view stored) noexcept {
+  return stored.empty() || stored[0] != stored_form_marker;
+}
+
 // What a computation produced.
 struct Computed {
   CacheEntry::Kind kind = CacheEntry::Kind::value;  // value or not_found

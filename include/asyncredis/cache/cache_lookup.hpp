@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/associator.hpp>
 #include <boost/asio/co_spawn.hpp>
 
@@ -26,8 +28,9 @@ namespace asyncredis::detail {
 // The key must stay valid while the source moves (it is encoded before the GET takes the
 // lookup, and the source keeps it, or what owns it, alive).
 //
-// The lookup is itself a completion handler, with the caller's associated executor: it runs
-// where the caller's handler must run, so it calls that handler directly.
+// The lookup is itself a completion handler whose executor is the caller's handler's, or the
+// service's for a handler without one (see associated_executor below): it runs where the
+// caller's handler must run, so it calls that handler directly.
 
 // Completes `handler` (signature void(std::exception_ptr, R)) with R(the hit as T), or hands
 // a miss, and an entry drawn for early refresh, to the source.
@@ -41,10 +44,12 @@ class CacheLookup {
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
     std::optional<R> value;
     try {
-      // The text the source remembers, byte for byte: a plain JSON text (a stored form with
-      // a header starts with a 0x00 byte, JSON never does), so nothing to parse or refresh.
-      if (!error && stored) value = source_.recall(*stored);
+      // The text the source remembers, byte for byte, as plain JSON: no header to parse, so
+      // no early refresh can be due.
+      if (!error && stored && stored_as_plain_json(*stored)) value = source_.recall(*stored);
     } catch (...) {
+      // Only copying the remembered value throws: the text was a hit.
+      source_.cache().count_hit();
       fail(std::current_exception());
       return;
     }
@@ -215,5 +220,20 @@ struct boost::asio::associator<Associator, asyncredis::detail::CacheLookup<T, R,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler(), c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler(), c);
+  }
+};
+
+// A handler without an executor of its own runs on the service's (which may not be the
+// client's), like the service's other operations.
+template <class T, class R, class Handler, class Source, class Executor>
+struct boost::asio::associated_executor<asyncredis::detail::CacheLookup<T, R, Handler, Source>,
+                                        Executor> {
+  using type = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+  static type get(const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h) noexcept {
+    return boost::asio::get_associated_executor(h.handler(), h.source().cache().get_executor());
+  }
+  static type get(const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h,
+                  const Executor&) noexcept {
+    return get(h);
   }
 };

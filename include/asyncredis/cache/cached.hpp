@@ -91,7 +91,7 @@ template <class Fn, class Keep = detail::CacheAlways, class KeyFn = detail::Cach
 class Cached {
  public:
   Cached(CacheService cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
-      : Cached(first_state(std::move(cache), std::move(prefix), ttl, std::move(fn)),
+      : Cached(validated_state(std::move(cache), std::move(prefix), ttl, std::move(fn)),
                default_memo_entries, default_memo_bytes) {}
 
   // fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
@@ -227,8 +227,8 @@ class Cached {
     state_ = std::make_shared<const State>(std::move(state));
   }
 
-  static State first_state(CacheService cache, std::string prefix, std::chrono::milliseconds ttl,
-                           Fn fn) {
+  static State validated_state(CacheService cache, std::string prefix,
+                               std::chrono::milliseconds ttl, Fn fn) {
     // An empty prefix would make invalidate_all() a delete of every key of the service.
     if (prefix.empty()) throw Error(errc::invalid_argument, "cached: the prefix is empty");
     if (ttl.count() < 0) {

@@ -38,6 +38,16 @@ class SpinLock {
   std::atomic<bool> locked_{false};
 };
 
+// What one call decoded last. Immutable once shared.
+struct MemoEntry {
+  std::string id;                     // the call's arguments, canonically encoded
+  std::string key;                    // the call's key (before the service's prefix)
+  std::string json;                   // the text the value was decoded from
+  const void* type = nullptr;         // memo_type<R>(): what `value` points to
+  std::shared_ptr<const void> value;  // the decoded R
+  std::shared_ptr<const void> owner;  // what a call needs alive: the memoizer's state
+};
+
 class DecodedMemo {
  public:
   using Entry = MemoEntry;
@@ -63,7 +73,7 @@ class DecodedMemo {
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
   mutable SpinLock lock_;
-  MemoTable entries_;
+  MemoTable<MemoEntry> entries_;
   std::deque<std::string> order_;  // ids, oldest first
   std::size_t bytes_ = 0;
 };
@@ -86,8 +96,7 @@ class MemoHandle {
     return MemoHandle(std::move(entry));
   }
   // The memo did not know the call (or is off): `id` is the arguments' encoding.
-  static MemoHandle fresh(std::string id, std::string key,
-                          std::shared_ptr<const void> owner = nullptr) {
+  static MemoHandle fresh(std::string id, std::string key, std::shared_ptr<const void> owner) {
     auto entry = std::make_shared<DecodedMemo::Entry>();
     entry->id = std::move(id);
     entry->key = std::move(key);
@@ -95,8 +104,6 @@ class MemoHandle {
     return MemoHandle(std::move(entry));
   }
 
-  // Fresh entries carry no value, so no type either.
-  bool was_found() const noexcept { return entry_->type != nullptr; }
   const std::string& key() const noexcept { return entry_->key; }
   const std::shared_ptr<const void>& owner() const noexcept { return entry_->owner; }
 
@@ -104,10 +111,6 @@ class MemoHandle {
   std::optional<R> recall(std::string_view json) const {
     if (entry_->type != memo_type<R>() || entry_->json != json) return std::nullopt;
     return *static_cast<const R*>(entry_->value.get());
-  }
-  std::optional<R> recall(const CacheEntry& stored) const {
-    if (stored.kind != CacheEntry::Kind::value) return std::nullopt;
-    return recall(stored.json);
   }
 
   // Remembers in `memo` the value just decoded from `stored`.
