@@ -2,6 +2,7 @@
 // exists, expire) with the unreachable-Redis policy.
 #include "asyncredis/cache/cache_service.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/client.hpp"
@@ -54,7 +55,9 @@ void take_stored(CacheCore& core, std::optional<std::string>&& stored, std::stri
 
 CacheService::CacheService(RedisClient& client, CacheOptions options)
     : CacheService(static_cast<const Commands&>(client), client.get_executor(),
-                   std::move(options)) {}
+                   std::move(options)) {
+  on_client_executor_ = true;
+}
 
 CacheService::CacheService(Commands commands, asio::any_io_executor executor, CacheOptions options)
     : core_(std::make_shared<CacheCore>(std::move(commands), std::move(executor),
@@ -65,7 +68,14 @@ CacheService::CacheService(std::shared_ptr<detail::CacheCore> core, std::string 
     : core_(std::move(core)), namespace_(std::move(ns)) {}
 
 CacheService CacheService::in_namespace(std::string ns) const {
-  return CacheService(core_, std::move(ns));
+  CacheService view(core_, std::move(ns));
+  view.on_client_executor_ = on_client_executor_;
+  return view;
+}
+
+bool CacheService::running_in_executor() const noexcept {
+  const auto* io = core_->executor.target<asio::io_context::executor_type>();
+  return io != nullptr && io->running_in_this_thread();
 }
 
 const CacheOptions& CacheService::options() const noexcept {

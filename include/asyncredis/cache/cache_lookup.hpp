@@ -11,13 +11,36 @@
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/associator.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
 
 namespace asyncredis::detail {
+
+// Calls `handler`, from a completion that runs on its associated executor. A handler without
+// one belongs on the service's executor, which need not be the client's (that ran the GET's
+// completion): it is called directly when this thread may run it (the usual case), else
+// dispatched there. (Associating the lookup with the service's executor instead costs an
+// executor conversion on every hit.)
+template <class Handler, class... Args>
+void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args) {
+  using Own =
+      boost::asio::associated_executor_t<std::decay_t<Handler>, boost::asio::system_executor>;
+  if constexpr (std::is_same_v<Own, boost::asio::system_executor>) {
+    if (!cache.runs_unbound_handlers_here()) {
+      boost::asio::dispatch(
+          cache.get_executor(),
+          boost::asio::append(std::forward<Handler>(handler), std::forward<Args>(args)...));
+      return;
+    }
+  }
+  std::forward<Handler>(handler)(std::forward<Args>(args)...);
+}
 
 // What a lookup asks of the operation that started it (its "source"):
 //   const CacheService& cache() const;  std::string_view key() const;
@@ -28,9 +51,9 @@ namespace asyncredis::detail {
 // The key must stay valid while the source moves (it is encoded before the GET takes the
 // lookup, and the source keeps it, or what owns it, alive).
 //
-// The lookup is itself a completion handler whose executor is the caller's handler's, or the
-// service's for a handler without one (see associated_executor below): it runs where the
-// caller's handler must run, so it calls that handler directly.
+// The lookup is itself a completion handler with the caller's handler's executor: a handler
+// with an executor of its own is called directly (the lookup already runs there); one without
+// runs on the service's executor (see cache_complete).
 
 // Completes `handler` (signature void(std::exception_ptr, R)) with R(the hit as T), or hands
 // a miss, and an entry drawn for early refresh, to the source.
@@ -55,7 +78,7 @@ class CacheLookup {
     }
     if (value) {
       source_.cache().count_hit();
-      std::move(handler_)(std::exception_ptr(), std::move(*value));
+      succeed(std::move(*value));
       return;
     }
     CacheEntry entry;
@@ -101,11 +124,16 @@ class CacheLookup {
     if (failure) {
       fail(std::move(failure));
     } else {
-      std::move(handler_)(std::exception_ptr(), std::move(*value));
+      succeed(std::move(*value));
     }
   }
 
-  void fail(std::exception_ptr error) { std::move(handler_)(std::move(error), R{}); }
+  void succeed(R&& value) {
+    cache_complete(std::move(handler_), source_.cache(), std::exception_ptr(), std::move(value));
+  }
+  void fail(std::exception_ptr error) {
+    cache_complete(std::move(handler_), source_.cache(), std::move(error), R{});
+  }
 
   Handler handler_;
   Source source_;
@@ -177,7 +205,7 @@ class CacheGetSource : public CacheKeySource, public CacheNoMemo<R> {
   using CacheKeySource::CacheKeySource;
   template <class Handler>
   void miss(Handler&& handler, CacheEntry&&) && {
-    std::forward<Handler>(handler)(std::exception_ptr(), R());
+    cache_complete(std::forward<Handler>(handler), cache_, std::exception_ptr(), R());
   }
 };
 
@@ -220,20 +248,5 @@ struct boost::asio::associator<Associator, asyncredis::detail::CacheLookup<T, R,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler(), c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler(), c);
-  }
-};
-
-// A handler without an executor of its own runs on the service's (which may not be the
-// client's), like the service's other operations.
-template <class T, class R, class Handler, class Source, class Executor>
-struct boost::asio::associated_executor<asyncredis::detail::CacheLookup<T, R, Handler, Source>,
-                                        Executor> {
-  using type = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-  static type get(const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h) noexcept {
-    return boost::asio::get_associated_executor(h.handler(), h.source().cache().get_executor());
-  }
-  static type get(const asyncredis::detail::CacheLookup<T, R, Handler, Source>& h,
-                  const Executor&) noexcept {
-    return get(h);
   }
 };

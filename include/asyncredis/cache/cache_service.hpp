@@ -44,6 +44,8 @@ template <class R, class Handler>
 void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
                 const GetOrSetOptions& options, boost::asio::awaitable<Computed> compute,
                 std::uint64_t flights_seen, Handler&& handler);
+template <class Handler, class... Args>
+void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args);
 }  // namespace detail
 
 template <class Fn, class Keep, class KeyFn>
@@ -212,6 +214,8 @@ class CacheService {
   template <class T, class R, class Handler, class Source>
   friend void detail::cache_start_lookup(const CacheService& cache, Handler&& handler,
                                          Source&& source);
+  template <class Handler, class... Args>
+  friend void detail::cache_complete(Handler&& handler, const CacheService& cache, Args&&... args);
   template <class R, class Handler>
   friend void detail::cache_fill(const CacheService& cache, std::string key,
                                  detail::CacheEntry&& missed, const GetOrSetOptions& options,
@@ -302,8 +306,17 @@ class CacheService {
   void settle(std::exception_ptr&& error, std::optional<std::string>&& stored, std::string_view key,
               double early_refresh, detail::CacheEntry& entry) const;
 
+  // Whether this thread may run handlers of this service that have no executor of their own.
+  // A service on its client's executor always may here: the client completes such handlers
+  // there, and the hit path runs inside those completions.
+  bool runs_unbound_handlers_here() const noexcept {
+    return on_client_executor_ || running_in_executor();
+  }
+  bool running_in_executor() const noexcept;
+
   std::shared_ptr<detail::CacheCore> core_;
   std::string namespace_;
+  bool on_client_executor_ = false;
 };
 
 }  // namespace asyncredis
