@@ -6,8 +6,10 @@
 // It prints one line: RESULT client=asyncredis cmd=GET inflight=... ops_per_s=... p50_us=...
 // (with --json, a JSON object instead).
 //
-// --command cached-hit: a hit through cached() (key build, GET, JSON decode into a struct) of a
-// JSON object of --value-size bytes, to compare with --command get of a value that size;
+// --command cached-hit: a hit through cached() (the arguments' encoding and memo lookup, GET,
+// and the struct: a copy of the remembered one while the stored text is unchanged, else
+// decoded) of a JSON object of --value-size bytes, to compare with --command get of a value
+// that size;
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
