@@ -51,20 +51,25 @@ ours() {  # ours COMMAND INFLIGHT N [FLAG...]: one asyncredis-bench run's ops/s
 
 if $cache; then
   # cost: cached-hit's time per request over GET's, against a GET of the hit's own key (the
-  # layer alone) and of the reference's short key (the layer and its 75-byte keys).
+  # layer alone) and of the reference's short key (the layer and its 75-byte keys). Each
+  # round's three runs are adjacent and the costs are medians of per-round ratios: the machine
+  # drifts by a few percent between rounds, which a ratio of separate medians would carry.
   printf '%-10s %8s %12s %12s %12s %9s %9s\n' cmd inflight get get-same-key cached-hit \
     cost cost-short
   for inflight in 1 16 256; do
     n=$(requests_for "$inflight")
-    : > "$work/get"; : > "$work/same"; : > "$work/hit"
+    : > "$work/get"; : > "$work/same"; : > "$work/hit"; : > "$work/cost"; : > "$work/short"
     for _ in $(seq "$rounds"); do
-      ours get "$inflight" "$n" >> "$work/get"
-      ours get "$inflight" "$n" --cached-key >> "$work/same"
-      ours cached-hit "$inflight" "$n" >> "$work/hit"
+      get=$(ours get "$inflight" "$n")
+      same=$(ours get "$inflight" "$n" --cached-key)
+      hit=$(ours cached-hit "$inflight" "$n")
+      echo "$get" >> "$work/get"; echo "$same" >> "$work/same"; echo "$hit" >> "$work/hit"
+      echo "$same / $hit" | bc -l >> "$work/cost"
+      echo "$get / $hit" | bc -l >> "$work/short"
     done
-    get=$(median < "$work/get"); same=$(median < "$work/same"); hit=$(median < "$work/hit")
-    printf '%-10s %8s %12.0f %12.0f %12.0f %9.3f %9.3f\n' CACHED-HIT "$inflight" "$get" "$same" \
-      "$hit" "$(echo "$same / $hit" | bc -l)" "$(echo "$get / $hit" | bc -l)"
+    printf '%-10s %8s %12.0f %12.0f %12.0f %9.3f %9.3f\n' CACHED-HIT "$inflight" \
+      "$(median < "$work/get")" "$(median < "$work/same")" "$(median < "$work/hit")" \
+      "$(median < "$work/cost")" "$(median < "$work/short")"
   done
   taskset -c 0 "$bench" --command key-build --requests 2000000
   exit 0
