@@ -153,6 +153,15 @@ class Commands {
     return start<std::optional<std::string>>(make_request("GET", key), std::forward<Token>(token));
   }
 
+  // GET of a command encoded already, whose bytes the handler keeps alive (the cache's hit
+  // path: its memo holds each call's encoded GET). Not for general use.
+  template <class Token = asio::deferred_t>
+  auto get(detail::EncodedGet command, Token&& token = {}) const {
+    detail::Request request = make_request();
+    request.borrowed_payload = command.bytes;
+    return start<std::optional<std::string>>(std::move(request), std::forward<Token>(token));
+  }
+
   // SET: true when the value was stored, false when the NX/XX condition did not hold.
   // Throws Error(errc::invalid_argument) at once for ttl combined with keep_ttl.
   template <Arg Value, class Token = asio::deferred_t>

@@ -11,7 +11,8 @@ DecodedMemo::DecodedMemo(std::size_t max_entries, std::size_t max_bytes)
 std::size_t DecodedMemo::cost(const Entry& entry) noexcept {
   // The decoded value's own size is unknown; the text stands in for it. The id is held twice
   // (the entry and the order queue).
-  return 2 * entry.id.size() + entry.key.size() + 2 * entry.json.size() + sizeof(Entry);
+  return 2 * entry.id.size() + entry.key.size() + entry.encoded_get.size() + 2 * entry.json.size() +
+         sizeof(Entry);
 }
 
 std::shared_ptr<const DecodedMemo::Entry> DecodedMemo::find(std::string_view id) const {

@@ -13,11 +13,12 @@ std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler,
   entry.total = std::max<std::uint32_t>(request.reply_count, 1);
   entry.remaining = entry.total;
   entry.deliver = request.deliver;
-  entry.size = static_cast<std::uint32_t>(request.payload.size());
+  const std::string_view bytes = request.bytes();
+  entry.size = static_cast<std::uint32_t>(bytes.size());
   entry.deadline = deadline;
-  if (request.retry_on_reconnect) entry.retry_payload = request.payload;
+  if (request.retry_on_reconnect) entry.retry_payload = bytes;
   if (entry.deliver == Deliver::array) entry.replies.reserve(entry.remaining);
-  waiting_bytes_.append(request.payload);
+  waiting_bytes_.append(bytes);
   return entry.id;
 }
 

@@ -193,6 +193,29 @@ TEST_F(DecodedMemoTest, CallsOutliveTheirMemoizer) {
   });
 }
 
+// A remembered call sends the GET the memo encoded for it: with the service's key prefix.
+TEST_F(DecodedMemoTest, RememberedCallsReadTheKeyWithTheServicesPrefix) {
+  CacheOptions options;
+  options.key_prefix = "app:";
+  with_cache(
+      [](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
+        std::atomic<int> calls = 0;
+        auto get = cached(cache, "memo", 1min, lookup(calls));
+        [[maybe_unused]] auto computed = co_await get(1);
+        [[maybe_unused]] auto decoded = co_await get(1);
+        auto remembered = co_await get(1);
+        EXPECT_EQ(remembered, (Counted{1, "user1"}));
+        EXPECT_EQ(calls.load(), 1);
+        const std::string key = "app:" + get.key_for(1);
+        EXPECT_EQ(co_await client.exists(key, use_awaitable), 1);
+        co_await client.set(key, R"({"id":1,"name":"changed"})", use_awaitable);
+        auto changed = co_await get(1);
+        EXPECT_EQ(changed.name, "changed") << "the remembered call reads the prefixed key";
+        EXPECT_EQ(calls.load(), 1);
+      },
+      options);
+}
+
 TEST_F(DecodedMemoTest, CustomKeysAreRememberedByKey) {
   with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
     std::atomic<int> calls = 0;

@@ -92,8 +92,9 @@ TEST(MemoHandle, RecallsOnlyTheSameTextOfTheSameType) {
 TEST(MemoHandle, RemembersWhatItDecoded) {
   DecodedMemo memo(8, 1 << 20);
   auto owner = std::make_shared<const int>(0);
-  auto fresh = MemoHandle<int>::fresh("id", "key", owner);
+  auto fresh = MemoHandle<int>::fresh("id", "key", "*2\r\n...", owner);
   EXPECT_EQ(fresh.key(), "key");
+  EXPECT_EQ(fresh.encoded_get(), "*2\r\n...");
   EXPECT_EQ(fresh.owner(), owner);
   EXPECT_EQ(fresh.recall("7"), std::nullopt) << "nothing was remembered yet";
   fresh.remember(memo, hit("7"), 7);
@@ -101,6 +102,7 @@ TEST(MemoHandle, RemembersWhatItDecoded) {
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->key, "key");
   EXPECT_EQ(found->owner, owner) << "the remembered entry keeps the owner alive too";
+  EXPECT_EQ(found->encoded_get, "*2\r\n...") << "and the encoded GET";
   auto second = MemoHandle<int>::found(found);
   EXPECT_EQ(second.recall("7"), 7);
   second.remember(memo, hit("8"), 8);  // the value changed: the memo follows
@@ -115,10 +117,10 @@ TEST(MemoHandle, RemembersWhatItDecoded) {
 
 TEST(MemoHandle, RemembersNothingWhenTheMemoIsOffOrTheTextTooLong) {
   DecodedMemo off(0, 1 << 20);
-  MemoHandle<int>::fresh("id", "key", nullptr).remember(off, hit("7"), 7);
+  MemoHandle<int>::fresh("id", "key", "", nullptr).remember(off, hit("7"), 7);
   EXPECT_EQ(off.size(), 0u);
   DecodedMemo small(8, 160);
-  MemoHandle<int>::fresh("id", "key", nullptr).remember(small, hit(std::string(11, '1')), 1);
+  MemoHandle<int>::fresh("id", "key", "", nullptr).remember(small, hit(std::string(11, '1')), 1);
   EXPECT_EQ(small.size(), 0u);
 }
 

@@ -44,6 +44,7 @@ void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args
 
 // What a lookup asks of the operation that started it (its "source"):
 //   const CacheService& cache() const;  std::string_view key() const;
+//   std::string_view encoded_get() const;  // the GET in RESP, kept alive by the source; or empty
 //   double early_refresh() const;
 //   std::optional<R> recall(std::string_view json) const;  // a hit's value known without decoding
 //   void remember(const CacheEntry&, const R&);            // a hit's value just decoded
@@ -154,6 +155,12 @@ void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& s
   const std::string& prefix = cache.key_prefix();
   const Commands& commands = cache.commands();
   Op op(std::forward<Handler>(handler), std::move(source));
+  if (const std::string_view encoded = op.source().encoded_get(); !encoded.empty()) {
+    // Sent as it is: no encoding, no payload of its own (the lookup keeps the source's bytes
+    // until it completes, after the request has been read).
+    commands.get(EncodedGet{encoded}, std::move(op));
+    return;
+  }
   if (prefix.empty()) {
     // get() encodes the key before it takes the handler: the key is still valid then.
     commands.get(op.source().key(), std::move(op));
@@ -190,6 +197,7 @@ class CacheKeySource {
       : cache_(std::move(cache)), key_(std::move(key)), early_refresh_(early_refresh) {}
   const CacheService& cache() const noexcept { return cache_; }
   std::string_view key() const noexcept { return key_; }
+  static std::string_view encoded_get() noexcept { return {}; }
   double early_refresh() const noexcept { return early_refresh_; }
 
  protected:

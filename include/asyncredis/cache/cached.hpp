@@ -253,6 +253,7 @@ class Cached {
 
     const CacheService& cache() const noexcept { return state().cache; }
     std::string_view key() const noexcept { return memo_.key(); }
+    std::string_view encoded_get() const noexcept { return memo_.encoded_get(); }
     double early_refresh() const noexcept { return state().options.early_refresh; }
     std::optional<R> recall(std::string_view json) const {
       if constexpr (std::copy_constructible<R>) {
@@ -316,8 +317,9 @@ class Cached {
       if (use_memo) {
         if (auto found = memo.find(id)) return Memo::found(std::move(found));
       }
-      return Memo::fresh(use_memo ? id : std::string(), detail::key_make(state_->prefix, id),
-                         state_);
+      std::string key = detail::key_make(state_->prefix, id);
+      std::string get = encode_get(key);
+      return Memo::fresh(use_memo ? id : std::string(), std::move(key), std::move(get), state_);
     } else {
       // A key of the user's function is its own id.
       std::string key = key_for(args...);
@@ -325,8 +327,24 @@ class Cached {
         if (auto found = memo.find(key)) return Memo::found(std::move(found));
       }
       std::string id = use_memo ? key : std::string();
-      return Memo::fresh(std::move(id), std::move(key), state_);
+      std::string get = encode_get(key);
+      return Memo::fresh(std::move(id), std::move(key), std::move(get), state_);
     }
+  }
+
+  // The GET of `key` in RESP, the service's key prefix applied: encoded once per call the memo
+  // keeps, then sent as it is. Empty for a namespaced service, whose keys change with the
+  // namespace's generation.
+  std::string encode_get(const std::string& key) const {
+    const CacheService& cache = state_->cache;
+    if (!cache.key_namespace().empty()) return {};
+    std::string out;
+    if (cache.key_prefix().empty()) {
+      encode_command(out, "GET", key);
+    } else {
+      encode_command(out, "GET", cache.key_prefix() + key);
+    }
+    return out;
   }
 
   template <class R, class Stored>

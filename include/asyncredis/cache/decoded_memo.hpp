@@ -42,6 +42,7 @@ class SpinLock {
 struct MemoEntry {
   std::string id;                     // the call's arguments, canonically encoded
   std::string key;                    // the call's key (before the service's prefix)
+  std::string encoded_get;            // GET of that key in RESP, prefix applied; or empty
   std::string json;                   // the text the value was decoded from
   const void* type = nullptr;         // memo_type<R>(): what `value` points to
   std::shared_ptr<const void> value;  // the decoded R
@@ -96,15 +97,18 @@ class MemoHandle {
     return MemoHandle(std::move(entry));
   }
   // The memo did not know the call (or is off): `id` is the arguments' encoding.
-  static MemoHandle fresh(std::string id, std::string key, std::shared_ptr<const void> owner) {
+  static MemoHandle fresh(std::string id, std::string key, std::string encoded_get,
+                          std::shared_ptr<const void> owner) {
     auto entry = std::make_shared<DecodedMemo::Entry>();
     entry->id = std::move(id);
     entry->key = std::move(key);
+    entry->encoded_get = std::move(encoded_get);
     entry->owner = std::move(owner);
     return MemoHandle(std::move(entry));
   }
 
   const std::string& key() const noexcept { return entry_->key; }
+  const std::string& encoded_get() const noexcept { return entry_->encoded_get; }
   const std::shared_ptr<const void>& owner() const noexcept { return entry_->owner; }
 
   // A copy of the remembered value when `json` is exactly the remembered text.
@@ -119,6 +123,7 @@ class MemoHandle {
     auto remembered = std::make_shared<DecodedMemo::Entry>();
     remembered->id = entry_->id;
     remembered->key = entry_->key;
+    remembered->encoded_get = entry_->encoded_get;
     remembered->json = stored.json;
     remembered->type = memo_type<R>();
     remembered->value = std::make_shared<const R>(value);

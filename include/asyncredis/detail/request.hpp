@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -23,12 +24,25 @@ enum class Deliver : std::uint8_t {
 // One or more commands, already in RESP, sent together and answered in order.
 struct Request {
   std::string payload;
+  // Bytes sent instead of `payload` when not empty, owned by the request's handler (a cached()
+  // hit's memo entry keeps its encoded GET): they live as long as the handler, which every
+  // path keeps until the request has been read.
+  std::string_view borrowed_payload;
   std::uint32_t reply_count = 1;
   Deliver deliver = Deliver::single;
   // Safe to send again if the connection breaks after it was written (idempotent).
   bool retry_on_reconnect = false;
   // 0: the client's command_timeout.
   std::chrono::milliseconds timeout{0};
+
+  std::string_view bytes() const noexcept {
+    return borrowed_payload.empty() ? std::string_view(payload) : borrowed_payload;
+  }
+};
+
+// A GET whose RESP encoding the caller holds (see Request::borrowed_payload).
+struct EncodedGet {
+  std::string_view bytes;
 };
 
 // The reply is passed by rvalue reference: it is moved once, into the conversion, instead of
