@@ -88,6 +88,12 @@ class Commands {
     return with(options);
   }
 
+  // The executor that runs the handlers without an executor of their own (the client's);
+  // a default-constructed Commands has none.
+  boost::asio::any_io_executor get_executor() const {
+    return sink_ != nullptr ? sink_->executor() : boost::asio::any_io_executor();
+  }
+
   // ---- the generic path ------------------------------------------------------------------
 
   // Sends one command made of `args` (name first) and converts its reply to T (Reply: as it
@@ -153,12 +159,13 @@ class Commands {
     return start<std::optional<std::string>>(make_request("GET", key), std::forward<Token>(token));
   }
 
-  // GET of a command encoded already, whose bytes the handler keeps alive (the cache's hit
-  // path: its memo holds each call's encoded GET). Not for general use.
+  // GET of a command encoded already (the cache's lookups: its memo holds each call's
+  // encoded GET, which the handler keeps alive). Not for general use.
   template <class Token = asio::deferred_t>
   auto get(detail::EncodedGet command, Token&& token = {}) const {
     detail::Request request = make_request();
-    request.borrowed_payload = command.bytes;
+    request.borrowed_payload = command.borrowed;
+    request.payload = std::move(command.owned);
     return start<std::optional<std::string>>(std::move(request), std::forward<Token>(token));
   }
 

@@ -55,22 +55,22 @@ void take_stored(CacheCore& core, std::optional<std::string>&& stored, std::stri
 
 CacheService::CacheService(RedisClient& client, CacheOptions options)
     : CacheService(static_cast<const Commands&>(client), client.get_executor(),
-                   std::move(options)) {
-  on_client_executor_ = true;
-}
+                   std::move(options)) {}
 
 CacheService::CacheService(Commands commands, asio::any_io_executor executor, CacheOptions options)
-    : core_(std::make_shared<CacheCore>(std::move(commands), std::move(executor),
-                                        std::move(options))),
-      namespace_(core_->options.key_namespace) {}
+    : CacheService(
+          std::make_shared<CacheCore>(std::move(commands), std::move(executor), std::move(options)),
+          std::string()) {
+  namespace_ = core_->options.key_namespace;
+}
 
 CacheService::CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns)
-    : core_(std::move(core)), namespace_(std::move(ns)) {}
+    : core_(std::move(core)),
+      namespace_(std::move(ns)),
+      on_commands_executor_(core_->commands.get_executor() == core_->executor) {}
 
 CacheService CacheService::in_namespace(std::string ns) const {
-  CacheService view(core_, std::move(ns));
-  view.on_client_executor_ = on_client_executor_;
-  return view;
+  return CacheService(core_, std::move(ns));
 }
 
 bool CacheService::running_in_executor() const noexcept {
@@ -117,6 +117,18 @@ const Commands& CacheService::commands() const noexcept {
 
 const std::string& CacheService::key_prefix() const noexcept {
   return core_->options.key_prefix;
+}
+
+std::string CacheService::encode_get(std::string_view key) const {
+  if (!namespace_.empty()) return {};
+  const std::string& prefix = core_->options.key_prefix;
+  std::string out;
+  if (prefix.empty()) {
+    encode_command(out, "GET", key);
+  } else {
+    encode_command(out, "GET", prefix + std::string(key));
+  }
+  return out;
 }
 
 void CacheService::settle(std::exception_ptr&& error, std::optional<std::string>&& stored,

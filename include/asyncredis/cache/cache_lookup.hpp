@@ -44,7 +44,8 @@ void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args
 
 // What a lookup asks of the operation that started it (its "source"):
 //   const CacheService& cache() const;  std::string_view key() const;
-//   std::string_view encoded_get() const;  // the GET in RESP, kept alive by the source; or empty
+//   std::string_view encoded_get() const;  // CacheService::encode_get(key()) kept alive, or
+//                                          // empty: the lookup encodes it
 //   double early_refresh() const;
 //   std::optional<R> recall(std::string_view json) const;  // a hit's value known without decoding
 //   void remember(const CacheEntry&, const R&);            // a hit's value just decoded
@@ -152,24 +153,12 @@ void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& s
                           Op(std::forward<Handler>(handler), std::move(source)));
     return;
   }
-  const std::string& prefix = cache.key_prefix();
-  const Commands& commands = cache.commands();
   Op op(std::forward<Handler>(handler), std::move(source));
-  if (const std::string_view encoded = op.source().encoded_get(); !encoded.empty()) {
-    // Sent as it is: no encoding, no payload of its own (the lookup keeps the source's bytes
-    // until it completes, after the request has been read).
-    commands.get(EncodedGet{encoded}, std::move(op));
-    return;
-  }
-  if (prefix.empty()) {
-    // get() encodes the key before it takes the handler: the key is still valid then.
-    commands.get(op.source().key(), std::move(op));
-  } else {
-    std::string redis_key;
-    redis_key.reserve(prefix.size() + op.source().key().size());
-    redis_key.append(prefix).append(op.source().key());
-    commands.get(redis_key, std::move(op));
-  }
+  // A memoized call's GET is sent as its memo entry holds it, which the lookup keeps alive
+  // until it completes, after the request has been read; other lookups encode theirs now.
+  EncodedGet get{op.source().encoded_get(), {}};
+  if (get.borrowed.empty()) get.owned = cache.encode_get(op.source().key());
+  cache.commands().get(std::move(get), std::move(op));
 }
 
 // Runs a miss's fill (see CacheService::fill_and_decode) in a coroutine that completes

@@ -300,6 +300,9 @@ class CacheService {
   // What the hit path (cache_lookup.hpp) needs from the core.
   const Commands& commands() const noexcept;
   const std::string& key_prefix() const noexcept;
+  // GET `key` in RESP, the key prefix applied: what a lookup sends. Empty for a namespaced
+  // service, whose keys follow the namespace's generation (its lookups are coroutines).
+  std::string encode_get(std::string_view key) const;
   // A GET's outcome into `entry` (a fresh one), counted; the unreachable policy applied (what
   // it does not absorb is thrown, as is a stored form this library does not know). Misses and
   // entries drawn for early refresh carry their Redis key.
@@ -307,16 +310,16 @@ class CacheService {
               double early_refresh, detail::CacheEntry& entry) const;
 
   // Whether this thread may run handlers of this service that have no executor of their own.
-  // A service on its client's executor always may here: the client completes such handlers
+  // A service on its commands' executor always may here: the commands complete such handlers
   // there, and the hit path runs inside those completions.
   bool runs_unbound_handlers_here() const noexcept {
-    return on_client_executor_ || running_in_executor();
+    return on_commands_executor_ || running_in_executor();
   }
   bool running_in_executor() const noexcept;
 
   std::shared_ptr<detail::CacheCore> core_;
   std::string namespace_;
-  bool on_client_executor_ = false;
+  bool on_commands_executor_;
 };
 
 }  // namespace asyncredis

@@ -151,10 +151,8 @@ class Cached {
   Cached<Fn, std::decay_t<K>, KeyFn> cache_if(K&& keep) const {
     using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
     const State& s = *state_;
-    return Other(
-        typename Other::State{
-            s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}},
-        memo_->max_entries(), memo_->max_bytes());
+    return copy_with<Other>(
+        {s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}});
   }
 
   // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string) instead of the
@@ -164,17 +162,15 @@ class Cached {
   Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
     using Other = Cached<Fn, Keep, std::decay_t<K>>;
     const State& s = *state_;
-    return Other(
-        typename Other::State{
-            s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options, {}},
-        memo_->max_entries(), memo_->max_bytes());
+    return copy_with<Other>(
+        {s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options, {}});
   }
 
   // A copy with single flight on (the default) or off.
   Cached single_flight(bool on) const {
     State s = *state_;
     s.options.single_flight = on;
-    return Cached(std::move(s), memo_->max_entries(), memo_->max_bytes());
+    return copy_with(std::move(s));
   }
 
   // A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
@@ -184,7 +180,7 @@ class Cached {
     if (!(beta >= 0)) throw Error(errc::invalid_argument, "cached: early_refresh must be >= 0");
     State s = *state_;
     s.options.early_refresh = beta;
-    return Cached(std::move(s), memo_->max_entries(), memo_->max_bytes());
+    return copy_with(std::move(s));
   }
 
   // A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
@@ -225,6 +221,12 @@ class Cached {
       : memo_(std::make_shared<detail::DecodedMemo>(memo_entries, memo_bytes)) {
     state.memo = memo_;
     state_ = std::make_shared<const State>(std::move(state));
+  }
+
+  // A memoizer over `state` with a memo of its own, bounded like this one's.
+  template <class Other = Cached>
+  Other copy_with(typename Other::State state) const {
+    return Other(std::move(state), memo_->max_entries(), memo_->max_bytes());
   }
 
   static State validated_state(CacheService cache, std::string prefix,
@@ -318,7 +320,7 @@ class Cached {
         if (auto found = memo.find(id)) return Memo::found(std::move(found));
       }
       std::string key = detail::key_make(state_->prefix, id);
-      std::string get = encode_get(key);
+      std::string get = state_->cache.encode_get(key);
       return Memo::fresh(use_memo ? id : std::string(), std::move(key), std::move(get), state_);
     } else {
       // A key of the user's function is its own id.
@@ -327,24 +329,9 @@ class Cached {
         if (auto found = memo.find(key)) return Memo::found(std::move(found));
       }
       std::string id = use_memo ? key : std::string();
-      std::string get = encode_get(key);
+      std::string get = state_->cache.encode_get(key);
       return Memo::fresh(std::move(id), std::move(key), std::move(get), state_);
     }
-  }
-
-  // The GET of `key` in RESP, the service's key prefix applied: encoded once per call the memo
-  // keeps, then sent as it is. Empty for a namespaced service, whose keys change with the
-  // namespace's generation.
-  std::string encode_get(const std::string& key) const {
-    const CacheService& cache = state_->cache;
-    if (!cache.key_namespace().empty()) return {};
-    std::string out;
-    if (cache.key_prefix().empty()) {
-      encode_command(out, "GET", key);
-    } else {
-      encode_command(out, "GET", cache.key_prefix() + key);
-    }
-    return out;
   }
 
   template <class R, class Stored>

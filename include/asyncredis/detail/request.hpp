@@ -40,9 +40,11 @@ struct Request {
   }
 };
 
-// A GET whose RESP encoding the caller holds (see Request::borrowed_payload).
+// A GET the caller encoded: bytes it keeps alive with the handler (see
+// Request::borrowed_payload), or, when those are empty, bytes it hands over.
 struct EncodedGet {
-  std::string_view bytes;
+  std::string_view borrowed;
+  std::string owned;
 };
 
 // The reply is passed by rvalue reference: it is moved once, into the conversion, instead of
