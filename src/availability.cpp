@@ -9,9 +9,9 @@ namespace asyncredis {
 namespace {
 
 // Error replies of a server that is up but cannot serve right now. A fail-over, a dataset
-// still loading or a script hogging the server is an outage to the caller.
-constexpr std::array<std::string_view, 6> transient_replies = {
-    "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"};
+// still loading, a script hogging the server or a full maxmemory is an outage to the caller.
+constexpr std::array<std::string_view, 7> transient_replies = {
+    "LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "OOM"};
 
 bool starts_with_word(std::string_view message, std::string_view word) {
   return message.starts_with(word) &&
@@ -32,6 +32,9 @@ bool is_unavailable(std::error_code code, std::string_view message) noexcept {
     case errc::connection_lost:
     case errc::timeout:
     case errc::shutting_down:
+    case errc::overloaded:
+    // Bytes that broke the connection: the server (or what sits between) cannot serve now.
+    case errc::protocol_error:
       return true;
     case errc::server_error:
       for (std::string_view word : transient_replies) {

@@ -35,6 +35,8 @@ class Category final : public std::error_category {
         return "TLS error";
       case errc::decode_error:
         return "stored value could not be decoded";
+      case errc::overloaded:
+        return "overloaded";
     }
     return "unknown asyncredis error";
   }

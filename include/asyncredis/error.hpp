@@ -19,10 +19,14 @@ enum class errc {
   unexpected_type,    // the reply's type does not convert to the requested C++ type
   auth_failed,        // the handshake's AUTH was refused
   invalid_setting,    // a setting, URL or environment variable has a bad value
-  invalid_argument,   // a call's argument is out of range
+  invalid_argument,   // a call's argument is out of range, or the command is refused where it
+                      // was sent (SUBSCRIBE, SELECT, ... on the shared pool: the message says
+                      // which API to use instead)
   shutting_down,      // disconnect() has begun; no new operations are accepted
   tls_error,          // the TLS handshake failed (for instance a certificate did not verify)
   decode_error,       // a stored value could not be decoded (JSON that does not parse as T)
+  overloaded,         // too many requests or bytes waiting to be sent (settings.max_queued_*),
+                      // or a consumer too slow for what it receives
 };
 
 // The category of errc; its name is "asyncredis".
@@ -55,12 +59,14 @@ std::string error_message_of(const std::exception_ptr& error);
 
 // Whether a failure means Redis could not serve the request now (the cache's treat_as_miss
 // and the rate limiter's OnUnavailable policies act on it), rather than a real error:
-//   unavailable: errc::not_connected, connection_lost, timeout, shutting_down; any I/O error
-//     (an error code outside asyncredis's category: connection refused, reset, ...) but a
-//     cancellation; and the error replies of a server that is up but cannot serve now:
-//     LOADING, BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, READONLY (a fail-over in progress).
-//   errors: everything else, e.g. a WRONGTYPE reply, OOM, auth_failed, tls_error,
-//     protocol_error, unexpected_type, decode_error, invalid_argument, and the caller's own
+//   unavailable: errc::not_connected, connection_lost, timeout, shutting_down, overloaded,
+//     protocol_error (a server whose bytes broke the connection); any I/O error (an error code
+//     outside asyncredis's category: connection refused, reset, ...) but a cancellation; and
+//     the error replies of a server that is up but cannot serve now: LOADING, BUSY,
+//     MASTERDOWN, CLUSTERDOWN, TRYAGAIN, READONLY (a fail-over in progress), OOM (maxmemory
+//     reached with nothing to evict).
+//   errors: everything else, e.g. a WRONGTYPE reply, auth_failed, tls_error,
+//     unexpected_type, decode_error, invalid_argument, and the caller's own
 //     cancellation (errc::cancelled, or Asio's operation_aborted/operation_canceled), which
 //     must reach the caller. These are bugs or misconfiguration that a policy would only hide.
 bool is_unavailable(std::error_code code, std::string_view message = {}) noexcept;
