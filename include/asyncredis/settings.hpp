@@ -51,6 +51,25 @@ struct RedisSettings {
   std::chrono::milliseconds health_check_interval{15000};  // PING after this much idle; 0: off
   std::chrono::milliseconds reconnect_min_delay{50};       // first backoff step
   std::chrono::milliseconds reconnect_max_delay{5000};     // backoff ceiling
+  // A request that timed out or was cancelled after it was written still owes its reply (a
+  // BLPOP keeps blocking on the server). Its connection takes no new requests meanwhile; if
+  // the reply has not come this long after the request was given up, the connection is
+  // closed and replaced, and what waits behind it goes out on the new one.
+  std::chrono::milliseconds abandoned_reply_timeout{3000};
+  // disconnect() lets operations in flight finish for at most this long; then whatever is
+  // still on the wire fails with errc::shutting_down and the connections close.
+  std::chrono::milliseconds disconnect_timeout{5000};
+
+  // What may wait to be written, across the pool (each connection takes an even share; a
+  // lease connection a share too): past either bound, new requests fail at once with
+  // errc::overloaded instead of queueing without limit while Redis is away.
+  std::size_t max_queued_requests = 100000;
+  std::size_t max_queued_bytes = 64u * 1024u * 1024u;
+  // On: while a connection is known to be down (its first reconnect attempt failed), requests
+  // for it fail at once with errc::not_connected instead of waiting for a reconnect (up to
+  // their timeout), and those already waiting fail too. The pool still prefers a connection
+  // that is up.
+  bool fail_fast = false;
 
   // A reply over either limit is a protocol_error and the connection is replaced. Built
   // against hiredis 0.14 (Debian 12) the effective limits are at most 8 nested arrays and
@@ -74,6 +93,8 @@ struct RedisSettings {
   // REDIS_CELERY_RESULT_DB, REDIS_SESSION_DB, REDIS_MAX_CONNECTIONS, REDIS_DEFAULT_TTL
   // (seconds), REDIS_CLIENT_NAME, REDIS_SOCKET, REDIS_TLS (true/false/1/0),
   // REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, REDIS_HEALTH_CHECK_INTERVAL_MS,
+  // REDIS_ABANDONED_REPLY_TIMEOUT_MS, REDIS_DISCONNECT_TIMEOUT_MS, REDIS_MAX_QUEUED_REQUESTS,
+  // REDIS_MAX_QUEUED_BYTES, REDIS_FAIL_FAST (true/false/1/0),
   // REDIS_TLS_CA_FILE, REDIS_TLS_CA_PATH, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
   // REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY. Unset variables keep the defaults.
   // Throws Error(errc::invalid_setting) naming the variable and its value.

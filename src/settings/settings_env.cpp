@@ -131,6 +131,11 @@ RedisSettings RedisSettings::from_env(const Getenv& getenv) {
   env.duration("REDIS_CONNECT_TIMEOUT_MS", settings.connect_timeout, 1);
   env.duration("REDIS_COMMAND_TIMEOUT_MS", settings.command_timeout, 1);
   env.duration("REDIS_HEALTH_CHECK_INTERVAL_MS", settings.health_check_interval, 0);
+  env.duration("REDIS_ABANDONED_REPLY_TIMEOUT_MS", settings.abandoned_reply_timeout, 1);
+  env.duration("REDIS_DISCONNECT_TIMEOUT_MS", settings.disconnect_timeout, 1);
+  env.number("REDIS_MAX_QUEUED_REQUESTS", settings.max_queued_requests, 1, kUnbounded);
+  env.number("REDIS_MAX_QUEUED_BYTES", settings.max_queued_bytes, 1, kUnbounded);
+  env.boolean("REDIS_FAIL_FAST", settings.fail_fast);
   env.text("REDIS_TLS_CA_FILE", settings.tls_options.ca_file);
   env.text("REDIS_TLS_CA_PATH", settings.tls_options.ca_path);
   env.text("REDIS_TLS_CERT_FILE", settings.tls_options.cert_file);

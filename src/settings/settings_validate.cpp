@@ -84,6 +84,10 @@ void RedisSettings::validate() const {
     fail("health_check_interval",
          std::to_string(health_check_interval.count()) + "ms must be >= 0 (0 turns it off)");
   }
+  check_positive("abandoned_reply_timeout", abandoned_reply_timeout);
+  check_positive("disconnect_timeout", disconnect_timeout);
+  if (max_queued_requests < 1) fail("max_queued_requests", "0 must be >= 1");
+  if (max_queued_bytes < 1) fail("max_queued_bytes", "0 must be >= 1");
   check_positive("reconnect_min_delay", reconnect_min_delay);
   if (reconnect_min_delay > reconnect_max_delay) {
     fail("reconnect_min_delay", std::to_string(reconnect_min_delay.count()) +

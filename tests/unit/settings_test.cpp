@@ -483,6 +483,11 @@ TEST(SettingsFromEnv, EveryVariable) {
       {"REDIS_CONNECT_TIMEOUT_MS", "1500"},
       {"REDIS_COMMAND_TIMEOUT_MS", "750"},
       {"REDIS_HEALTH_CHECK_INTERVAL_MS", "0"},
+      {"REDIS_ABANDONED_REPLY_TIMEOUT_MS", "1200"},
+      {"REDIS_DISCONNECT_TIMEOUT_MS", "2500"},
+      {"REDIS_MAX_QUEUED_REQUESTS", "5000"},
+      {"REDIS_MAX_QUEUED_BYTES", "1048576"},
+      {"REDIS_FAIL_FAST", "1"},
       {"REDIS_TLS_CA_FILE", "/etc/ca.pem"},
       {"REDIS_TLS_CA_PATH", "/etc/ssl/certs"},
       {"REDIS_TLS_CERT_FILE", "/etc/client.pem"},
@@ -506,6 +511,11 @@ TEST(SettingsFromEnv, EveryVariable) {
   EXPECT_EQ(s.connect_timeout, 1500ms);
   EXPECT_EQ(s.command_timeout, 750ms);
   EXPECT_EQ(s.health_check_interval, 0ms);
+  EXPECT_EQ(s.abandoned_reply_timeout, 1200ms);
+  EXPECT_EQ(s.disconnect_timeout, 2500ms);
+  EXPECT_EQ(s.max_queued_requests, 5000u);
+  EXPECT_EQ(s.max_queued_bytes, 1048576u);
+  EXPECT_TRUE(s.fail_fast);
   EXPECT_EQ(s.tls_options.ca_file, "/etc/ca.pem");
   EXPECT_EQ(s.tls_options.ca_path, "/etc/ssl/certs");
   EXPECT_EQ(s.tls_options.cert_file, "/etc/client.pem");
@@ -554,6 +564,16 @@ TEST(SettingsFromEnv, BadNumbersNameTheVariable) {
                      {"REDIS_COMMAND_TIMEOUT_MS: '1s'"});
   expect_message_has(env_error({{"REDIS_HEALTH_CHECK_INTERVAL_MS", "-5"}}),
                      {"REDIS_HEALTH_CHECK_INTERVAL_MS: '-5' is not a number >= 0"});
+  expect_message_has(env_error({{"REDIS_ABANDONED_REPLY_TIMEOUT_MS", "0"}}),
+                     {"REDIS_ABANDONED_REPLY_TIMEOUT_MS: '0' is not a number >= 1"});
+  expect_message_has(env_error({{"REDIS_DISCONNECT_TIMEOUT_MS", "soon"}}),
+                     {"REDIS_DISCONNECT_TIMEOUT_MS: 'soon'"});
+  expect_message_has(env_error({{"REDIS_MAX_QUEUED_REQUESTS", "0"}}),
+                     {"REDIS_MAX_QUEUED_REQUESTS: '0' is not a number >= 1"});
+  expect_message_has(env_error({{"REDIS_MAX_QUEUED_BYTES", "64MiB"}}),
+                     {"REDIS_MAX_QUEUED_BYTES: '64MiB'"});
+  expect_message_has(env_error({{"REDIS_FAIL_FAST", "sometimes"}}),
+                     {"REDIS_FAIL_FAST: 'sometimes' is not a boolean"});
 }
 
 TEST(SettingsFromEnv, ControlCharactersAreShownEscaped) {
@@ -648,6 +668,14 @@ TEST(SettingsValidate, Timeouts) {
   expect_message_has(validate_error([](auto& s) { s.health_check_interval = -1ms; }),
                      {"RedisSettings.health_check_interval: -1ms"});
   expect_valid([](auto& s) { s.health_check_interval = 0ms; });
+  expect_message_has(validate_error([](auto& s) { s.abandoned_reply_timeout = 0ms; }),
+                     {"RedisSettings.abandoned_reply_timeout: 0ms must be > 0"});
+  expect_message_has(validate_error([](auto& s) { s.disconnect_timeout = -1ms; }),
+                     {"RedisSettings.disconnect_timeout: -1ms must be > 0"});
+  expect_message_has(validate_error([](auto& s) { s.max_queued_requests = 0; }),
+                     {"RedisSettings.max_queued_requests: 0 must be >= 1"});
+  expect_message_has(validate_error([](auto& s) { s.max_queued_bytes = 0; }),
+                     {"RedisSettings.max_queued_bytes: 0 must be >= 1"});
 }
 
 TEST(SettingsValidate, ReconnectDelays) {
