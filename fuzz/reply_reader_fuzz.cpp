@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "asyncredis/reply.hpp"
+#include "protocol/reply_memory.hpp"
 #include "protocol/reply_reader.hpp"
 
 namespace {
@@ -28,9 +29,13 @@ using asyncredis::Reply;
 using asyncredis::detail::ReaderLimits;
 using asyncredis::detail::ReplyReader;
 using Status = ReplyReader::Status;
+// What each element costs against the size limit besides its bytes (what it takes decoded).
+constexpr std::uint64_t kOverhead = asyncredis::detail::kReplyOverhead;
 
 // Small limits, so that short inputs reach them: the interesting code is at the boundaries.
-constexpr std::size_t kSizes[] = {std::size_t{1} << 20, 4096, 200, 24};
+// (Each element costs its Reply, ~72 bytes, on top of its bytes: 90 holds one short one, 600
+// about seven.)
+constexpr std::size_t kSizes[] = {std::size_t{1} << 20, 4096, 600, 90};
 constexpr int kDepths[] = {32, 3, 1, 0};
 
 #if HIREDIS_MAJOR >= 1
@@ -101,6 +106,9 @@ struct Parsed {
   // The reader judges a header, the size limit included, when its line is complete, so an
   // incomplete reply may run past the limit by these bytes (at most 22) until then.
   std::uint64_t open_header = 0;
+  // Elements whose header (or whole line) is complete: each costs kOverhead against the size
+  // limit on top of its bytes, counted from then on. min_more counts it for those still due.
+  std::uint64_t elements = 0;
 };
 
 class Model {
@@ -108,7 +116,8 @@ class Model {
   explicit Model(std::string_view bytes) : bytes_(bytes) {}
 
   Parsed parse(std::size_t pos) const {
-    if (pos >= bytes_.size()) return incomplete(3);  // the shortest element is "+\r\n"
+    // The shortest element is "+\r\n".
+    if (pos >= bytes_.size()) return incomplete(3 + kOverhead);
     const char type = bytes_[pos++];
     const std::size_t type_pos = pos - 1;
     switch (type) {
@@ -147,18 +156,20 @@ class Model {
     out.kind = Parsed::invalid;
     return out;
   }
-  static Parsed incomplete(std::uint64_t min_more, int depth = 0) {
+  static Parsed incomplete(std::uint64_t min_more, int depth = 0, std::uint64_t elements = 0) {
     Parsed out;
     out.kind = Parsed::incomplete;
     out.min_more = min_more;
     out.depth = depth;
+    out.elements = elements;
     return out;
   }
-  static Parsed done(Reply reply, std::size_t end, int depth = 0) {
+  static Parsed done(Reply reply, std::size_t end, int depth = 0, std::uint64_t elements = 1) {
     Parsed out;
     out.reply = std::move(reply);
     out.end = end;
     out.depth = depth;
+    out.elements = elements;
     return out;
   }
 
@@ -167,14 +178,14 @@ class Model {
     for (; pos < bytes_.size(); ++pos) {
       if (bytes_[pos] == '\n') return invalid();
       if (bytes_[pos] != '\r') continue;
-      if (pos + 1 >= bytes_.size()) return incomplete(1);
+      if (pos + 1 >= bytes_.size()) return incomplete(1 + kOverhead);
       if (bytes_[pos + 1] != '\n') return invalid();
       std::string text(bytes_.substr(start, pos - start));
       return done(
           type == '+' ? Reply::simple_string(std::move(text)) : Reply::error(std::move(text)),
           pos + 2);
     }
-    return incomplete(2);
+    return incomplete(2 + kOverhead);
   }
 
   // The number after ':', '$' or '*' and its CRLF; has_value says whether it was complete.
@@ -197,10 +208,10 @@ class Model {
       magnitude = magnitude * 10 + digit;
       ++digits;
     }
-    if (pos >= bytes_.size()) return incomplete(digits == 0 ? 3 : 2);
+    if (pos >= bytes_.size()) return incomplete((digits == 0 ? 3 : 2) + kOverhead);
     // The header is judged once its line is complete: ":\r" may still become an error either
     // way, and the reader need not say which before the next byte.
-    if (pos + 1 >= bytes_.size()) return incomplete(1);
+    if (pos + 1 >= bytes_.size()) return incomplete(1 + kOverhead);
     if (bytes_[pos + 1] != '\n') return invalid();
     if (digits == 0) return invalid();
     if (negative && magnitude == 0) return invalid();  // "-0"
@@ -215,10 +226,10 @@ class Model {
 
   Parsed bulk(std::size_t pos, std::uint64_t length) const {
     const std::size_t available = bytes_.size() - pos;
-    if (available < length) return incomplete(length - available + 2);
+    if (available < length) return incomplete(length - available + 2, 0, 1);
     const std::size_t after = pos + static_cast<std::size_t>(length);
     for (std::size_t i = 0; i < 2; ++i) {
-      if (after + i >= bytes_.size()) return incomplete(2 - i);
+      if (after + i >= bytes_.size()) return incomplete(2 - i, 0, 1);
       if (bytes_[after + i] != "\r\n"[i]) return invalid();
     }
     return done(Reply::bulk_string(std::string(bytes_.substr(pos, length))), after + 2);
@@ -228,24 +239,27 @@ class Model {
     if (count == 0) return done(Reply::array({}), pos, 1);
     std::vector<Reply> elements;
     int depth = 0;
+    std::uint64_t counted = 1;  // the array itself
     for (std::uint64_t i = 0; i < count; ++i) {
       Parsed element = parse(pos);
       if (element.kind == Parsed::invalid) return element;
       depth = std::max(depth, element.depth);
+      counted += element.elements;
       if (element.kind == Parsed::incomplete) {
-        // Each element still due takes at least 3 bytes ("+\r\n"); saturate far above any limit.
+        // Each element still due takes at least 3 bytes ("+\r\n") and its Reply; saturate far
+        // above any limit.
         const std::uint64_t rest = count - i - 1;
-        const std::uint64_t more = rest > UINT64_MAX / 8 || element.min_more > UINT64_MAX / 2
+        const std::uint64_t more = rest > UINT64_MAX / 1024 || element.min_more > UINT64_MAX / 2
                                        ? UINT64_MAX / 2
-                                       : element.min_more + 3 * rest;
-        Parsed out = incomplete(more, depth + 1);
+                                       : element.min_more + (3 + kOverhead) * rest;
+        Parsed out = incomplete(more, depth + 1, counted);
         out.open_header = element.open_header;
         return out;
       }
       pos = element.end;
       elements.push_back(std::move(element.reply));
     }
-    return done(Reply::array(std::move(elements)), pos, depth + 1);
+    return done(Reply::array(std::move(elements)), pos, depth + 1, counted);
   }
 
   std::string_view bytes_;
@@ -270,20 +284,22 @@ Expected expect(std::string_view bytes, const Options& options) {
       return expected;
     }
     const bool too_deep = parsed.depth > options.depth_limit;
+    // Bytes plus kOverhead per element (complete headers only): what the limit bounds.
+    const std::uint64_t decoded = parsed.elements * kOverhead;
     if (parsed.kind == Parsed::incomplete) {
       const std::size_t seen = bytes.size() - pos;
-      if (too_deep || seen - parsed.open_header > max_size) {
+      if (too_deep || seen - parsed.open_header + decoded > max_size) {
         expected.end = Expected::error;
-      } else if (seen > max_size) {
+      } else if (seen + decoded > max_size) {
         expected.end = Expected::either;  // over by a header still being read
-      } else if (parsed.min_more > max_size - seen) {
+      } else if (parsed.min_more > max_size - seen - decoded) {
         // Bound to exceed the limit: the reader may say so now or once the bytes arrive.
         expected.end = Expected::either;
       }
       expected.buffered = seen;
       return expected;
     }
-    if (parsed.end - pos > max_size || too_deep) {
+    if (parsed.end - pos + decoded > max_size || too_deep) {
       expected.end = Expected::error;
       return expected;
     }
@@ -423,6 +439,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   g_mode = "whole";
   const Outcome whole = read_whole(bytes, options);
   check(whole, expected);
+  // Whatever the model says, no reply returned may take more memory than the limit.
+  for (const Reply& reply : whole.replies) {
+    if (asyncredis::detail::memory_of(reply) > options.limits.max_reply_size) {
+      fail("a reply takes " + std::to_string(asyncredis::detail::memory_of(reply)) +
+           " bytes decoded, over the limit of " + std::to_string(options.limits.max_reply_size));
+    }
+  }
   g_mode = "chunked";
   const Outcome chunked = read_chunked(bytes, options);
   check(chunked, expected);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 
+#include "protocol/reply_memory.hpp"
+
 namespace asyncredis::detail {
 namespace {
 
@@ -20,8 +22,10 @@ constexpr std::uint64_t kMaxLine = std::size_t{1} << 30;
 // has consumed 1 KiB it moves its unread bytes to the front, so a whole 64 KiB read would be
 // moved some 30 times over. Copying the rest of a read aside once is far cheaper.
 constexpr std::size_t kSlice = 2048;
-// The smallest element on the wire ("+\r\n"): what bounds an honest array count.
+// The smallest element on the wire ("+\r\n") and once decoded: what bounds an honest array
+// count.
 constexpr std::uint64_t kMinElementBytes = 3;
+constexpr std::uint64_t kMinElementCost = kMinElementBytes + kReplyOverhead;
 
 std::string describe_byte(char c) {
   const auto byte = static_cast<unsigned char>(c);
@@ -32,6 +36,16 @@ std::string describe_byte(char c) {
 }
 
 }  // namespace
+
+inline std::size_t FrameScanner::charged(std::size_t used) const noexcept {
+  return used + elements_ * kReplyOverhead;
+}
+
+std::string FrameScanner::too_big() const {
+  return "reply exceeds the size limit of " + std::to_string(max_reply_) +
+         " bytes (its bytes plus " + std::to_string(kReplyOverhead) +
+         " per element, what it takes decoded)";
+}
 
 bool FrameScanner::whole_header(const char* data, std::size_t size, std::size_t& pos) {
   // Locals only: stores to members could alias `data` (char), which would reload every byte.
@@ -101,10 +115,10 @@ bool FrameScanner::digit(char c) {
   reply_done = false;
   if (digits_ == 0) return fail("missing number in a " + header_name());
   if (negative_ && value_ == 0) return fail("\"-0\" in a " + header_name());
-  if (used > max_reply_) {
-    return fail("reply exceeds the size limit of " + std::to_string(max_reply_) + " bytes");
-  }
-  const std::size_t allowance = max_reply_ - used;
+  ++elements_;
+  const std::size_t cost = charged(used);
+  if (cost > max_reply_) return fail(too_big());
+  const std::size_t allowance = max_reply_ - cost;
   if (kind_ == ':') {
     reply_done = finish_element();
     return true;
@@ -137,10 +151,11 @@ bool FrameScanner::digit(char c) {
     reply_done = finish_element();
     return true;
   }
-  if (value_ > kMaxCount || value_ > allowance / kMinElementBytes) {
+  if (value_ > kMaxCount || value_ > allowance / kMinElementCost) {
     return fail("array of " + std::to_string(value_) +
                 " elements cannot fit the reply size limit of " + std::to_string(max_reply_) +
-                " bytes");
+                " bytes (each element takes at least " + std::to_string(kMinElementCost) +
+                " decoded)");
   }
   open_.push_back(value_);
   state_ = State::type;
@@ -170,9 +185,6 @@ FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size,
     close_slice(result.good_end);
     return result;
   };
-  const auto too_big = [&] {
-    return "reply exceeds the size limit of " + std::to_string(max_reply_) + " bytes";
-  };
   bool done = false;  // the element just finished completed a reply
   while (pos < size) {
     switch (state_) {
@@ -198,12 +210,13 @@ FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size,
         }
         pos = cr != nullptr ? end + 1 : end;
         if (cr != nullptr) state_ = State::line_lf;
-        if (used() > std::min<std::size_t>(max_reply_, kMaxLine)) return stop(too_big());
+        if (used() > kMaxLine || charged(used()) > max_reply_) return stop(too_big());
         break;
       }
       case State::line_lf:
         if (data[pos++] != '\n') return stop("carriage return inside a status or error line");
-        if (used() > max_reply_) return stop(too_big());
+        ++elements_;
+        if (charged(used()) > max_reply_) return stop(too_big());
         done = finish_element();
         break;
       case State::number:
@@ -241,6 +254,7 @@ FrameScanner::Result FrameScanner::scan(const char* data, std::size_t size,
       result.good_end = pos;
       reply_start = pos;
       reply_bytes_ = 0;
+      elements_ = 0;
       if (pos - cut >= kSlice) close_slice(pos);
     }
   }

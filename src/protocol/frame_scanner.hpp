@@ -58,6 +58,12 @@ class FrameScanner {
   // A ':', '$' or '*' line is complete; `used` is the reply's size so far.
   bool finish_header(std::size_t used, bool& reply_done);
   std::string header_name() const { return std::string("'") + kind_ + "' header"; }
+  // What the reply in progress costs against max_reply_: its wire bytes so far plus, for every
+  // element whose header (or line) is complete, the Reply it decodes into; its strings are no
+  // longer than their wire bytes. So the limit bounds decoded memory too: "+\r\n" elements
+  // take some 24 times their wire size once decoded.
+  std::size_t charged(std::size_t used) const noexcept;
+  std::string too_big() const;
 
   const std::size_t max_reply_;
   const int max_depth_;
@@ -69,6 +75,7 @@ class FrameScanner {
   std::uint64_t remaining_ = 0;      // payload bytes still to skip
   std::vector<std::uint64_t> open_;  // elements still due, per open array (<= max_depth)
   std::size_t reply_bytes_ = 0;      // of the reply in progress, from earlier reads
+  std::size_t elements_ = 0;         // of the reply in progress, headers complete
   std::string error_;
 };
 

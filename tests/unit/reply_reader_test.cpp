@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asyncredis/reply.hpp"
+#include "protocol/reply_memory.hpp"
 #include "protocol/reply_reader.hpp"
 
 // ---- allocation accounting: operator new, counted only inside an AllocationCounter ----------
@@ -432,9 +433,10 @@ TEST(ReplyReaderErrors, HugeArrayCountsDoNotAllocate) {
 }
 
 TEST(ReplyReaderErrors, ArrayCountBeyondWhatTheLimitCouldHold) {
-  // 100 bytes hold at most 32 more three-byte elements after the header.
-  ReaderLimits limits{.max_reply_size = 100};
-  EXPECT_NE(error_for("*40\r\n", limits).find("40 elements"), std::string::npos);
+  // Every element takes at least 3 bytes ("+\r\n") and its Reply once decoded: a limit that
+  // holds the array and 30 such elements refuses a 31st as soon as the header says so.
+  ReaderLimits limits{.max_reply_size = 5 + kReplyOverhead + 30 * (3 + kReplyOverhead)};
+  EXPECT_NE(error_for("*31\r\n", limits).find("31 elements"), std::string::npos);
   ReplyReader reader(limits);
   std::string ok = "*30\r\n";
   for (int i = 0; i < 30; ++i) ok += "+\r\n";
@@ -442,6 +444,30 @@ TEST(ReplyReaderErrors, ArrayCountBeyondWhatTheLimitCouldHold) {
   Reply reply;
   ASSERT_EQ(reader.next(reply), Status::reply) << reader.error_message();
   EXPECT_EQ(reply.elements().size(), 30u);
+}
+
+// Issue 9: max_reply_size bounded wire bytes only, and "+\r\n" elements decode to ~24 times
+// their size. 300 of them are 906 bytes on the wire, 21,672 decoded.
+TEST(ReplyReaderErrors, TheLimitBoundsDecodedMemory) {
+  std::string tiny = "*300\r\n";
+  for (int i = 0; i < 300; ++i) tiny += "+\r\n";
+  ASSERT_LT(tiny.size(), 1024u);
+  const std::string why = error_for(tiny, ReaderLimits{.max_reply_size = 1024});
+  EXPECT_NE(why.find("300 elements cannot fit"), std::string::npos) << why;
+  // The same through nested arrays, whose counts each look harmless.
+  std::string nested = "*10\r\n";
+  for (int i = 0; i < 10; ++i) {
+    nested += "*10\r\n";
+    for (int j = 0; j < 10; ++j) nested += "+\r\n";
+  }
+  ReaderLimits limits{.max_reply_size = 4096};
+  ASSERT_LT(nested.size(), limits.max_reply_size);
+  EXPECT_NE(error_for(nested, limits).find("limit of 4096 bytes"), std::string::npos);
+  ReplyReader reader(ReaderLimits{.max_reply_size = 111 * (kReplyOverhead + 5)});
+  reader.feed(nested.data(), nested.size());
+  Reply reply;
+  ASSERT_EQ(reader.next(reply), Status::reply) << reader.error_message();
+  EXPECT_LE(memory_of(reply), 111 * (kReplyOverhead + 5));
 }
 
 TEST(ReplyReaderErrors, DepthLimit) {
@@ -486,17 +512,20 @@ TEST(ReplyReaderErrors, IncompleteReplyOverTheLimit) {
   reader.feed(part.data(), part.size());
   EXPECT_NE(error_of(reader).find("100 bytes"), std::string::npos);
 
-  // An array whose elements add up past the limit fails while it is still incomplete.
-  ReplyReader array_reader(limits);
-  const std::string head =
-      "*5\r\n$30\r\n" + std::string(30, 'b') + "\r\n$30\r\n" + std::string(30, 'c') + "\r\n$30\r\n";
+  // An array whose elements add up past the limit fails while it is still incomplete: its
+  // header allows 5 elements of the smallest size, the fourth 30-byte string is too many.
+  ReplyReader array_reader(
+      ReaderLimits{.max_reply_size = 4 + kReplyOverhead + 5 * (3 + kReplyOverhead)});
+  std::string head = "*5\r\n";
+  for (const char c : {'b', 'c', 'd'}) head += "$30\r\n" + std::string(30, c) + "\r\n";
+  head += "$30\r\n";
   array_reader.feed(head.data(), head.size());
   EXPECT_NE(error_of(array_reader).find("exceeds"), std::string::npos);
 }
 
 TEST(ReplyReaderErrors, BulkExactlyAtTheLimit) {
-  // "$13\r\n" + 13 bytes + "\r\n" is 20 bytes; one more byte of payload is one too many.
-  ReaderLimits limits{.max_reply_size = 20};
+  // "$13\r\n" + 13 bytes + "\r\n" is 20 bytes and one Reply; one more byte is one too many.
+  ReaderLimits limits{.max_reply_size = 20 + kReplyOverhead};
   ReplyReader reader(limits);
   const std::string fits = "$13\r\n" + std::string(13, 'x') + "\r\n";
   reader.feed(fits.data(), fits.size());
