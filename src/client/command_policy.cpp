@@ -1,0 +1,168 @@
+#include "client/command_policy.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <vector>
+
+namespace asyncredis::detail {
+
+namespace {
+
+bool equals(std::string_view a, std::string_view upper) {
+  return a.size() == upper.size() &&
+         std::equal(a.begin(), a.end(), upper.begin(), [](char x, char y) {
+           return (x >= 'a' && x <= 'z' ? static_cast<char>(x - 32) : x) == y;
+         });
+}
+
+template <std::size_t N>
+bool one_of(std::string_view name, const std::array<std::string_view, N>& names) {
+  return std::any_of(names.begin(), names.end(),
+                     [&](std::string_view n) { return equals(name, n); });
+}
+
+// Reads the payload's commands one at a time. Anything that is not an array of bulk strings
+// ends the walk: the encoder never writes it, and the server would refuse it anyway.
+class CommandReader {
+ public:
+  explicit CommandReader(std::string_view payload) : rest_(payload) {}
+
+  bool next(std::vector<std::string_view>& args) {
+    args.clear();
+    std::size_t count = 0;
+    if (!header('*', count)) return false;
+    for (std::size_t i = 0; i < count; ++i) {
+      std::size_t length = 0;
+      if (!header('$', length) || rest_.size() < length + 2) return false;
+      args.push_back(rest_.substr(0, length));
+      rest_.remove_prefix(length + 2);
+    }
+    return !args.empty();
+  }
+
+ private:
+  bool header(char type, std::size_t& value) {
+    if (rest_.empty() || rest_.front() != type) return false;
+    const auto end = rest_.find("\r\n");
+    if (end == std::string_view::npos) return false;
+    const auto result = std::from_chars(rest_.data() + 1, rest_.data() + end, value);
+    if (result.ec != std::errc{} || result.ptr != rest_.data() + end) return false;
+    rest_.remove_prefix(end + 2);
+    return true;
+  }
+
+  std::string_view rest_;
+};
+
+constexpr std::array<std::string_view, 6> kSubscribe = {
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"};
+constexpr std::array<std::string_view, 10> kBlocking = {
+    "BLPOP",    "BRPOP",    "BRPOPLPUSH", "BLMOVE", "BLMPOP",
+    "BZPOPMIN", "BZPOPMAX", "BZMPOP",     "WAIT",   "WAITAOF"};
+
+std::string upper(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return out;
+}
+
+// XREAD and XREADGROUP block only with a BLOCK option (before STREAMS).
+bool blocks(const std::vector<std::string_view>& args) {
+  if (one_of(args[0], kBlocking)) return true;
+  if (!equals(args[0], "XREAD") && !equals(args[0], "XREADGROUP")) return false;
+  for (std::size_t i = 1; i < args.size() && !equals(args[i], "STREAMS"); ++i) {
+    if (equals(args[i], "BLOCK")) return true;
+  }
+  return false;
+}
+
+// What no connection of the client's may run, shared or leased.
+std::optional<std::string> breaks_any(const std::vector<std::string_view>& args) {
+  const std::string_view name = args[0];
+  if (one_of(name, kSubscribe)) {
+    return upper(name) +
+           " would put the connection in subscribed mode, where it answers no request: use "
+           "asyncredis::Subscriber, which has a connection of its own";
+  }
+  if (equals(name, "MONITOR")) {
+    return std::string(
+        "MONITOR turns the connection into a feed of every command the server runs, where it "
+        "answers no request; asyncredis has no monitor API (use redis-cli monitor)");
+  }
+  if (equals(name, "SELECT")) {
+    return std::string(
+        "SELECT would switch the database of a connection the pool hands to other callers: "
+        "make a RedisClient for that database (RedisClient(executor, settings, db))");
+  }
+  if (equals(name, "CLIENT") && args.size() > 1 && equals(args[1], "REPLY")) {
+    return std::string(
+        "CLIENT REPLY would leave requests without the replies they wait for: send the "
+        "commands and ignore the results you do not need");
+  }
+  if (equals(name, "RESET")) {
+    return std::string(
+        "RESET would drop the database, user and name the client set up on the connection: "
+        "disconnect() and connect() instead");
+  }
+  if (equals(name, "QUIT")) {
+    return std::string(
+        "QUIT would close a connection the client reopens at once: use disconnect()");
+  }
+  if (equals(name, "AUTH") || equals(name, "HELLO")) {
+    return upper(name) +
+           " would change the user or protocol of a connection the client set up (and reads "
+           "as RESP2): set RedisSettings::username and password instead";
+  }
+  return std::nullopt;
+}
+
+// What a connection shared by every caller may not run: state that outlives the request.
+std::optional<std::string> breaks_shared(const std::vector<std::string_view>& args,
+                                         bool& in_multi) {
+  const std::string_view name = args[0];
+  if (equals(name, "MULTI")) {
+    in_multi = true;
+  } else if (equals(name, "EXEC") || equals(name, "DISCARD")) {
+    if (!in_multi) {
+      return upper(name) +
+             " without its MULTI in the same request would end another caller's transaction: "
+             "use transaction()";
+    }
+    in_multi = false;
+  } else if (equals(name, "WATCH")) {
+    return std::string(
+        "WATCH needs a connection of its own: take a Lease (client.lease()), then WATCH and "
+        "transaction() on it");
+  } else if (blocks(args)) {
+    return upper(name) +
+           " blocks the connection it runs on, which the pool shares with every caller: run "
+           "it on a Lease (client.lease())";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> refusal(std::string_view payload, ConnectionUse use) {
+  CommandReader reader(payload);
+  std::vector<std::string_view> args;
+  bool in_multi = false;
+  while (reader.next(args)) {
+    if (auto why = breaks_any(args)) return why;
+    if (use == ConnectionUse::shared) {
+      if (auto why = breaks_shared(args, in_multi)) return why;
+    }
+  }
+  if (in_multi) {
+    return std::string(
+        "MULTI without its EXEC in the same request would leave a shared connection inside a "
+        "transaction for every other caller: use transaction()");
+  }
+  return std::nullopt;
+}
+
+}  // namespace asyncredis::detail
