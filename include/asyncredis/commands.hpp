@@ -99,6 +99,12 @@ class Commands {
   // Sends one command made of `args` (name first) and converts its reply to T (Reply: as it
   // came, error replies included). The last argument may be a completion token.
   //   auto n = co_await client.command<long long>("INCRBY", "counter", 5, use_awaitable);
+  // Commands that would break the connection they run on fail with errc::invalid_argument
+  // naming the API to use instead: on a RedisClient blocking commands (BLPOP, XREAD BLOCK,
+  // WAIT, ...: use a Lease), WATCH and MULTI/EXEC (use transaction()); on a RedisClient and a
+  // Lease SUBSCRIBE and its kin (use Subscriber), MONITOR, SELECT (a RedisClient per
+  // database), CLIENT REPLY, RESET, QUIT, AUTH and HELLO. The same holds for execute() and
+  // transaction(), where a MULTI closed by its EXEC in the same pipeline is fine.
   template <class T = Reply, class... ArgsAndToken>
   auto command(ArgsAndToken&&... args_and_token) const;
 
@@ -107,6 +113,7 @@ class Commands {
   template <class Token = asio::deferred_t>
   auto execute(const Pipeline& pipeline, Token&& token = {}) const {
     detail::Request request = make_request();
+    request.check_commands = true;
     request.payload = pipeline.payload();
     request.reply_count = static_cast<std::uint32_t>(pipeline.size());
     request.deliver = detail::Deliver::array;
@@ -120,6 +127,7 @@ class Commands {
   template <class Token = asio::deferred_t>
   auto transaction(const Pipeline& pipeline, Token&& token = {}) const {
     detail::Request request = make_request();
+    request.check_commands = true;
     encode_command(request.payload, "MULTI");
     request.payload += pipeline.payload();
     encode_command(request.payload, "EXEC");
@@ -440,12 +448,16 @@ auto Commands::command(ArgsAndToken&&... args_and_token) const {
     constexpr std::size_t n = sizeof...(ArgsAndToken) - 1;
     static_assert(n > 0, "a command needs at least its name");
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return start<T>(make_request(std::get<I>(all)...), std::get<n>(std::move(all)));
+      detail::Request request = make_request(std::get<I>(all)...);
+      request.check_commands = true;
+      return start<T>(std::move(request), std::get<n>(std::move(all)));
     }
     (std::make_index_sequence<n>{});
   } else {
     static_assert(sizeof...(ArgsAndToken) > 0, "a command needs at least its name");
-    return start<T>(make_request(args_and_token...), asio::deferred);
+    detail::Request request = make_request(args_and_token...);
+    request.check_commands = true;
+    return start<T>(std::move(request), asio::deferred);
   }
 }
 

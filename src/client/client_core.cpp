@@ -7,6 +7,7 @@
 
 #include "asyncredis/command.hpp"
 #include "asyncredis/error.hpp"
+#include "client/command_policy.hpp"
 #include "net/tls_context.hpp"
 
 namespace asyncredis::detail {
@@ -22,6 +23,22 @@ std::exception_ptr make_error(errc code, const std::string& what) {
   return std::make_exception_ptr(Error(code, what));
 }
 
+std::size_t share(std::size_t total, std::size_t parts) {
+  return total / parts + (total % parts != 0 ? 1 : 0);
+}
+
+// Completes `handler` with the refusal of its commands on a connection used as `use`; false
+// when they may run there.
+bool refuse_commands(const Request& request, ReplyHandler& handler, ConnectionUse use,
+                     const Completer& completer) {
+  if (!request.check_commands) return false;
+  auto why = refusal(request.bytes(), use);
+  if (!why) return false;
+  completer(Completion{std::move(handler), make_error(errc::invalid_argument, *why), Reply()},
+            false);
+  return true;
+}
+
 }  // namespace
 
 // ---- LeaseCore
@@ -30,7 +47,7 @@ std::exception_ptr make_error(errc code, const std::string& what) {
 LeaseCore::LeaseCore(std::shared_ptr<Connection> connection, std::weak_ptr<ClientCore> owner)
     : connection_(std::move(connection)),
       owner_(std::move(owner)),
-      executor_(owner_.lock() ? owner_.lock()->executor() : asio::any_io_executor()) {}
+      completer_(owner_.lock() ? owner_.lock()->executor() : asio::any_io_executor()) {}
 
 LeaseCore::~LeaseCore() {
   if (auto owner = owner_.lock()) {
@@ -41,11 +58,12 @@ LeaseCore::~LeaseCore() {
 }
 
 void LeaseCore::submit(Request&& request, ReplyHandler&& handler) {
+  if (refuse_commands(request, handler, ConnectionUse::exclusive, completer_)) return;
   connection_->submit(std::move(request), std::move(handler));
 }
 
 asio::any_io_executor LeaseCore::executor() const {
-  return executor_;
+  return completer_.executor();
 }
 
 // ---- ClientCore: connecting
@@ -54,32 +72,36 @@ asio::any_io_executor LeaseCore::executor() const {
 ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, int db)
     : settings_(std::move(settings)),
       db_(db),
-      executor_(std::move(executor)),
+      completer_(std::move(executor)),
+      limits_{share(settings_.max_queued_requests, settings_.max_connections),
+              share(settings_.max_queued_bytes, settings_.max_connections),
+              settings_.max_reply_size},
       tls_(make_tls_context(settings_)) {
   seed_ = std::random_device{}();
   connections_.reserve(settings_.max_connections);
   for (std::size_t i = 0; i < settings_.max_connections; ++i) {
-    connections_.push_back(make_connection());
+    connections_.push_back(make_connection(ConnectionRole::pooled));
   }
 }
 
-std::shared_ptr<Connection> ClientCore::make_connection() {
-  return std::make_shared<Connection>(executor_, settings_, tls_, db_, seed_.fetch_add(1));
+std::shared_ptr<Connection> ClientCore::make_connection(ConnectionRole role) {
+  return std::make_shared<Connection>(executor(), settings_, tls_, db_, seed_.fetch_add(1),
+                                      limits_, role);
 }
 
 void ClientCore::connect(VoidHandler handler) {
   State expected = State::idle;
   if (!state_.compare_exchange_strong(expected, State::connecting)) {
     if (expected == State::connected) {
-      post_void(executor_, std::move(handler), nullptr);
+      post_void(executor(), std::move(handler), nullptr);
     } else {
-      post_void(executor_, std::move(handler),
+      post_void(executor(), std::move(handler),
                 make_error(errc::invalid_argument,
                            "connect() called while the client is connecting or closing"));
     }
     return;
   }
-  auto self = shared_from_this();
+  auto self = this->self();
   connections_.front()->start([self, h = std::move(handler)](std::exception_ptr failure) mutable {
     if (!failure) {
       State connecting = State::connecting;
@@ -104,9 +126,9 @@ void ClientCore::disconnect(VoidHandler handler) {
   State expected = State::connected;
   if (!state_.compare_exchange_strong(expected, State::disconnecting)) {
     if (expected == State::idle || expected == State::closed) {
-      post_void(executor_, std::move(handler), nullptr);
+      post_void(executor(), std::move(handler), nullptr);
     } else {
-      post_void(executor_, std::move(handler),
+      post_void(executor(), std::move(handler),
                 make_error(errc::invalid_argument,
                            "disconnect() called while the client is connecting or closing"));
     }
@@ -125,7 +147,7 @@ void ClientCore::disconnect(VoidHandler handler) {
   auto countdown = std::make_shared<Countdown>();
   countdown->left = closing.size();
   countdown->handler = std::move(handler);
-  auto self = shared_from_this();
+  auto self = this->self();
   for (auto& connection : closing) {
     connection->stop(true, [self, countdown](std::exception_ptr) {
       if (countdown->left.fetch_sub(1) != 1) return;
@@ -151,7 +173,7 @@ void ClientCore::shutdown() {
   }
   for (auto& connection : idle) connection->stop(false, [](std::exception_ptr) {});
   for (auto& waiter : waiters) {
-    asio::post(executor_, [h = std::move(waiter->handler)]() mutable {
+    asio::post(executor(), [h = std::move(waiter->handler)]() mutable {
       std::move(h)(make_error(errc::shutting_down, "the client is shutting down"), nullptr);
     });
   }
@@ -168,7 +190,9 @@ Connection& ClientCore::pick() noexcept {
   std::size_t best_load = std::numeric_limits<std::size_t>::max();
   for (std::size_t i = 0; i < n; ++i) {
     Connection& candidate = *connections_[(start + i) % n];
-    if (!candidate.is_up()) continue;
+    // A connection that owes replies sends nothing until they come (maybe never: a blocking
+    // command on a lease's connection, a server gone silent).
+    if (!candidate.is_up() || candidate.owes()) continue;
     const std::size_t load = candidate.load();
     if (load < best_load) {
       best = &candidate;
@@ -176,16 +200,17 @@ Connection& ClientCore::pick() noexcept {
       if (load == 0) break;
     }
   }
-  // None is up: queue on one anyway; it is sent after the reconnect or times
-  // out.
+  // None is ready: queue on one anyway; it is sent after the reconnect or times out (or
+  // fails at once with fail_fast).
   return best != nullptr ? *best : *connections_[start];
 }
 
 void ClientCore::reject(ReplyHandler&& handler, errc code, const char* what) {
-  deliver(Completion{std::move(handler), make_error(code, what), Reply()}, executor_, false);
+  completer_(Completion{std::move(handler), make_error(code, what), Reply()}, false);
 }
 
 void ClientCore::submit(Request&& request, ReplyHandler&& handler) {
+  if (refuse_commands(request, handler, ConnectionUse::shared, completer_)) return;
   switch (state_.load(std::memory_order_acquire)) {
     case State::connected:
       pick().submit(std::move(request), std::move(handler));
@@ -219,7 +244,7 @@ PoolStats ClientCore::stats() const noexcept {
 
 void ClientCore::acquire_lease(LeaseReady handler) {
   if (state_.load() != State::connected) {
-    asio::post(executor_, [h = std::move(handler)]() mutable {
+    asio::post(executor(), [h = std::move(handler)]() mutable {
       std::move(h)(make_error(errc::not_connected, "lease(): the client is not connected"),
                    nullptr);
     });
@@ -242,11 +267,11 @@ void ClientCore::acquire_lease(LeaseReady handler) {
   }
   auto waiter = std::make_shared<LeaseWaiter>();
   waiter->handler = std::move(handler);
-  waiter->timer = std::make_shared<asio::steady_timer>(executor_, settings_.connect_timeout);
+  waiter->timer = std::make_shared<asio::steady_timer>(executor(), settings_.connect_timeout);
   lease_waiters_.push_back(waiter);
   // Armed under the lock: release_lease() on another thread may cancel it
   // the moment the waiter is visible, and a timer is not thread-safe.
-  waiter->timer->async_wait([weak = weak_from_this(), waiter](boost::system::error_code ec) {
+  waiter->timer->async_wait([weak = weak_self(), waiter](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
     {
@@ -265,10 +290,8 @@ void ClientCore::acquire_lease(LeaseReady handler) {
 }
 
 void ClientCore::open_lease_connection(LeaseReady handler) {
-  auto connection =
-      std::make_shared<Connection>(executor_, settings_, tls_, db_, seed_.fetch_add(1),
-                                   /*reconnect=*/false);
-  auto self = shared_from_this();
+  auto connection = make_connection(ConnectionRole::leased);
+  auto self = this->self();
   connection->start([self, connection, h = std::move(handler)](std::exception_ptr failure) mutable {
     if (!failure) {
       self->hand_over(std::move(connection), std::move(h));
@@ -284,15 +307,18 @@ void ClientCore::open_lease_connection(LeaseReady handler) {
 }
 
 void ClientCore::hand_over(std::shared_ptr<Connection> connection, LeaseReady handler) {
-  auto lease = std::make_shared<LeaseCore>(std::move(connection), weak_from_this());
-  asio::post(executor_, [h = std::move(handler), lease = std::move(lease)]() mutable {
+  auto lease = std::make_shared<LeaseCore>(std::move(connection), weak_self());
+  asio::post(executor(), [h = std::move(handler), lease = std::move(lease)]() mutable {
     std::move(h)(nullptr, std::move(lease));
   });
 }
 
 void ClientCore::release_lease(std::shared_ptr<Connection> connection) {
+  const bool open = state_.load() == State::connected;
+  // A connection that still has requests on it (the holder let go mid-request, or a blocking
+  // command timed out and still blocks) must not reach another holder.
   const bool reusable =
-      state_.load() == State::connected && connection->load() == 0 && connection->is_up();
+      open && connection->load() == 0 && !connection->owes() && connection->is_up();
   if (reusable) {
     // Whatever the holder left behind (an open MULTI, WATCHed keys) must not
     // leak into the next holder's commands. DISCARD outside MULTI just answers
@@ -304,7 +330,8 @@ void ClientCore::release_lease(std::shared_ptr<Connection> connection) {
     reset.deliver = Deliver::array;
     connection->submit(std::move(reset), [](std::exception_ptr, Reply&&) {});
   } else {
-    connection->stop(false, [](std::exception_ptr) {});
+    // Requests still on it finish (within disconnect_timeout) unless the client is closing.
+    connection->stop(open, [](std::exception_ptr) {});
   }
   std::shared_ptr<LeaseWaiter> waiter;
   {

@@ -30,16 +30,18 @@ class LeaseCore final : public RequestSink {
  public:
   LeaseCore(std::shared_ptr<Connection> connection, std::weak_ptr<ClientCore> owner);
   ~LeaseCore() override;
+  // Refuses (errc::invalid_argument) commands that would break the connection for its next
+  // holder: SUBSCRIBE, SELECT, ... (see command_policy.hpp).
   void submit(Request&& request, ReplyHandler&& handler) override;
   asio::any_io_executor executor() const override;
 
  private:
   std::shared_ptr<Connection> connection_;
   std::weak_ptr<ClientCore> owner_;
-  asio::any_io_executor executor_;
+  Completer completer_;
 };
 
-class ClientCore final : public RequestSink, public std::enable_shared_from_this<ClientCore> {
+class ClientCore final : public RequestSink {
  public:
   using LeaseReady =
       asio::any_completion_handler<void(std::exception_ptr, std::shared_ptr<LeaseCore>)>;
@@ -48,8 +50,11 @@ class ClientCore final : public RequestSink, public std::enable_shared_from_this
   // tls_options field and file that cannot be used (see TlsContext).
   ClientCore(asio::any_io_executor executor, RedisSettings settings, int db);
 
+  // Sends on the least loaded connection that is up and owes no replies. Refuses
+  // (errc::invalid_argument) commands that would break a shared connection: blocking ones,
+  // WATCH, an unclosed MULTI, SUBSCRIBE, SELECT, ... (see command_policy.hpp).
   void submit(Request&& request, ReplyHandler&& handler) override;
-  asio::any_io_executor executor() const override { return executor_; }
+  asio::any_io_executor executor() const override { return completer_.executor(); }
 
   void connect(VoidHandler handler);
   void disconnect(VoidHandler handler);
@@ -70,15 +75,20 @@ class ClientCore final : public RequestSink, public std::enable_shared_from_this
     std::shared_ptr<asio::steady_timer> timer;
   };
 
+  std::shared_ptr<ClientCore> self() {
+    return std::static_pointer_cast<ClientCore>(shared_from_this());
+  }
+  std::weak_ptr<ClientCore> weak_self() { return self(); }
   Connection& pick() noexcept;
-  std::shared_ptr<Connection> make_connection();
+  std::shared_ptr<Connection> make_connection(ConnectionRole role);
   void open_lease_connection(LeaseReady handler);
   void hand_over(std::shared_ptr<Connection> connection, LeaseReady handler);
   void reject(ReplyHandler&& handler, errc code, const char* what);
 
   const RedisSettings settings_;
   const int db_;
-  asio::any_io_executor executor_;
+  Completer completer_;  // the client's executor; refusals complete through it
+  QueueLimits limits_;   // each connection's share of the pool's bounds
   // Built once from settings_.tls_options (null without TLS) and shared by every connection,
   // leases included: certificates are read at construction, not on each connect.
   std::shared_ptr<TlsContext> tls_;

@@ -66,27 +66,41 @@ Request script_request(const Request& base, const ScriptCall& call, std::string_
 }
 
 // Completes EVALSHA: NOSCRIPT sends EVAL with the same handler; anything else is the answer.
+// The sink may be gone by the time NOSCRIPT arrives (the client destroyed, the lease
+// released): it is held weakly, and then the call fails instead of sending.
 class EvalFallback {
  public:
   EvalFallback(RequestSink& sink, Request base, ScriptCall call, ReplyHandler handler)
-      : sink_(&sink),
+      : owner_(sink.weak_from_this()),
+        unowned_(owner_.expired() ? &sink : nullptr),
         base_(std::move(base)),
         call_(std::move(call)),
         handler_(std::move(handler)) {}
 
   void operator()(std::exception_ptr error, Reply&& reply) {
-    if (!error && reply.is_error() && reply.str().starts_with("NOSCRIPT")) {
-      sink_->submit(script_request(base_, call_, "EVAL", call_.script.source()),
-                    std::move(handler_));
+    if (error || !reply.is_error() || !reply.str().starts_with("NOSCRIPT")) {
+      std::move(handler_)(std::move(error), std::move(reply));
       return;
     }
-    std::move(handler_)(std::move(error), std::move(reply));
+    Request eval = script_request(base_, call_, "EVAL", call_.script.source());
+    if (unowned_ != nullptr) {
+      unowned_->submit(std::move(eval), std::move(handler_));
+    } else if (auto sink = owner_.lock()) {
+      sink->submit(std::move(eval), std::move(handler_));
+    } else {
+      std::move(handler_)(
+          std::make_exception_ptr(Error(errc::shutting_down,
+                                        "the script was not loaded on the server (NOSCRIPT) and "
+                                        "its client or lease is gone, so it cannot be sent again")),
+          Reply());
+    }
   }
 
   const ReplyHandler& handler() const noexcept { return handler_; }
 
  private:
-  RequestSink* sink_;
+  std::weak_ptr<RequestSink> owner_;
+  RequestSink* unowned_;  // a sink no shared_ptr owns outlives its requests (request.hpp)
   Request base_;
   ScriptCall call_;
   ReplyHandler handler_;

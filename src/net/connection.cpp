@@ -27,67 +27,46 @@ ReaderLimits limits_of(const RedisSettings& settings) {
   return limits;
 }
 
-// Installed in a request's cancellation slot; runs on the thread that emits the
-// signal.
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+// Installed in a request's cancellation slot; runs on the thread that emits the signal.
 class CancelRequest {
  public:
-  CancelRequest(std::weak_ptr<Connection> connection, std::uint64_t id)
-      : connection_(std::move(connection)), id_(id) {}
+  CancelRequest(std::weak_ptr<Connection> connection, std::shared_ptr<CancelState> state)
+      : connection_(std::move(connection)), state_(std::move(state)) {}
 
   void operator()(asio::cancellation_type) {
-    if (auto connection = connection_.lock()) connection->cancel(id_);
+    state_->requested.store(true, std::memory_order_release);
+    if (auto connection = connection_.lock()) connection->cancel(state_);
   }
 
  private:
   std::weak_ptr<Connection> connection_;
-  std::uint64_t id_;
+  std::shared_ptr<CancelState> state_;
 };
-
-// The executor as handlers report theirs; an io_context executor is stored unwrapped, so that
-// copying it (once per completion) does not allocate.
-asio::any_completion_executor erase_small(const asio::any_io_executor& executor) {
-  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
-    return asio::any_completion_executor(std::nothrow, *io);
-  }
-  return asio::any_completion_executor(std::nothrow, executor);
-}
 
 }  // namespace
 
-void deliver(Completion&& done, const asio::any_io_executor& fallback, bool may_run_inline) {
-  auto slot = asio::get_associated_cancellation_slot(done.handler.get());
-  if (slot.is_connected()) slot.clear();
-  auto executor = asio::get_associated_executor(done.handler.get(), fallback);
-  auto call = [handler = std::move(done.handler), error = std::move(done.error),
-               reply = std::move(done.reply)]() mutable {
-    std::move(handler)(std::move(error), std::move(reply));
-  };
-  if (may_run_inline) {
-    asio::dispatch(executor, std::move(call));
-  } else {
-    // The handler's executor may be type-erased without blocking.never; go through ours.
-    asio::post(fallback, asio::bind_executor(executor, std::move(call)));
-  }
-}
-
 Connection::Connection(asio::any_io_executor executor, const RedisSettings& settings,
-                       std::shared_ptr<TlsContext> tls, int db, std::uint64_t seed, bool reconnect)
+                       std::shared_ptr<TlsContext> tls, int db, std::uint64_t seed,
+                       QueueLimits limits, ConnectionRole role)
     : settings_(settings),
       db_(db),
-      reconnect_(reconnect),
-      executor_(executor),
-      completion_executor_(erase_small(executor)),
-      io_executor_(executor.target<asio::io_context::executor_type>() != nullptr
-                       ? std::optional(*executor.target<asio::io_context::executor_type>())
-                       : std::nullopt),
+      role_(role),
+      completer_(executor),
       strand_(asio::make_strand(executor)),
       transport_(strand_, settings_, std::move(tls)),
       reader_(limits_of(settings)),
+      queue_(limits),
       backoff_(settings.reconnect_min_delay, settings.reconnect_max_delay, seed),
       deadline_timer_(strand_),
       health_timer_(strand_),
       connect_timer_(strand_),
       wait_timer_(strand_),
+      owing_timer_(strand_),
+      stop_timer_(strand_),
       read_buffer_(read_chunk) {}
 
 std::exception_ptr Connection::error(errc code, const std::string& what) const {
@@ -100,7 +79,7 @@ std::exception_ptr Connection::error(errc code, const std::string& what) const {
 void Connection::start(VoidHandler first_attempt) {
   asio::dispatch(strand_, [self = shared_from_this(), h = std::move(first_attempt)]() mutable {
     if (self->state_ != State::stopped) {
-      asio::post(self->executor_, [h = std::move(h)]() mutable {
+      asio::post(self->completer_.executor(), [h = std::move(h)]() mutable {
         std::move(h)(
             std::make_exception_ptr(Error(errc::invalid_argument, "connection already started")));
       });
@@ -122,13 +101,14 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
     std::exception_ptr failure = co_await connect_once();
     if (state_ == State::stopped || run_id != run_id_) break;
     if (first && first_attempt_) {
-      asio::post(executor_,
+      asio::post(completer_.executor(),
                  [h = std::move(first_attempt_), failure]() mutable { std::move(h)(failure); });
       first_attempt_ = VoidHandler();
     }
     if (!failure) {
       if (!first) reconnects_.fetch_add(1, std::memory_order_relaxed);
       state_ = State::up;
+      known_down_ = false;
       up_.store(true, std::memory_order_relaxed);
       backoff_.reset();
       start_read();
@@ -138,10 +118,12 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
         wait_timer_.expires_at(asio::steady_timer::time_point::max());
         co_await wait_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
       }
+    } else {
+      note_down();
     }
     first = false;
     if (state_ == State::stopped || run_id != run_id_) break;
-    if (!reconnect_) {
+    if (role_ == ConnectionRole::leased) {
       std::vector<Completion> done;
       queue_.fail_all(error(errc::connection_lost, "connection lost (not reconnected)"), done);
       complete_all(done);
@@ -152,6 +134,16 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
     wait_timer_.expires_after(backoff_.next());
     co_await wait_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
+}
+
+void Connection::note_down() {
+  known_down_ = true;
+  if (!settings_.fail_fast) return;
+  std::vector<Completion> done;
+  queue_.fail_waiting(
+      error(errc::not_connected, "not connected (fail_fast): the server cannot be reached"), done);
+  complete_all(done);
+  finish_stop_if_drained();
 }
 
 asio::awaitable<std::exception_ptr> Connection::connect_once() {
@@ -229,17 +221,24 @@ void Connection::stop(bool graceful, VoidHandler done) {
       self->finish_stop();
       return;
     }
-    if (graceful) {
-      self->draining_ = true;
-      self->finish_stop_if_drained();
-    } else {
+    if (!graceful) {
       self->finish_stop();
+      return;
     }
+    if (!self->draining_) {
+      self->draining_ = true;
+      self->stop_timer_.expires_after(self->settings_.disconnect_timeout);
+      self->stop_timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec && self->draining_) self->finish_stop();
+      });
+    }
+    self->finish_stop_if_drained();
   });
 }
 
+// Replies still owed to requests that were given up are nobody's: they do not hold a stop.
 void Connection::finish_stop_if_drained() {
-  if (draining_ && queue_.empty()) finish_stop();
+  if (draining_ && queue_.live_count() == 0) finish_stop();
 }
 
 void Connection::finish_stop() {
@@ -252,20 +251,25 @@ void Connection::finish_stop() {
   health_timer_.cancel();
   connect_timer_.cancel();
   wait_timer_.cancel();
+  owing_timer_.cancel();
+  stop_timer_.cancel();
   deadline_armed_ = false;
+  owing_armed_ = false;
   writing_ = false;
   std::vector<Completion> done;
   queue_.fail_all(error(errc::shutting_down, "the client is shutting down"), done);
+  note_owing();
   if (first_attempt_) {
-    asio::post(executor_, [h = std::move(first_attempt_),
-                           e = error(errc::shutting_down, "stopped while connecting")]() mutable {
-      std::move(h)(e);
-    });
+    asio::post(completer_.executor(),
+               [h = std::move(first_attempt_),
+                e = error(errc::shutting_down, "stopped while connecting")]() mutable {
+                 std::move(h)(e);
+               });
     first_attempt_ = VoidHandler();
   }
   complete_all(done);
   for (auto& h : stop_handlers_) {
-    asio::post(executor_, [h = std::move(h)]() mutable { std::move(h)(nullptr); });
+    asio::post(completer_.executor(), [h = std::move(h)]() mutable { std::move(h)(nullptr); });
   }
   stop_handlers_.clear();
 }
@@ -275,68 +279,73 @@ void Connection::finish_stop() {
 
 void Connection::submit(Request&& request, ReplyHandler&& handler) {
   load_.fetch_add(1, std::memory_order_relaxed);
+  // The slot is the emitter's: installed here, on the caller's side, before the request can
+  // complete (after that, the owner of the signal may reuse it).
+  std::shared_ptr<CancelState> cancel;
+  if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) {
+    cancel = std::make_shared<CancelState>();
+    slot.template emplace<CancelRequest>(weak_from_this(), cancel);
+  }
   if (strand_.running_in_this_thread()) {  // a handler of ours issuing its next request
-    do_submit(std::move(request), std::move(handler));
+    do_submit(std::move(request), std::move(handler), cancel);
     return;
   }
   asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
-                           handler = std::move(handler)]() mutable {
-    self->do_submit(std::move(request), std::move(handler));
+                           handler = std::move(handler), cancel = std::move(cancel)]() mutable {
+    self->do_submit(std::move(request), std::move(handler), cancel);
   });
 }
 
-void Connection::do_submit(Request&& request, ReplyHandler&& handler) {
+void Connection::do_submit(Request&& request, ReplyHandler&& handler,
+                           const std::shared_ptr<CancelState>& cancel) {
+  auto refuse = [&](errc code, const std::string& what) {
+    complete(Completion{std::move(handler), error(code, what), Reply()}, false);
+  };
   if (state_ == State::stopped || draining_) {
-    complete(Completion{std::move(handler),
-                        error(errc::shutting_down, "the client is shutting down"), Reply()},
-             false);
-    return;
+    return refuse(errc::shutting_down, "the client is shutting down");
   }
-  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (cancel && cancel->requested.load(std::memory_order_acquire)) {
+    return refuse(errc::cancelled, "operation cancelled");
+  }
+  if (settings_.fail_fast && known_down_ && state_ != State::up) {
+    return refuse(errc::not_connected, "not connected (fail_fast): the server cannot be reached");
+  }
   const auto timeout = request.timeout.count() > 0 ? request.timeout : settings_.command_timeout;
-  const auto deadline = Clock::now() + timeout;
-  const std::uint64_t id = queue_.push(std::move(request), std::move(handler), deadline);
-  if (slot.is_connected()) slot.template emplace<CancelRequest>(weak_from_this(), id);
-  arm_deadline(deadline);
+  const auto now = Clock::now();
+  const std::uint64_t id = queue_.push(std::move(request), std::move(handler), now, timeout);
+  if (id == 0) {
+    return refuse(errc::overloaded,
+                  std::to_string(queue_.waiting_count()) +
+                      " requests wait to be written already (this connection's share of "
+                      "max_queued_requests " +
+                      std::to_string(settings_.max_queued_requests) + " and max_queued_bytes " +
+                      std::to_string(settings_.max_queued_bytes) + ")");
+  }
+  if (cancel) cancel->id = id;
+  arm_deadline(now + timeout);
   if (!in_reader_) start_write();
 }
 
-void Connection::cancel(std::uint64_t id) {
-  asio::dispatch(strand_, [self = shared_from_this(), id] { self->cancel_on_strand(id); });
+void Connection::cancel(std::shared_ptr<CancelState> cancel) {
+  asio::dispatch(strand_, [self = shared_from_this(), cancel = std::move(cancel)] {
+    self->cancel_on_strand(cancel);
+  });
 }
 
-void Connection::cancel_on_strand(std::uint64_t id) {
+void Connection::cancel_on_strand(const std::shared_ptr<CancelState>& cancel) {
+  // id 0: not queued yet (do_submit sees `requested`) or refused.
   Completion done;
-  if (queue_.cancel(id, error(errc::cancelled, "operation cancelled"), done)) {
+  if (cancel->id != 0 &&
+      queue_.cancel(cancel->id, error(errc::cancelled, "operation cancelled"), done)) {
     complete(std::move(done));
+    note_owing();
     finish_stop_if_drained();
   }
 }
 
-bool Connection::runs_on_our_context(const asio::any_completion_executor& executor) const {
-  if (!io_executor_) return false;
-  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
-    return *io == *io_executor_;
-  }
-  if (const auto* erased = executor.target<asio::any_io_executor>()) {
-    const auto* io = erased->target<asio::io_context::executor_type>();
-    return io != nullptr && *io == *io_executor_;
-  }
-  return false;
-}
-
 void Connection::complete(Completion&& done, bool may_run_inline) {
   load_.fetch_sub(1, std::memory_order_relaxed);
-  if (may_run_inline && runs_on_our_context(asio::get_associated_executor(done.handler.get(),
-                                                                          completion_executor_))) {
-    // The handler runs on the client's executor, which runs this strand: dispatch would call
-    // it right here, so call it without the type-erased hop and its allocation.
-    auto slot = asio::get_associated_cancellation_slot(done.handler.get());
-    if (slot.is_connected()) slot.clear();
-    done.handler(std::move(done.error), std::move(done.reply));
-    return;
-  }
-  deliver(std::move(done), executor_, may_run_inline);
+  completer_(std::move(done), may_run_inline);
 }
 
 void Connection::complete_all(std::vector<Completion>& done) {
@@ -348,7 +357,9 @@ void Connection::complete_all(std::vector<Completion>& done) {
 // -------------------------------------------------------------------
 
 void Connection::start_write() {
-  if (writing_ || state_ != State::up || !queue_.has_waiting()) return;
+  // Behind a request that still owes its reply nothing is sent: it might wait behind a
+  // blocking command for good. It goes out once the reply comes, or on the next connection.
+  if (writing_ || state_ != State::up || !queue_.has_waiting() || queue_.owes()) return;
   queue_.take_batch(write_buffer_);
   writing_ = true;
   transport_.async_write(
@@ -394,7 +405,14 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
     if (status == ReplyReader::Status::need_more) break;
     if (status == ReplyReader::Status::error) {
       in_reader_ = false;
-      lose(error(errc::protocol_error, reader_.error_message()));
+      // The broken reply was the oldest written request's; the others did nothing wrong and
+      // fail as on any lost connection (or go again, if they may).
+      // Its handler runs once the connection is down, so that what it sends next waits for
+      // the new connection instead of going out on this one.
+      const std::string why = reader_.error_message();
+      const bool failed = queue_.fail_oldest_written(error(errc::protocol_error, why), done);
+      lose(error(errc::connection_lost, "connection dropped after a protocol error: " + why));
+      if (failed) complete(std::move(done));
       return;
     }
     switch (queue_.on_reply(std::move(reply), done)) {
@@ -405,7 +423,8 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
         break;
       case RequestQueue::ReplyResult::unexpected:
         in_reader_ = false;
-        lose(error(errc::protocol_error, "the server sent a reply that no request asked for"));
+        lose(error(errc::connection_lost,
+                   "connection dropped: the server sent a reply that no request asked for"));
         return;
     }
     // A handler may have stopped this connection.
@@ -415,6 +434,7 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
     }
   }
   in_reader_ = false;
+  note_owing();
   start_write();
   start_read();
   finish_stop_if_drained();
@@ -430,6 +450,7 @@ void Connection::lose(std::exception_ptr why) {
   health_timer_.cancel();
   std::vector<Completion> done;
   queue_.on_connection_lost(why, done);
+  note_owing();
   complete_all(done);
   wait_timer_.cancel();  // wakes run() to reconnect
   finish_stop_if_drained();
@@ -454,9 +475,41 @@ void Connection::on_deadline(std::uint64_t timer_generation) {
   deadline_armed_ = false;
   std::vector<Completion> done;
   queue_.expire(Clock::now(), error(errc::timeout, "operation timed out"), done);
+  note_owing();
   complete_all(done);
   if (auto next = queue_.earliest_deadline()) arm_deadline(*next);
   finish_stop_if_drained();
+}
+
+void Connection::note_owing() {
+  const bool owes = queue_.owes();
+  if (owes_.load(std::memory_order_relaxed) != owes) {
+    owes_.store(owes, std::memory_order_relaxed);
+  }
+  if (!owes || owing_armed_ || state_ != State::up) return;
+  owing_armed_ = true;
+  owing_timer_.expires_at(queue_.owed_since() + settings_.abandoned_reply_timeout);
+  owing_timer_.async_wait(
+      [self = shared_from_this(), generation = generation_](const boost::system::error_code& ec) {
+        if (!ec) self->on_owing_too_long(generation);
+      });
+}
+
+void Connection::on_owing_too_long(std::uint64_t generation) {
+  owing_armed_ = false;
+  if (generation != generation_ || !queue_.owes()) {
+    note_owing();
+    return;
+  }
+  const auto due = queue_.owed_since() + settings_.abandoned_reply_timeout;
+  if (Clock::now() < due) {  // the oldest owed reply came; a later one is not due yet
+    note_owing();
+    return;
+  }
+  lose(error(errc::connection_lost,
+             "connection replaced: a request that timed out or was cancelled got no reply within " +
+                 ms(settings_.abandoned_reply_timeout) +
+                 " (abandoned_reply_timeout; a blocking command on a connection that is shared?)"));
 }
 
 void Connection::start_health_check(std::uint64_t generation) {
@@ -470,8 +523,9 @@ void Connection::start_health_check(std::uint64_t generation) {
 }
 
 void Connection::on_health_check(std::uint64_t generation) {
-  if (reads_ != reads_at_last_check_ || state_ != State::up) {
-    start_health_check(generation);  // replies are flowing: healthy
+  const bool busy_lease = role_ == ConnectionRole::leased && queue_.written_count() > 0;
+  if (reads_ != reads_at_last_check_ || state_ != State::up || busy_lease) {
+    start_health_check(generation);
     return;
   }
   // Nothing read for a whole interval: idle, or a server that stopped
@@ -480,17 +534,19 @@ void Connection::on_health_check(std::uint64_t generation) {
   encode_command(ping.payload, "PING");
   ping.timeout = std::min(settings_.command_timeout, settings_.health_check_interval);
   load_.fetch_add(1, std::memory_order_relaxed);
-  do_submit(std::move(ping), asio::bind_executor(strand_, [weak = weak_from_this(), generation](
-                                                              std::exception_ptr failure, Reply&&) {
-              auto self = weak.lock();
-              if (!self || !failure || generation != self->generation_) return;
-              if (error_code_of(failure) == make_error_code(errc::timeout)) {
-                self->lose(self->error(
-                    errc::connection_lost,
-                    "health check: no answer to PING within " +
-                        std::to_string(self->settings_.health_check_interval.count()) + " ms"));
-              }
-            }));
+  do_submit(std::move(ping),
+            asio::bind_executor(
+                strand_,
+                [weak = weak_from_this(), generation](std::exception_ptr failure, Reply&&) {
+                  auto self = weak.lock();
+                  if (!self || !failure || generation != self->generation_) return;
+                  if (error_code_of(failure) == make_error_code(errc::timeout)) {
+                    self->lose(self->error(errc::connection_lost,
+                                           "health check: no answer to PING within " +
+                                               ms(self->settings_.health_check_interval)));
+                  }
+                }),
+            nullptr);
   start_health_check(generation);
 }
 

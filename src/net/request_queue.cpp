@@ -3,59 +3,172 @@
 #include <algorithm>
 #include <utility>
 
+#include "asyncredis/error.hpp"
+#include "protocol/reply_memory.hpp"
+
 namespace asyncredis::detail {
 
-std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler,
-                                 Clock::time_point deadline) {
+namespace {
+
+// Dead waiting entries are shed all at once when they outnumber the live ones and are at
+// least this many (below it, take_batch() skipping them costs less than shedding).
+constexpr std::size_t kShedAtLeast = 64;
+// The buffer drops the bytes of shed entries once they are this much and half of it.
+constexpr std::size_t kTrimAtLeast = 64 * 1024;
+
+template <class List>
+auto lower_bound_seq(List& list, std::uint64_t seq) {
+  return std::lower_bound(list.begin(), list.end(), seq,
+                          [](const auto& entry, std::uint64_t s) { return entry.seq < s; });
+}
+
+}  // namespace
+
+std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler, Clock::time_point now,
+                                 std::chrono::milliseconds timeout) {
+  const std::string_view bytes = request.bytes();
+  if (live_waiting_ >= limits_.requests ||
+      (live_waiting_ > 0 && live_waiting_bytes_ + bytes.size() > limits_.bytes)) {
+    return 0;
+  }
   Entry& entry = waiting_.emplace_back();
-  entry.id = next_id_++;
+  entry.seq = next_seq_++;
   entry.handler = std::move(handler);
   entry.total = std::max<std::uint32_t>(request.reply_count, 1);
   entry.remaining = entry.total;
   entry.deliver = request.deliver;
-  const std::string_view bytes = request.bytes();
   entry.size = static_cast<std::uint32_t>(bytes.size());
-  entry.deadline = deadline;
+  entry.timeout = timeout;
+  entry.deadline = now + timeout;
   if (request.retry_on_reconnect) entry.retry_payload = bytes;
   if (entry.deliver == Deliver::array) entry.replies.reserve(entry.remaining);
   waiting_bytes_.append(bytes);
-  return entry.id;
+  ++live_waiting_;
+  live_waiting_bytes_ += bytes.size();
+  // A new timeout starts its class at this request; an existing class's cursor is at or
+  // before it already.
+  if (std::none_of(classes_.begin(), classes_.end(),
+                   [&](const TimeoutClass& c) { return c.timeout == timeout; })) {
+    classes_.push_back(TimeoutClass{timeout, entry.seq, entry.deadline});
+  }
+  return entry.seq;
+}
+
+Clock::time_point RequestQueue::owed_since() const {
+  Clock::time_point oldest = Clock::time_point::max();
+  for (const Entry& entry : written_) {
+    if (!entry.live()) oldest = std::min(oldest, entry.given_up_at);
+  }
+  return oldest;
 }
 
 void RequestQueue::take_batch(std::string& out) {
   out.clear();
-  out.swap(waiting_bytes_);
-  for (Entry& entry : waiting_) written_.push_back(std::move(entry));
+  if (dead_waiting_ == 0 && waiting_offset_ == 0) {
+    out.swap(waiting_bytes_);
+  } else {
+    std::size_t offset = waiting_offset_;
+    for (const Entry& entry : waiting_) {
+      if (entry.live()) out.append(waiting_bytes_, offset, entry.size);
+      offset += entry.size;
+    }
+    waiting_bytes_.clear();
+  }
+  for (Entry& entry : waiting_) {
+    if (!entry.live()) continue;
+    entry.written = true;
+    written_.push_back(std::move(entry));
+  }
+  live_written_ += live_waiting_;
   waiting_.clear();
+  waiting_offset_ = 0;
+  live_waiting_ = 0;
+  live_waiting_bytes_ = 0;
+  dead_waiting_ = 0;
 }
 
-void RequestQueue::finish(Entry& entry, std::exception_ptr error, Reply&& reply, Completion& done) {
+void RequestQueue::take(Entry& entry, std::exception_ptr error, Reply&& reply, Completion& done) {
   done.handler = std::move(entry.handler);
   done.error = std::move(error);
   done.reply = std::move(reply);
+  collected_memory_ -= entry.replies_memory;
+  entry.replies_memory = 0;
+  entry.replies.clear();
+}
+
+void RequestQueue::end_early(Entry& entry, const std::exception_ptr& error, Clock::time_point now,
+                             Completion& done) {
+  take(entry, error, Reply(), done);
+  if (entry.written) {
+    --live_written_;
+    ++owed_;
+    entry.given_up_at = now;
+  } else {
+    --live_waiting_;
+    live_waiting_bytes_ -= entry.size;
+    ++dead_waiting_;
+  }
+}
+
+void RequestQueue::pop_written() {
+  Entry& entry = written_.front();
+  if (entry.live()) {
+    --live_written_;
+  } else {
+    --owed_;
+  }
+  collected_memory_ -= entry.replies_memory;
+  written_.pop_front();
+}
+
+bool RequestQueue::collect(Entry& entry, Reply&& reply) {
+  const std::size_t memory = memory_of(reply);
+  if (collected_memory_ + memory > limits_.reply_memory) return false;
+  collected_memory_ += memory;
+  entry.replies_memory += memory;
+  entry.replies.push_back(std::move(reply));
+  return true;
 }
 
 RequestQueue::ReplyResult RequestQueue::on_reply(Reply&& reply, Completion& done) {
   if (written_.empty()) return ReplyResult::unexpected;
   Entry& entry = written_.front();
-  if (--entry.remaining > 0) {
-    if (!entry.abandoned() && entry.deliver == Deliver::array) {
-      entry.replies.push_back(std::move(reply));
-    }
+  --entry.remaining;
+  if (!entry.live()) {
+    if (entry.remaining == 0) pop_written();
     return ReplyResult::pending;
   }
-  if (entry.abandoned()) {
-    written_.pop_front();
+  if (entry.deliver == Deliver::array && !collect(entry, std::move(reply))) {
+    const std::size_t limit = limits_.reply_memory;
+    end_early(entry,
+              std::make_exception_ptr(
+                  Error(errc::protocol_error,
+                        "the replies to this pipeline take more than " + std::to_string(limit) +
+                            " bytes decoded (max_reply_size); the rest are dropped")),
+              Clock::now(), done);
+    if (entry.remaining == 0) pop_written();
+    return ReplyResult::completed;
+  }
+  if (entry.remaining > 0) {
     return ReplyResult::pending;
   }
   if (entry.deliver == Deliver::array) {
-    entry.replies.push_back(std::move(reply));
-    finish(entry, nullptr, Reply::array(std::move(entry.replies)), done);
+    Reply all = Reply::array(std::move(entry.replies));
+    take(entry, nullptr, std::move(all), done);
   } else {
-    finish(entry, nullptr, std::move(reply), done);
+    take(entry, nullptr, std::move(reply), done);
   }
+  --live_written_;
   written_.pop_front();
   return ReplyResult::completed;
+}
+
+bool RequestQueue::fail_oldest_written(const std::exception_ptr& error, Completion& done) {
+  if (written_.empty() || !written_.front().live()) return false;
+  take(written_.front(), error, Reply(), done);
+  --live_written_;
+  written_.pop_front();
+  return true;
 }
 
 void RequestQueue::on_connection_lost(const std::exception_ptr& error,
@@ -63,79 +176,145 @@ void RequestQueue::on_connection_lost(const std::exception_ptr& error,
   std::deque<Entry> retry;
   std::string retry_bytes;
   for (Entry& entry : written_) {
-    if (entry.abandoned()) continue;
+    if (!entry.live()) continue;
     if (!entry.retry_payload.empty()) {
       // Sent again from scratch: drop whatever part of its replies had arrived.
-      entry.remaining = entry.total;
+      collected_memory_ -= entry.replies_memory;
+      entry.replies_memory = 0;
       entry.replies.clear();
+      entry.remaining = entry.total;
+      entry.written = false;
+      entry.size = static_cast<std::uint32_t>(entry.retry_payload.size());
       retry_bytes += entry.retry_payload;
       retry.push_back(std::move(entry));
       continue;
     }
-    finish(entry, error, Reply(), done.emplace_back());
+    take(entry, error, Reply(), done.emplace_back());
   }
   written_.clear();
+  live_written_ = 0;
+  owed_ = 0;
   if (retry.empty()) return;
+  // Retried entries are older than every waiting one: the order by seq holds.
+  live_waiting_ += retry.size();
+  live_waiting_bytes_ += retry_bytes.size();
   for (auto it = retry.rbegin(); it != retry.rend(); ++it) waiting_.push_front(std::move(*it));
-  waiting_bytes_.insert(0, retry_bytes);
+  waiting_bytes_.replace(0, waiting_offset_, retry_bytes);
+  waiting_offset_ = 0;
+}
+
+void RequestQueue::fail_waiting(const std::exception_ptr& error, std::vector<Completion>& done) {
+  for (Entry& entry : waiting_) {
+    if (entry.live()) take(entry, error, Reply(), done.emplace_back());
+  }
+  waiting_.clear();
+  waiting_bytes_.clear();
+  waiting_offset_ = 0;
+  live_waiting_ = 0;
+  live_waiting_bytes_ = 0;
+  dead_waiting_ = 0;
 }
 
 void RequestQueue::fail_all(const std::exception_ptr& error, std::vector<Completion>& done) {
-  for (auto* list : {&written_, &waiting_}) {
-    for (Entry& entry : *list) {
-      if (!entry.abandoned()) finish(entry, error, Reply(), done.emplace_back());
-    }
-    list->clear();
+  for (Entry& entry : written_) {
+    if (entry.live()) take(entry, error, Reply(), done.emplace_back());
   }
-  waiting_bytes_.clear();
+  written_.clear();
+  live_written_ = 0;
+  owed_ = 0;
+  fail_waiting(error, done);
+  classes_.clear();
 }
 
-void RequestQueue::erase_waiting(std::size_t index) {
-  std::size_t offset = 0;
-  for (std::size_t i = 0; i < index; ++i) offset += waiting_[i].size;
-  waiting_bytes_.erase(offset, waiting_[index].size);
-  waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(index));
+RequestQueue::Entry* RequestQueue::find(std::uint64_t seq) {
+  for (auto* list : {&written_, &waiting_}) {
+    auto it = lower_bound_seq(*list, seq);
+    if (it != list->end() && it->seq == seq) return &*it;
+  }
+  return nullptr;
+}
+
+bool RequestQueue::expire_class(TimeoutClass& cls, Clock::time_point now,
+                                const std::exception_ptr& error, std::vector<Completion>& done) {
+  // Every entry between the cursor and the first unexpired one of this class is passed once:
+  // the cursor then moves past them.
+  auto visit = [&](std::deque<Entry>& list, std::deque<Entry>::iterator from) {
+    for (auto it = from; it != list.end(); ++it) {
+      if (it->timeout != cls.timeout || !it->live()) continue;
+      if (it->deadline > now) {
+        cls.cursor = it->seq;
+        cls.next_deadline = it->deadline;
+        return true;
+      }
+      end_early(*it, error, now, done.emplace_back());
+    }
+    return false;
+  };
+  auto in_written = lower_bound_seq(written_, cls.cursor);
+  if (in_written != written_.end()) {
+    if (visit(written_, in_written)) return true;
+    return visit(waiting_, waiting_.begin());
+  }
+  return visit(waiting_, lower_bound_seq(waiting_, cls.cursor));
 }
 
 void RequestQueue::expire(Clock::time_point now, const std::exception_ptr& error,
                           std::vector<Completion>& done) {
-  for (Entry& entry : written_) {
-    if (!entry.abandoned() && entry.deadline <= now)
-      finish(entry, error, Reply(), done.emplace_back());
-  }
-  for (std::size_t i = waiting_.size(); i-- > 0;) {
-    if (waiting_[i].deadline <= now) {
-      finish(waiting_[i], error, Reply(), done.emplace_back());
-      erase_waiting(i);
+  for (auto it = classes_.begin(); it != classes_.end();) {
+    if (it->next_deadline > now || expire_class(*it, now, error, done)) {
+      ++it;
+    } else {
+      it = classes_.erase(it);
     }
   }
+  shed_dead();
 }
 
 bool RequestQueue::cancel(std::uint64_t id, const std::exception_ptr& error, Completion& done) {
-  for (Entry& entry : written_) {
-    if (entry.id == id) {
-      if (entry.abandoned()) return false;
-      finish(entry, error, Reply(), done);
-      return true;
-    }
+  Entry* entry = find(id);
+  if (entry == nullptr || !entry->live()) return false;
+  end_early(*entry, error, Clock::now(), done);
+  shed_dead();
+  return true;
+}
+
+void RequestQueue::shed_dead() {
+  while (!waiting_.empty() && !waiting_.front().live()) {
+    waiting_offset_ += waiting_.front().size;
+    waiting_.pop_front();
+    --dead_waiting_;
   }
-  for (std::size_t i = 0; i < waiting_.size(); ++i) {
-    if (waiting_[i].id == id) {
-      finish(waiting_[i], error, Reply(), done);
-      erase_waiting(i);
-      return true;
+  if (dead_waiting_ >= kShedAtLeast && dead_waiting_ > live_waiting_) {
+    std::deque<Entry> live;
+    std::string bytes;
+    bytes.reserve(live_waiting_bytes_);
+    std::size_t offset = waiting_offset_;
+    for (Entry& entry : waiting_) {
+      const std::size_t size = entry.size;
+      if (entry.live()) {
+        bytes.append(waiting_bytes_, offset, size);
+        live.push_back(std::move(entry));
+      }
+      offset += size;
     }
+    waiting_.swap(live);
+    waiting_bytes_.swap(bytes);
+    waiting_offset_ = 0;
+    dead_waiting_ = 0;
+  } else if (waiting_offset_ >= kTrimAtLeast && waiting_offset_ * 2 >= waiting_bytes_.size()) {
+    waiting_bytes_.erase(0, waiting_offset_);
+    waiting_offset_ = 0;
   }
-  return false;
+  if (waiting_.empty()) {
+    waiting_bytes_.clear();
+    waiting_offset_ = 0;
+  }
 }
 
 std::optional<Clock::time_point> RequestQueue::earliest_deadline() const {
   std::optional<Clock::time_point> earliest;
-  for (const auto* list : {&written_, &waiting_}) {
-    for (const Entry& entry : *list) {
-      if (entry.abandoned()) continue;
-      if (!earliest || entry.deadline < *earliest) earliest = entry.deadline;
-    }
+  for (const TimeoutClass& cls : classes_) {
+    if (!earliest || cls.next_deadline < *earliest) earliest = cls.next_deadline;
   }
   return earliest;
 }

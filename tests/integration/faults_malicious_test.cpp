@@ -100,7 +100,10 @@ TEST(FaultsMaliciousFlood, EndlessRepliesStayWithinTheSizeLimit) {
   const std::vector<Lie> floods = {
       {"endless status line", {"+", FakeReply::endless}},
       {"bulk running past its length", {FakeServer::bulk_header(3 * MiB), FakeReply::endless}},
-      {"endless array elements", {"*1000000\r\n", FakeReply::endless, "$10\r\n0123456789\r\n"}},
+      // Few enough elements for the header to pass (each costs its Reply decoded as well).
+      {"endless array elements",
+       {"*5000\r\n", FakeReply::endless,
+        FakeServer::bulk_header(1000) + std::string(1000, 'e') + "\r\n"}},
   };
   for (const Lie& flood : floods) {
     SCOPED_TRACE(flood.name);
@@ -251,7 +254,8 @@ TEST(FaultsMaliciousUnsolicited, RepliesBeforeTheBadOneAreStillDelivered) {
     EXPECT_EQ(bad.ok + bad.wrong, 0);
     EXPECT_EQ(after.wrong, 0) << "never another request's reply";
     EXPECT_EQ(bad.other, 5) << "protocol errors";
-    EXPECT_EQ(after.ok + after.other, 5) << "sent again on the next connection, or failed";
+    // The broken reply was the bad request's alone: the one behind it lost its connection.
+    EXPECT_EQ(after.lost, 5);
   });
 }
 

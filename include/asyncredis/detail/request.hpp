@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,9 @@ struct Request {
   bool retry_on_reconnect = false;
   // 0: the client's command_timeout.
   std::chrono::milliseconds timeout{0};
+  // The commands were named by the caller (command<T>(), pipelines, transactions): the sink
+  // refuses those that would break the connection they run on (SUBSCRIBE, SELECT, ...).
+  bool check_commands = false;
 
   std::string_view bytes() const noexcept {
     return borrowed_payload.empty() ? std::string_view(payload) : borrowed_payload;
@@ -55,7 +59,11 @@ using ReplyHandler = boost::asio::any_completion_handler<ReplySignature>;
 // Where requests go: the pool of a RedisClient, or one leased connection. submit() may be
 // called from any thread; the handler runs on its associated executor (default: the
 // client's), never inside submit().
-class RequestSink {
+//
+// Work that outlives a call and sends again (a script's EVAL after NOSCRIPT) holds the sink
+// through weak_from_this(); a sink that is not owned by a shared_ptr must outlive every
+// request submitted to it.
+class RequestSink : public std::enable_shared_from_this<RequestSink> {
  public:
   virtual ~RequestSink() = default;
   virtual void submit(Request&& request, ReplyHandler&& handler) = 0;

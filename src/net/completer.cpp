@@ -1,0 +1,65 @@
+#include "net/completer.hpp"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+namespace asyncredis::detail {
+
+namespace {
+
+// An io_context executor is stored unwrapped, so that copying it (once per completion) does
+// not allocate.
+asio::any_completion_executor erase_small(const asio::any_io_executor& executor) {
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
+    return asio::any_completion_executor(std::nothrow, *io);
+  }
+  return asio::any_completion_executor(std::nothrow, executor);
+}
+
+std::optional<asio::io_context::executor_type> io_executor_of(
+    const asio::any_io_executor& executor) {
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) return *io;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Completer::Completer(asio::any_io_executor executor)
+    : executor_(std::move(executor)),
+      completion_executor_(erase_small(executor_)),
+      io_executor_(io_executor_of(executor_)) {}
+
+bool Completer::runs_on_our_context(const asio::any_completion_executor& executor) const {
+  if (!io_executor_) return false;
+  if (const auto* io = executor.target<asio::io_context::executor_type>()) {
+    return *io == *io_executor_;
+  }
+  if (const auto* erased = executor.target<asio::any_io_executor>()) {
+    const auto* io = erased->target<asio::io_context::executor_type>();
+    return io != nullptr && *io == *io_executor_;
+  }
+  return false;
+}
+
+void Completer::operator()(Completion&& done, bool may_run_inline) const {
+  auto executor = asio::get_associated_executor(done.handler.get(), completion_executor_);
+  if (may_run_inline && runs_on_our_context(executor)) {
+    // We run on a strand of the handler's io_context: dispatch would call it right here.
+    done.handler(std::move(done.error), std::move(done.reply));
+    return;
+  }
+  auto call = [handler = std::move(done.handler), error = std::move(done.error),
+               reply = std::move(done.reply)]() mutable {
+    handler(std::move(error), std::move(reply));
+  };
+  if (may_run_inline) {
+    asio::dispatch(executor, std::move(call));
+  } else {
+    // The handler's executor may be type-erased without blocking.never; go through ours.
+    asio::post(executor_, asio::bind_executor(executor, std::move(call)));
+  }
+}
+
+}  // namespace asyncredis::detail
