@@ -111,8 +111,8 @@ int main(int argc, char** argv) {
           co_await session_client.connect(asio::use_awaitable);
           server.start();
           std::cout << "http_service: listening on http://" << flags.bind << ':' << server.port()
-                    << " (redis " << settings.url() << ", sessions in db " << settings.session_db
-                    << ")" << std::endl;
+                    << " (redis " << settings.redacted_url() << ", sessions in db "
+                    << settings.session_db << ")" << std::endl;
         },
         [&](std::exception_ptr e) {
           if (!e) return;

@@ -1,10 +1,14 @@
 // The HTTP demo service (examples/http_service), tested over real HTTP against a real
-// redis-server: statuses, headers, cookies, cache hits, sessions and the rate limit.
+// redis-server: statuses, headers, cookies, cache hits, sessions and the rate limit; and that
+// no example program prints the Redis password.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <map>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,10 +18,14 @@
 #ifndef ASYNCREDIS_HTTP_SERVICE
 #error "ASYNCREDIS_HTTP_SERVICE must name the http_service executable (tests/CMakeLists.txt)"
 #endif
+#if !defined(ASYNCREDIS_EXAMPLES_DIR) || !defined(ASYNCREDIS_EXAMPLES)
+#error "ASYNCREDIS_EXAMPLES_DIR and ASYNCREDIS_EXAMPLES: set by examples/CMakeLists.txt"
+#endif
 
 namespace {
 
 using asyncredis::test::Answer;
+using asyncredis::test::ChildProcess;
 using asyncredis::test::DemoService;
 using asyncredis::test::RedisServer;
 using asyncredis::test::send;
@@ -156,6 +164,86 @@ TEST_F(HttpService, StopsCleanlyOnSigterm) {
   EXPECT_NE(service.log().find("\"GET /users/" + ada + "\" 200"), std::string::npos)
       << "one log line per request:\n"
       << service.log();
+}
+
+// ---------------------------------------------------------------------------------------------
+// No example program shows the Redis password, whether it connects or is refused.
+
+// Distinctive, with characters url() percent-escapes: absent in both its forms.
+const std::string kPassword = "Tr0ub4dor&3:p@ss/w0rd";
+const std::string kPasswordMark = "Tr0ub4dor";
+const std::string kWrongPassword = "Wr0ngHorse:b@ttery";
+const std::string kWrongPasswordMark = "Wr0ngHorse";
+
+std::vector<std::string> example_programs() {
+  std::vector<std::string> names;
+  std::stringstream list(ASYNCREDIS_EXAMPLES);
+  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  return names;
+}
+
+// Runs example `name` to its end with `env`; its exit status and output.
+std::pair<int, std::string> run_example(const std::string& name,
+                                        const std::map<std::string, std::string>& env) {
+  ChildProcess program({std::string(ASYNCREDIS_EXAMPLES_DIR) + "/" + name}, env);
+  const auto status = program.wait(60s);
+  return {status.value_or(-1), program.output()};
+}
+
+class ExamplePrograms : public ::testing::Test {
+ protected:
+  RedisServer redis_{{.password = kPassword}};
+};
+
+TEST_F(ExamplePrograms, PrintNoPassword) {
+  const std::string url = redis_.settings().url(0);
+  ASSERT_NE(url.find("Tr0ub4dor%263%3Ap%40ss%2Fw0rd"), std::string::npos) << url;
+  const auto names = example_programs();
+  ASSERT_GE(names.size(), 5u) << ASYNCREDIS_EXAMPLES;
+  for (const auto& name : names) {
+    const auto [status, output] = run_example(name, {{"REDIS_URL", url}});
+    EXPECT_EQ(status, 0) << name << ":\n" << output;
+    EXPECT_EQ(output.find(kPasswordMark), std::string::npos) << name << ":\n" << output;
+  }
+  // The ones that say where they connected say it redacted.
+  EXPECT_NE(run_example("quickstart", {{"REDIS_URL", url}}).second.find(":***@127.0.0.1:"),
+            std::string::npos);
+}
+
+TEST_F(ExamplePrograms, PrintNoPasswordWhenRefused) {
+  asyncredis::RedisSettings wrong = redis_.settings();
+  wrong.password = kWrongPassword;
+  for (const auto& name : example_programs()) {
+    const auto [status, output] = run_example(name, {{"REDIS_URL", wrong.url(0)}});
+    EXPECT_NE(status, 0) << name << " connected with a wrong password:\n" << output;
+    EXPECT_EQ(output.find(kWrongPasswordMark), std::string::npos) << name << ":\n" << output;
+  }
+}
+
+TEST_F(ExamplePrograms, DemoStartupPrintsNoPassword) {
+  {
+    DemoService service(redis_, {});
+    EXPECT_EQ(send(service.port(), http::verb::get, "/users/" + ada).status, 200);
+    EXPECT_EQ(service.stop(), 0);
+    EXPECT_NE(service.log().find("(redis redis://:***@127.0.0.1:"), std::string::npos)
+        << service.log();
+    EXPECT_EQ(service.log().find(kPasswordMark), std::string::npos) << service.log();
+  }
+  {  // the password from REDIS_PASSWORD rather than the URL
+    const std::map<std::string, std::string> env = {
+        {"REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis_.port()) + "/0"},
+        {"REDIS_PASSWORD", kPassword}};
+    DemoService service(redis_, {}, env);
+    EXPECT_EQ(service.stop(), 0);
+    EXPECT_EQ(service.log().find(kPasswordMark), std::string::npos) << service.log();
+  }
+  {  // refused: the service exits, and says why without the password
+    asyncredis::RedisSettings wrong = redis_.settings();
+    wrong.password = kWrongPassword;
+    ChildProcess service({ASYNCREDIS_HTTP_SERVICE, "--port", "0"}, {{"REDIS_URL", wrong.url(0)}});
+    EXPECT_EQ(service.wait(), 1) << service.output();
+    EXPECT_EQ(service.output().find(kWrongPasswordMark), std::string::npos) << service.output();
+  }
 }
 
 }  // namespace
