@@ -1,6 +1,6 @@
 // The HTTP demo service (examples/http_service), tested over real HTTP against a real
-// redis-server: statuses, headers, cookies, cache hits, sessions and the rate limit; and that
-// no example program prints the Redis password.
+// redis-server: statuses, headers, cookies, cache hits, sessions, the rate limit and who the
+// client is, errors; and that no example program prints the Redis password.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include "example_process.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 #ifndef ASYNCREDIS_HTTP_SERVICE
 #error "ASYNCREDIS_HTTP_SERVICE must name the http_service executable (tests/CMakeLists.txt)"
@@ -25,10 +26,12 @@
 namespace {
 
 using asyncredis::test::Answer;
+using asyncredis::test::Call;
 using asyncredis::test::ChildProcess;
 using asyncredis::test::DemoService;
 using asyncredis::test::RedisServer;
 using asyncredis::test::send;
+using asyncredis::test::wait_until;
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -100,7 +103,6 @@ TEST_F(HttpService, LoginMeLogout) {
   ASSERT_EQ(login.status, 200);
   const std::string cookie = login.session_cookie();
   ASSERT_FALSE(cookie.empty()) << login.header("Set-Cookie");
-  EXPECT_NE(login.header("Set-Cookie").find("HttpOnly"), std::string::npos);
   const std::string id = cookie.substr(std::string("session_id=").size());
   // Sessions live in the session database (3), in the seed's format.
   EXPECT_EQ(redis_.cli({"-n", "3", "EXISTS", "session:" + id}), "1");
@@ -117,6 +119,112 @@ TEST_F(HttpService, LoginMeLogout) {
   EXPECT_NE(logout.header("Set-Cookie").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(send(service.port(), http::verb::get, "/me", {}, cookie).status, 401);
   EXPECT_EQ(redis_.cli({"-n", "3", "EXISTS", "session:" + id}), "0");
+}
+
+TEST_F(HttpService, SessionIdOnlyInTheCookie) {
+  DemoService service(redis_, {"--rate-limit", "1000"});
+  Answer login = send(service.port(), http::verb::post, "/login", login_body(alan));
+  ASSERT_EQ(login.status, 200);
+  const std::string cookie = login.session_cookie();
+  const std::string id = cookie.substr(std::string("session_id=").size());
+  ASSERT_FALSE(id.empty());
+  Answer me = send(service.port(), http::verb::get, "/me", {}, cookie);
+  ASSERT_EQ(me.status, 200);
+  // A script on the page cannot read an HttpOnly cookie; it could read a body.
+  for (const Answer* answer : {&login, &me}) {
+    EXPECT_EQ(answer->raw_body.find(id), std::string::npos) << answer->raw_body;
+    EXPECT_FALSE(answer->body.contains("session_id")) << answer->raw_body;
+    EXPECT_EQ(answer->body["user_id"], alan);
+    EXPECT_TRUE(answer->body.contains("expires_at"));
+  }
+}
+
+TEST_F(HttpService, SessionCookieAttributes) {
+  DemoService service(redis_, {"--rate-limit", "1000"});
+  Answer login = send(service.port(), http::verb::post, "/login", login_body(ada));
+  const std::string set = login.header("Set-Cookie");
+  for (const char* attribute : {"; Path=/", "; HttpOnly", "; SameSite=Lax", "; Max-Age=3600"}) {
+    EXPECT_NE(set.find(attribute), std::string::npos) << attribute << " not in " << set;
+  }
+  EXPECT_EQ(set.find("Secure"), std::string::npos) << "plain HTTP, no flag: " << set;
+  // A client's own X-Forwarded-Proto means nothing without --trust-proxy.
+  Call call{http::verb::post, "/login", login_body(ada), {{"X-Forwarded-Proto", "https"}}};
+  EXPECT_EQ(send(service.port(), call).header("Set-Cookie").find("Secure"), std::string::npos);
+}
+
+TEST_F(HttpService, SecureCookiesFlag) {
+  DemoService service(redis_, {"--rate-limit", "1000", "--secure-cookies"});
+  Answer login = send(service.port(), http::verb::post, "/login", login_body(ada));
+  ASSERT_EQ(login.status, 200);
+  const std::string set = login.header("Set-Cookie");
+  EXPECT_NE(set.find("; Secure"), std::string::npos) << set;
+  EXPECT_NE(set.find("; SameSite=Lax"), std::string::npos) << set;
+  Answer logout = send(service.port(), http::verb::post, "/logout", {}, login.session_cookie());
+  EXPECT_NE(logout.header("Set-Cookie").find("; Secure"), std::string::npos)
+      << "the clearing cookie must match the one it replaces";
+}
+
+TEST_F(HttpService, SecureCookieBehindATrustedTlsProxy) {
+  DemoService service(redis_, {"--rate-limit", "1000", "--trust-proxy"});
+  Call over_tls{http::verb::post, "/login", login_body(ada), {{"X-Forwarded-Proto", "https"}}};
+  EXPECT_NE(send(service.port(), over_tls).header("Set-Cookie").find("; Secure"),
+            std::string::npos);
+  Call plain{http::verb::post, "/login", login_body(ada), {{"X-Forwarded-Proto", "http"}}};
+  EXPECT_EQ(send(service.port(), plain).header("Set-Cookie").find("Secure"), std::string::npos);
+}
+
+TEST_F(HttpService, ServerErrorsAreLoggedNotAnswered) {
+  // A WRONGTYPE on this client's rate-limit counter: an error that is not an outage (500).
+  const long window = window_index(3600);
+  for (long w : {window, window + 1}) {
+    redis_.cli({"HSET", "ratelimit:ip:127.0.0.1:" + std::to_string(w), "not", "a counter"});
+  }
+  DemoService service(redis_, {"--rate-limit", "1000", "--rate-window", "3600"});
+  Answer answer = send(service.port(), http::verb::get, "/me");
+  EXPECT_EQ(answer.status, 500);
+  EXPECT_EQ(answer.body, json({{"detail", "Internal server error"}})) << answer.raw_body;
+  EXPECT_EQ(answer.raw_body.find("WRONGTYPE"), std::string::npos);
+  // The detail goes to the log instead, with the request it belongs to.
+  ASSERT_TRUE(wait_until([&] { return service.log().find("WRONGTYPE") != std::string::npos; }))
+      << service.log();
+  const std::string log = service.log();
+  const std::string line = log.substr(log.rfind('\n', log.find("WRONGTYPE")) + 1);
+  EXPECT_NE(line.find("GET /me"), std::string::npos) << line;
+  EXPECT_NE(line.find("500"), std::string::npos) << line;
+}
+
+TEST_F(HttpService, TrustProxyTakesTheClientFromXForwardedFor) {
+  DemoService service(redis_, {"--rate-limit", "2", "--rate-window", "86400", "--trust-proxy"});
+  auto from = [&](const std::string& forwarded_for) {
+    return send(service.port(), {http::verb::get, "/me", {}, {{"X-Forwarded-For", forwarded_for}}})
+        .status;
+  };
+  EXPECT_EQ(from("203.0.113.7"), 401);
+  // The proxy appends the address it saw: the last entry. Earlier ones are the client's claim.
+  EXPECT_EQ(from("198.51.100.1, 203.0.113.7"), 401);
+  EXPECT_EQ(from("203.0.113.7"), 429) << "two requests from 203.0.113.7 already";
+  EXPECT_EQ(from("203.0.113.7, 198.51.100.2"), 401) << "another client, its own budget";
+  EXPECT_EQ(from("not an address"), 401) << "unusable: the peer's address counts";
+  const std::string window = std::to_string(window_index(86400));
+  EXPECT_EQ(redis_.cli({"GET", "ratelimit:ip:203.0.113.7:" + window}), "3");
+  EXPECT_EQ(redis_.cli({"GET", "ratelimit:ip:198.51.100.2:" + window}), "1");
+  EXPECT_EQ(redis_.cli({"GET", "ratelimit:ip:127.0.0.1:" + window}), "1");
+}
+
+TEST_F(HttpService, XForwardedForIgnoredWithoutTrustProxy) {
+  DemoService service(redis_, {"--rate-limit", "2", "--rate-window", "86400"});
+  for (const char* claimed : {"203.0.113.7", "203.0.113.8"}) {
+    EXPECT_EQ(
+        send(service.port(), {http::verb::get, "/me", {}, {{"X-Forwarded-For", claimed}}}).status,
+        401);
+  }
+  EXPECT_EQ(send(service.port(), {http::verb::get, "/me", {}, {{"X-Forwarded-For", "203.0.113.9"}}})
+                .status,
+            429)
+      << "a client cannot get a fresh budget by claiming another address";
+  const std::string window = std::to_string(window_index(86400));
+  EXPECT_EQ(redis_.cli({"GET", "ratelimit:ip:127.0.0.1:" + window}), "3");
+  EXPECT_EQ(redis_.cli({"EXISTS", "ratelimit:ip:203.0.113.7:" + window}), "0");
 }
 
 TEST_F(HttpService, LogoutAllRevokesEverySessionOfTheUser) {
