@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command: builds the HTTP demo service (examples/http_service), starts a
 # private redis-server on a free port with a random password (never a system Redis: the demo
-# writes keys) and the service, and walks through it with curl: a cache miss then a hit, login, /me, logout, and a
-# burst ending in 429. Everything is stopped and removed on exit.
+# writes keys) and the service, and walks through it with curl: a cache miss then a hit, login,
+# /me, logout, a burst ending in 429, and Redis going away. Everything is stopped and removed
+# on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -89,13 +90,14 @@ done
 base="http://127.0.0.1:$http_port"
 say "http_service $service_pid on $base (rate limit $rate_limit per 60 s)"
 
-# Shows one request: the command, then the status line, the interesting headers and the body.
+# Shows one request: the command, then the status line, the interesting headers, the body and
+# how long the answer took.
 step() {
   local title=$1
   shift
   printf '\n--- %s\n$ curl %s\n' "$title" "$*"
-  curl -sS -i "$@" | tr -d '\r' |
-    grep -E '^(HTTP/|X-Cache|X-RateLimit-Remaining|Retry-After|Set-Cookie|\{)' || true
+  curl -sS -i -w '\n(answered in %{time_total} s)\n' "$@" | tr -d '\r' |
+    grep -E '^(HTTP/|X-Cache|X-RateLimit-Remaining|Retry-After|Set-Cookie|\{|\(answered)' || true
 }
 
 ada=3f2b8c1e-5d4a-4b6f-9e7d-1a2b3c4d5e6f
@@ -118,15 +120,19 @@ done
 printf '\n'
 step "over the limit" "$base/me"
 
+printf '\n--- Redis goes away (redis-server killed); the service keeps to its own deadline\n'
+kill -KILL "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+step "a user: from the database, the cache bypassed" "$base/users/$ada"
+step "log in: 503 within the deadline, no internals in the body" -X POST "$base/login" \
+  -d "{\"user_id\": \"$ada\"}"
+
 say "the service's log:"
 sed 's/^/  /' "$work/service.log"
 if grep -qF "$password" "$work/service.log"; then die "the service's log shows the Redis password"; fi
-say "stopping http_service and redis-server"
+say "stopping http_service"
 kill -TERM "$service_pid" 2>/dev/null || true
 wait "$service_pid" 2>/dev/null || true
 service_pid=
-rc=0
-kill -TERM "$server_pid" 2>/dev/null || true
-wait "$server_pid" 2>/dev/null || true
-server_pid=
 say "done"

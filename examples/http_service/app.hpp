@@ -20,6 +20,11 @@ struct AppConfig {
   std::chrono::seconds rate_window{60};
   std::chrono::seconds session_ttl{3600};
   std::chrono::minutes user_cache_ttl{10};  // the seed's @cached(prefix="user", ttl=600)
+  // How long one Redis call of a request may take before Redis counts as unavailable. A
+  // request waits on Redis at most twice before it has its answer while Redis is down (the
+  // rate limit, then its route's first call), so this bounds the answer time by itself,
+  // whatever the client's command_timeout and whether fail_fast is on.
+  std::chrono::milliseconds redis_timeout{250};
   // Mark the session cookie Secure on every answer, not only on requests a trusted proxy
   // says came over TLS (ClientInfo::over_tls).
   bool secure_cookies = false;

@@ -1,9 +1,10 @@
 // The HTTP demo service (examples/http_service), tested over real HTTP against a real
 // redis-server: statuses, headers, cookies, cache hits, sessions, the rate limit and who the
-// client is, errors; and that no example program prints the Redis password.
+// client is, errors, Redis going down; and that no example program prints the Redis password.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -61,23 +62,23 @@ TEST_F(HttpService, UsersAreCachedAndInvalidatedOnUpdate) {
   const std::string path = "/users/" + ada;
   Answer first = send(service.port(), http::verb::get, path);
   EXPECT_EQ(first.status, 200);
-  EXPECT_EQ(first.header("X-Cache"), "miss");
+  EXPECT_EQ(first.header("X-Cache"), "MISS");
   EXPECT_EQ(first.body["name"], "Ada Lovelace");
   EXPECT_GE(first.took, 45ms) << "a miss goes to the slow gateway";
   EXPECT_FALSE(first.header("X-RateLimit-Remaining").empty());
 
   Answer second = send(service.port(), http::verb::get, path);
   EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(second.header("X-Cache"), "hit");
+  EXPECT_EQ(second.header("X-Cache"), "HIT");
   EXPECT_EQ(second.body, first.body);
 
   Answer put = send(service.port(), http::verb::put, path,
                     R"({"name": "Ada King", "email": "ada@king.example"})");
   EXPECT_EQ(put.status, 200);
   Answer after = send(service.port(), http::verb::get, path);
-  EXPECT_EQ(after.header("X-Cache"), "miss") << "the update invalidated the cached user";
+  EXPECT_EQ(after.header("X-Cache"), "MISS") << "the update invalidated the cached user";
   EXPECT_EQ(after.body["name"], "Ada King");
-  EXPECT_EQ(send(service.port(), http::verb::get, path).header("X-Cache"), "hit");
+  EXPECT_EQ(send(service.port(), http::verb::get, path).header("X-Cache"), "HIT");
 
   EXPECT_EQ(send(service.port(), http::verb::put, path, "not json").status, 400);
   EXPECT_EQ(send(service.port(), http::verb::get, "/nowhere").status, 404);
@@ -88,10 +89,10 @@ TEST_F(HttpService, UnknownUsersAreCachedAsNotFound) {
   const std::string path = "/users/00000000-0000-4000-8000-000000000000";
   Answer first = send(service.port(), http::verb::get, path);
   EXPECT_EQ(first.status, 404);
-  EXPECT_EQ(first.header("X-Cache"), "miss");
+  EXPECT_EQ(first.header("X-Cache"), "MISS");
   Answer second = send(service.port(), http::verb::get, path);
   EXPECT_EQ(second.status, 404);
-  EXPECT_EQ(second.header("X-Cache"), "hit");
+  EXPECT_EQ(second.header("X-Cache"), "HIT");
 }
 
 TEST_F(HttpService, LoginMeLogout) {
@@ -263,6 +264,66 @@ TEST_F(HttpService, RateLimitAnswers429WithHeaders) {
     count = redis_.cli({"GET", "ratelimit:ip:127.0.0.1:" + std::to_string(window - 1)});
   }
   EXPECT_GE(std::stoi(count), 6);
+}
+
+// Redis stopped under the running service: users come from the gateway (BYPASS), sessions
+// answer 503, all within the demo's own Redis deadline (250 ms a call by default), and the
+// service recovers once Redis is back. REDIS_FAIL_FAST=false: the bound must hold without it.
+TEST_F(HttpService, AnswersWithinItsDeadlineWhileRedisIsDown) {
+  DemoService service(redis_, {"--rate-limit", "1000"}, {{"REDIS_FAIL_FAST", "false"}});
+  const std::string user_path = "/users/" + ada;
+  ASSERT_EQ(send(service.port(), http::verb::get, user_path).header("X-Cache"), "MISS");
+  const std::string cookie =
+      send(service.port(), http::verb::post, "/login", login_body(ada)).session_cookie();
+  ASSERT_FALSE(cookie.empty());
+
+  redis_.stop();
+  // Generous for a loaded 2-core machine; the demo's own bound is ~2 x 250 ms + the gateway.
+  constexpr auto bound = 2500ms;
+  std::map<std::string, std::chrono::milliseconds> slowest;
+  auto expect_unavailable = [&](const Answer& answer, const std::string& what) {
+    EXPECT_EQ(answer.status, 503) << what << ": " << answer.raw_body;
+    EXPECT_EQ(answer.body, json({{"detail", "Service unavailable"}})) << what;
+    EXPECT_LT(answer.took, bound) << what;
+    slowest[what] = std::max(slowest[what], answer.took);
+  };
+  for (int round = 0; round < 3; ++round) {
+    Answer user = send(service.port(), http::verb::get, user_path);
+    EXPECT_EQ(user.status, 200) << user.raw_body;
+    EXPECT_EQ(user.header("X-Cache"), "BYPASS");
+    EXPECT_EQ(user.body["name"], "Ada Lovelace") << "served from the gateway";
+    EXPECT_LT(user.took, bound);
+    slowest["GET /users"] = std::max(slowest["GET /users"], user.took);
+    expect_unavailable(send(service.port(), http::verb::post, "/login", login_body(ada)),
+                       "POST /login");
+    expect_unavailable(send(service.port(), http::verb::get, "/me", {}, cookie), "GET /me");
+  }
+  // The update reaches the database, but the cached copy cannot be invalidated: that is an
+  // error (a stale entry could outlive the outage), not a silent success.
+  expect_unavailable(send(service.port(), http::verb::put, user_path,
+                          R"({"name": "Ada King", "email": "ada@king.example"})"),
+                     "PUT /users");
+  EXPECT_EQ(send(service.port(), http::verb::get, user_path).body["name"], "Ada King");
+  std::ostringstream timings;
+  for (const auto& [what, took] : slowest) timings << what << " " << took.count() << " ms; ";
+  std::cout << "slowest answers while Redis was down: " << timings.str() << std::endl;
+  RecordProperty("outage_timings", timings.str());
+  EXPECT_NE(service.log().find("Redis unavailable"), std::string::npos) << "the reason is logged:\n"
+                                                                        << service.log();
+
+  redis_.start();
+  // The client reconnects with backoff (at most reconnect_max_delay, 5 s, apart).
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return send(service.port(), http::verb::get, user_path).header("X-Cache") != "BYPASS";
+      },
+      20s));
+  Answer login = send(service.port(), http::verb::post, "/login", login_body(ada));
+  EXPECT_EQ(login.status, 200);
+  EXPECT_EQ(send(service.port(), http::verb::get, "/me", {}, login.session_cookie()).status, 200);
+  EXPECT_EQ(send(service.port(), http::verb::get, "/me", {}, cookie).status, 401)
+      << "the restarted server kept nothing";
+  EXPECT_EQ(service.stop(), 0);
 }
 
 TEST_F(HttpService, StopsCleanlyOnSigterm) {
