@@ -65,7 +65,7 @@ asio::awaitable<void> timed(const char* what, F&& call) {
 
 asio::awaitable<void> run(asyncredis::RedisClient& client) {
   co_await client.connect(use_awaitable);
-  std::cout << "connected to " << client.settings().url() << "\n";
+  std::cout << "connected to " << client.settings().redacted_url() << "\n";
 
   asyncredis::CacheOptions options;
   options.key_prefix = "example:";

@@ -27,7 +27,7 @@ struct Profile {
 
 asio::awaitable<void> tour(asyncredis::RedisClient& client) {
   co_await client.connect(use_awaitable);
-  std::cout << "connected to " << client.settings().url() << "\n";
+  std::cout << "connected to " << client.settings().redacted_url() << "\n";
 
   // Strings, with an expiry.
   // Arguments are named variables: GCC 12 destroys temporaries of class type inside a

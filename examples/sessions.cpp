@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 asio::awaitable<void> tour(asyncredis::RedisClient& client) {
   co_await client.connect(use_awaitable);
-  std::cout << "connected to " << client.settings().url(client.database()) << "\n";
+  std::cout << "connected to " << client.settings().redacted_url(client.database()) << "\n";
 
   asyncredis::SessionOptions options;
   options.max_lifetime = std::chrono::days(7);  // touch() never extends a session past this

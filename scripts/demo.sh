@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command: builds the HTTP demo service (examples/http_service), starts a
-# private redis-server on a free port (never a system Redis: the demo writes keys) and the
-# service, and walks through it with curl: a cache miss then a hit, login, /me, logout, and a
-# burst ending in 429. Everything is stopped and removed on exit.
+# private redis-server on a free port with a random password (never a system Redis: the demo
+# writes keys) and the service, and walks through it with curl: a cache miss then a hit, login,
+# /me, logout, a burst ending in 429, and Redis going away. Everything is stopped and removed
+# on exit.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,14 +41,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The server has a password, as a production one would: the service's start-up line shows it
+# as *** (checked at the end). It goes through a file and the environment, never a command
+# line, which any user can read in ps.
+password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && printf 'requirepass %s\n' "$password" >"$work/redis.conf")
+export REDISCLI_AUTH=$password
+
 # A random port below the kernel's ephemeral range; if it is taken the server exits at once
 # and another port is tried.
 read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
 port=
 for _ in $(seq 1 20); do
   candidate=$((20000 + RANDOM % (ephemeral_low > 21000 ? ephemeral_low - 20000 : 10000)))
-  redis-server --port "$candidate" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-    --daemonize no --logfile "$work/redis.log" &
+  redis-server "$work/redis.conf" --port "$candidate" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$work" --daemonize no --logfile "$work/redis.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     # Ours only if the answering server reports our pid (not another process on that port).
@@ -65,10 +73,10 @@ for _ in $(seq 1 20); do
 done
 [[ -n $port ]] || { cat "$work/redis.log" >&2 || true; die "could not start redis-server"; }
 
-say "redis-server $server_pid on 127.0.0.1:$port"
+say "redis-server $server_pid on 127.0.0.1:$port, with a password"
 
 rate_limit=10
-REDIS_URL="redis://127.0.0.1:$port/0" build/default/examples/http_service/http_service \
+REDIS_URL="redis://:$password@127.0.0.1:$port/0" build/default/examples/http_service/http_service \
   --port 0 --rate-limit "$rate_limit" --rate-window 60 >"$work/service.log" 2>&1 &
 service_pid=$!
 http_port=
@@ -82,13 +90,14 @@ done
 base="http://127.0.0.1:$http_port"
 say "http_service $service_pid on $base (rate limit $rate_limit per 60 s)"
 
-# Shows one request: the command, then the status line, the interesting headers and the body.
+# Shows one request: the command, then the status line, the interesting headers, the body and
+# how long the answer took.
 step() {
   local title=$1
   shift
   printf '\n--- %s\n$ curl %s\n' "$title" "$*"
-  curl -sS -i "$@" | tr -d '\r' |
-    grep -E '^(HTTP/|X-Cache|X-RateLimit-Remaining|Retry-After|Set-Cookie|\{)' || true
+  curl -sS -i -w '\n(answered in %{time_total} s)\n' "$@" | tr -d '\r' |
+    grep -E '^(HTTP/|X-Cache|X-RateLimit-Remaining|Retry-After|Set-Cookie|\{|\(answered)' || true
 }
 
 ada=3f2b8c1e-5d4a-4b6f-9e7d-1a2b3c4d5e6f
@@ -111,14 +120,19 @@ done
 printf '\n'
 step "over the limit" "$base/me"
 
+printf '\n--- Redis goes away (redis-server killed); the service keeps to its own deadline\n'
+kill -KILL "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+step "a user: from the database, the cache bypassed" "$base/users/$ada"
+step "log in: 503 within the deadline, no internals in the body" -X POST "$base/login" \
+  -d "{\"user_id\": \"$ada\"}"
+
 say "the service's log:"
 sed 's/^/  /' "$work/service.log"
-say "stopping http_service and redis-server"
+if grep -qF "$password" "$work/service.log"; then die "the service's log shows the Redis password"; fi
+say "stopping http_service"
 kill -TERM "$service_pid" 2>/dev/null || true
 wait "$service_pid" 2>/dev/null || true
 service_pid=
-rc=0
-kill -TERM "$server_pid" 2>/dev/null || true
-wait "$server_pid" 2>/dev/null || true
-server_pid=
 say "done"

@@ -1,6 +1,11 @@
 #include "app.hpp"
 
+#include <iostream>
+#include <string_view>
+
 #include <boost/asio/use_awaitable.hpp>
+
+#include "cookies.hpp"
 
 namespace demo {
 
@@ -23,53 +28,55 @@ Response error(const Request& request, http::status status, std::string detail) 
   return json_response(request, status, {{"detail", std::move(detail)}});
 }
 
-// The value of cookie `name` in the Cookie header, or "".
-std::string cookie(const Request& request, std::string_view name) {
-  auto header = request.find(http::field::cookie);
-  if (header == request.end()) return {};
-  std::string_view rest = header->value();
-  while (!rest.empty()) {
-    auto end = rest.find(';');
-    std::string_view pair = rest.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
-      return std::string(pair.substr(name.size() + 1));
-    }
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 1);
-  }
-  return {};
+// The cause of a 5xx is for the operator, not the client (it names hosts, ports, keys): it
+// goes to stderr with the request line. Not the headers: they carry the session cookie.
+void log_failure(const Request& request, const ClientInfo& client, http::status status,
+                 std::string_view cause) {
+  std::cerr << "http_service: " << static_cast<unsigned>(status) << " \"" << request.method_string()
+            << ' ' << request.target() << "\" from " << client.address << ": " << cause
+            << std::endl;
 }
 
-std::string session_cookie(const std::string& id, std::chrono::seconds max_age) {
-  return "session_id=" + id +
-         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age.count());
-}
-
+// What a client may see of its session. Not the id: it lives in the HttpOnly cookie only,
+// where scripts on the page (and whatever logs response bodies) cannot read it.
 json session_json(const asyncredis::Session& session) {
-  return {{"session_id", session.id},
-          {"user_id", session.user_id.to_string()},
+  return {{"user_id", session.user_id.to_string()},
           {"created_at", asyncredis::format_iso8601(session.created_at)},
           {"expires_at", asyncredis::format_iso8601(session.expires_at)}};
 }
 
+// Redis may be down: the per-address limit then goes on in this process (local_fallback),
+// and after one check found Redis unavailable the next ones skip it for a second, so an
+// outage does not add the Redis deadline to every request.
+asyncredis::RateLimiterOptions limiter_options(const AppConfig& config) {
+  asyncredis::RateLimiterOptions options;
+  options.on_unavailable = asyncredis::OnUnavailable::local_fallback;
+  options.timeout = config.redis_timeout;
+  options.cooldown = std::chrono::seconds(1);
+  return options;
+}
+
 }  // namespace
 
+// Every Redis call of a request gets config.redis_timeout (Commands::with_timeout), not the
+// client's command_timeout: a request answers within the demo's own deadline when Redis is
+// down. The cache fails rather than treating an outage as a miss (treat_as_miss would hide
+// it), so get_user() can tell a bypass from a miss.
 App::App(asyncredis::RedisClient& cache_client, asyncredis::RedisClient& session_client,
          UserGateway& gateway, AppConfig config)
     : gateway_(gateway),
       config_(config),
-      cache_(cache_client),
+      cache_(cache_client.with_timeout(config.redis_timeout), cache_client.get_executor()),
       get_user_(asyncredis::cached(cache_, "user", config.user_cache_ttl, LoadUser{&gateway})),
-      limiter_(cache_client),
-      sessions_(session_client) {}
+      limiter_(cache_client, limiter_options(config)),
+      sessions_(session_client.with_timeout(config.redis_timeout), session_client.get_executor()) {}
 
-asio::awaitable<Response> App::handle(const Request& request, std::string client_address) {
+asio::awaitable<Response> App::handle(const Request& request, ClientInfo client) {
   try {
     // The rate-limit layer, in front of every route: a 429 is an ordinary answer here, not an
     // exception thrown through the framework (the seed's mistake 8).
     // Named, not a temporary in the co_await: GCC 12 destroys those twice.
-    const std::string key = "ip:" + client_address;
+    const std::string key = "ip:" + client.address;
     auto decision =
         co_await limiter_.check(key, config_.rate_limit, config_.rate_window, use_awaitable);
     if (!decision.allowed) {
@@ -81,7 +88,7 @@ asio::awaitable<Response> App::handle(const Request& request, std::string client
       }
       co_return denied;
     }
-    Response response = co_await route(request);
+    Response response = co_await route(request, client);
     asyncredis::RateLimitHeaderOptions allowed_headers;
     allowed_headers.retry_after = false;
     for (auto& [name, value] : asyncredis::rate_limit_headers(decision, allowed_headers)) {
@@ -89,17 +96,19 @@ asio::awaitable<Response> App::handle(const Request& request, std::string client
     }
     co_return response;
   } catch (const asyncredis::Error& e) {
-    const bool unavailable = asyncredis::is_unavailable(e.code(), e.message());
-    co_return error(
-        request,
-        unavailable ? http::status::service_unavailable : http::status::internal_server_error,
-        e.message());
+    if (asyncredis::is_unavailable(e.code(), e.message())) {
+      log_failure(request, client, http::status::service_unavailable,
+                  "Redis unavailable: " + e.message());
+      co_return error(request, http::status::service_unavailable, "Service unavailable");
+    }
+    log_failure(request, client, http::status::internal_server_error, e.message());
   } catch (const std::exception& e) {
-    co_return error(request, http::status::internal_server_error, e.what());
+    log_failure(request, client, http::status::internal_server_error, e.what());
   }
+  co_return error(request, http::status::internal_server_error, "Internal server error");
 }
 
-asio::awaitable<Response> App::route(const Request& request) {
+asio::awaitable<Response> App::route(const Request& request, const ClientInfo& client) {
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   const auto method = request.method();
@@ -108,24 +117,38 @@ asio::awaitable<Response> App::route(const Request& request) {
     if (method == http::verb::get) co_return co_await get_user(request, id);
     if (method == http::verb::put) co_return co_await put_user(request, id);
   } else if (path == "/login" && method == http::verb::post) {
-    co_return co_await login(request);
+    co_return co_await login(request, client);
   } else if (path == "/me" && method == http::verb::get) {
     co_return co_await me(request);
   } else if (path == "/logout" && method == http::verb::post) {
-    co_return co_await logout(request, false);
+    co_return co_await logout(request, client, false);
   } else if (path == "/logout-all" && method == http::verb::post) {
-    co_return co_await logout(request, true);
+    co_return co_await logout(request, client, true);
   }
   co_return error(request, http::status::not_found, "no route for " + std::string(path));
 }
 
+// X-Cache: HIT (from Redis), MISS (loaded, then stored), BYPASS (Redis unavailable: loaded
+// from the gateway, nothing stored). Other Redis errors are not hidden: they are 500s.
 asio::awaitable<Response> App::get_user(const Request& request, const std::string& id) {
   const auto loads_before = gateway_.loads(id);
-  std::optional<User> user = co_await get_user_(id);
-  const bool hit = gateway_.loads(id) == loads_before;
+  std::optional<User> user;
+  std::string_view cache_state;
+  bool bypass = false;
+  try {
+    user = co_await get_user_(id);
+    cache_state = gateway_.loads(id) == loads_before ? "HIT" : "MISS";
+  } catch (const asyncredis::Error& e) {
+    if (!asyncredis::is_unavailable(e.code(), e.message())) throw;
+    bypass = true;  // co_await is not allowed in a handler
+  }
+  if (bypass) {
+    user = co_await gateway_.load(id);
+    cache_state = "BYPASS";
+  }
   Response response = user ? json_response(request, http::status::ok, *user)
                            : error(request, http::status::not_found, "no user " + id);
-  response.set("X-Cache", hit ? "hit" : "miss");
+  response.set("X-Cache", cache_state);
   co_return response;
 }
 
@@ -139,12 +162,13 @@ asio::awaitable<Response> App::put_user(const Request& request, const std::strin
   User user{id, body["name"].get<std::string>(), body["email"].get<std::string>()};
   gateway_.update(user);
   // The key comes from the same arguments cached() used, so this always hits (the seed
-  // deleted "user:{id}" while its decorator stored "user:<md5>": mistake 4).
+  // deleted "user:{id}" while its decorator stored "user:<md5>": mistake 4). While Redis is
+  // down this fails (503): a lost invalidation must not pass in silence.
   co_await get_user_.invalidate(id, use_awaitable);
   co_return json_response(request, http::status::ok, user);
 }
 
-asio::awaitable<Response> App::login(const Request& request) {
+asio::awaitable<Response> App::login(const Request& request, const ClientInfo& client) {
   json body = json::parse(request.body(), nullptr, false);
   std::optional<asyncredis::Uuid> user_id;
   if (!body.is_discarded() && body.is_object() && body.contains("user_id") &&
@@ -157,19 +181,21 @@ asio::awaitable<Response> App::login(const Request& request) {
   asyncredis::Session session =
       co_await sessions_.create(*user_id, config_.session_ttl, use_awaitable);
   Response response = json_response(request, http::status::ok, session_json(session));
-  response.set(http::field::set_cookie, session_cookie(session.id, config_.session_ttl));
+  response.set(http::field::set_cookie,
+               session_cookie(session.id, config_.session_ttl, secure_cookie(client)));
   co_return response;
 }
 
 asio::awaitable<Response> App::me(const Request& request) {
-  const std::string id = cookie(request, "session_id");
+  const std::string id = cookie_value(request, "session_id");
   auto session = co_await sessions_.get(id, use_awaitable);
   if (!session) co_return error(request, http::status::unauthorized, "not logged in");
   co_return json_response(request, http::status::ok, session_json(*session));
 }
 
-asio::awaitable<Response> App::logout(const Request& request, bool everywhere) {
-  const std::string id = cookie(request, "session_id");
+asio::awaitable<Response> App::logout(const Request& request, const ClientInfo& client,
+                                      bool everywhere) {
+  const std::string id = cookie_value(request, "session_id");
   auto session = co_await sessions_.get(id, use_awaitable);
   if (!session) co_return error(request, http::status::unauthorized, "not logged in");
   json body;
@@ -179,8 +205,14 @@ asio::awaitable<Response> App::logout(const Request& request, bool everywhere) {
     body["removed"] = co_await sessions_.remove(id, use_awaitable);
   }
   Response response = json_response(request, http::status::ok, body);
-  response.set(http::field::set_cookie, session_cookie("", std::chrono::seconds(0)));
+  // The same attributes as the cookie it clears, so the browser replaces that one.
+  response.set(http::field::set_cookie,
+               session_cookie("", std::chrono::seconds(0), secure_cookie(client)));
   co_return response;
+}
+
+bool App::secure_cookie(const ClientInfo& client) const {
+  return config_.secure_cookies || client.over_tls;
 }
 
 }  // namespace demo

@@ -2,9 +2,11 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379/0 http_service --port 8080 --rate-limit 100 --rate-window 60
 //
-// Routes: GET/PUT /users/{id} (cached, X-Cache: hit|miss), POST /login {"user_id": "<uuid>"},
-// GET /me, POST /logout, POST /logout-all; every route behind a per-address rate limit.
-// Cache and rate limits live in settings.cache_db, sessions in settings.session_db.
+// Routes: GET/PUT /users/{id} (cached, X-Cache: HIT|MISS|BYPASS), POST /login {"user_id":
+// "<uuid>"} (sets the session cookie), GET /me, POST /logout, POST /logout-all; every route
+// behind a per-address rate limit. Cache and rate limits live in settings.cache_db, sessions
+// in settings.session_db. While Redis is down, users come from the gateway (BYPASS) and the
+// session routes answer 503, each within the demo's Redis deadline (--redis-timeout-ms).
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
@@ -27,6 +29,7 @@ struct Flags {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;
   demo::AppConfig app;
+  demo::ForwardedHeaders forwarded = demo::ForwardedHeaders::ignore;
   long gateway_latency_ms = 50;
 };
 
@@ -34,6 +37,11 @@ struct Flags {
   std::cerr << "http_service: " << problem << "\n"
             << "usage: http_service [--port N] [--bind ADDRESS] [--rate-limit N]\n"
             << "                    [--rate-window SECONDS] [--gateway-latency-ms N]\n"
+            << "                    [--redis-timeout-ms N] [--secure-cookies] [--trust-proxy]\n"
+            << "  --redis-timeout-ms N  how long one Redis call may take (default 250)\n"
+            << "  --secure-cookies      mark the session cookie Secure (served over HTTPS)\n"
+            << "  --trust-proxy         behind one reverse proxy: the client is the last\n"
+            << "                        X-Forwarded-For entry, TLS is X-Forwarded-Proto https\n"
             << "Redis settings come from the environment (REDIS_URL, REDIS_HOST, ...).\n";
   std::exit(2);
 }
@@ -66,6 +74,12 @@ Flags parse(int argc, char** argv) {
       flags.app.rate_window = std::chrono::seconds(number(flag, value(), 1, 86'400 * 366));
     } else if (flag == "--gateway-latency-ms") {
       flags.gateway_latency_ms = number(flag, value(), 0, 60'000);
+    } else if (flag == "--redis-timeout-ms") {
+      flags.app.redis_timeout = std::chrono::milliseconds(number(flag, value(), 1, 60'000));
+    } else if (flag == "--secure-cookies") {
+      flags.app.secure_cookies = true;
+    } else if (flag == "--trust-proxy") {
+      flags.forwarded = demo::ForwardedHeaders::trust;
     } else {
       usage("unknown flag " + std::string(flag));
     }
@@ -85,14 +99,20 @@ void seed(demo::UserGateway& gateway) {
 int main(int argc, char** argv) {
   const Flags flags = parse(argc, argv);
   try {
-    const auto settings = asyncredis::RedisSettings::from_env();
+    auto settings = asyncredis::RedisSettings::from_env();
+    // Fail at once rather than wait while a connection is known to be down, unless the
+    // environment says otherwise. The demo's own Redis deadline bounds its answers either way.
+    // (Empty counts as unset, as in from_env().)
+    if (const char* set = std::getenv("REDIS_FAIL_FAST"); set == nullptr || *set == '\0') {
+      settings.fail_fast = true;
+    }
     asio::io_context io;
     asyncredis::RedisClient cache_client(io.get_executor(), settings);
     asyncredis::RedisClient session_client(io.get_executor(), settings, settings.session_db);
     demo::UserGateway gateway(std::chrono::milliseconds(flags.gateway_latency_ms));
     seed(gateway);
     demo::App app(cache_client, session_client, gateway, flags.app);
-    demo::Server server(io, app, flags.bind, flags.port);
+    demo::Server server(io, app, flags.bind, flags.port, flags.forwarded);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int signal) {
@@ -111,8 +131,8 @@ int main(int argc, char** argv) {
           co_await session_client.connect(asio::use_awaitable);
           server.start();
           std::cout << "http_service: listening on http://" << flags.bind << ':' << server.port()
-                    << " (redis " << settings.url() << ", sessions in db " << settings.session_db
-                    << ")" << std::endl;
+                    << " (redis " << settings.redacted_url() << ", sessions in db "
+                    << settings.session_db << ")" << std::endl;
         },
         [&](std::exception_ptr e) {
           if (!e) return;

@@ -15,8 +15,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using asio::use_awaitable;
 
-Server::Server(asio::io_context& io, App& app, const std::string& address, std::uint16_t port)
-    : io_(io), app_(app), acceptor_(io, {asio::ip::make_address(address), port}) {}
+Server::Server(asio::io_context& io, App& app, const std::string& address, std::uint16_t port,
+               ForwardedHeaders forwarded)
+    : io_(io),
+      app_(app),
+      acceptor_(io, {asio::ip::make_address(address), port}),
+      forwarded_(forwarded) {}
 
 std::uint16_t Server::port() const {
   return acceptor_.local_endpoint().port();
@@ -47,7 +51,7 @@ asio::awaitable<void> Server::accept_loop() {
 asio::awaitable<void> Server::serve(asio::ip::tcp::socket socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
-  const std::string address = ec ? std::string("unknown") : remote.address().to_string();
+  const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   while (!stopping_) {
@@ -56,7 +60,10 @@ asio::awaitable<void> Server::serve(asio::ip::tcp::socket socket) {
     co_await http::async_read(stream, buffer, request, asio::redirect_error(use_awaitable, ec));
     if (ec) break;  // closed by the client, timed out, or not HTTP
     const auto started = std::chrono::steady_clock::now();
-    Response response = co_await app_.handle(request, address);
+    // Per request: behind a proxy, one connection carries many clients' requests.
+    ClientInfo client = client_info(request, peer, forwarded_);
+    const std::string address = client.address;
+    Response response = co_await app_.handle(request, std::move(client));
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();

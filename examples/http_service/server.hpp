@@ -9,13 +9,16 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "app.hpp"
+#include "client_info.hpp"
 
 namespace demo {
 
 class Server {
  public:
-  // Listens on address:port (port 0: any free port; see port()).
-  Server(boost::asio::io_context& io, App& app, const std::string& address, std::uint16_t port);
+  // Listens on address:port (port 0: any free port; see port()). `forwarded` says whether
+  // X-Forwarded-For/-Proto name the client (see client_info()).
+  Server(boost::asio::io_context& io, App& app, const std::string& address, std::uint16_t port,
+         ForwardedHeaders forwarded);
 
   std::uint16_t port() const;
   void start();
@@ -29,6 +32,7 @@ class Server {
   boost::asio::io_context& io_;
   App& app_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  ForwardedHeaders forwarded_;
   bool stopping_ = false;
 };
 

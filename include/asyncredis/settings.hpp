@@ -82,6 +82,10 @@ struct RedisSettings {
   // With a username it renders "redis://user:password@...". Reserved characters in the user
   // and password are percent-escaped.
   std::string url(std::optional<int> db = std::nullopt) const;
+  // url() with the password written as "***" (user, host, port and db kept): the form to log
+  // or print. url() itself stays the exact REDIS_URL the Python services read, because callers
+  // hand it to connections and other processes; a redacted url() would break them at AUTH.
+  std::string redacted_url(std::optional<int> db = std::nullopt) const;
 
   // Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
   // port, /db (sets cache_db) or ?db=N, percent-escapes. Other fields keep their defaults.

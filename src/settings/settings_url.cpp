@@ -2,6 +2,7 @@
 // plain values, because both services read the same REDIS_URL; from_url() splits a URL the way
 // redis-py does (authority ends at the first '/', '?' or '#'; user and password split at the
 // first ':' and the host at the last '@'), so one URL means the same server in both languages.
+// redacted_url() is url() with "***" for the password, for logs and start-up lines.
 //
 // Query parameters accepted by from_url():
 //   db=N                      database (also the only way to pick one in a unix:// URL)
@@ -269,39 +270,58 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
   return db;
 }
 
-}  // namespace
+// What redacted_url() writes instead of a password: the same length whatever the password,
+// and characters url() would escape in a password, so it can never be one url() wrote.
+constexpr std::string_view kRedactedPassword = "***";
 
-std::string RedisSettings::url(std::optional<int> db) const {
-  const bool unix = !unix_socket.empty();
-  std::string out = unix ? "unix://" : tls ? "rediss://" : "redis://";
+enum class Password { shown, redacted };
+
+// url() and redacted_url(): one writer, so the two forms can never drift apart.
+std::string write_url(const RedisSettings& s, std::optional<int> db, Password password) {
+  const bool unix = !s.unix_socket.empty();
+  std::string out = unix ? "unix://" : s.tls ? "rediss://" : "redis://";
 
   // As the seed: an empty password is no password ("if self.password").
-  const bool has_user = username && !username->empty();
-  const bool has_password = password && !password->empty();
-  if (has_user) append_escaped(out, *username, is_unreserved);
+  const bool has_user = s.username && !s.username->empty();
+  const bool has_password = s.password && !s.password->empty();
+  if (has_user) append_escaped(out, *s.username, is_unreserved);
   if (has_password) {
     out.push_back(':');
-    append_escaped(out, *password, is_unreserved);
+    if (password == Password::shown) {
+      append_escaped(out, *s.password, is_unreserved);
+    } else {
+      out.append(kRedactedPassword);
+    }
   }
   if (has_user || has_password) out.push_back('@');
 
-  const int db_number = db.value_or(cache_db);
+  const int db_number = db.value_or(s.cache_db);
   if (unix) {
-    append_escaped(out, unix_socket, is_path_char);
+    append_escaped(out, s.unix_socket, is_path_char);
     return out + "?db=" + std::to_string(db_number);
   }
   // Every byte from_url() would read as the end of the host (']', '/', '@', ...) is escaped: a
   // zone id from from_url() ("%25a%5Db") must come back the same, and a host set in code must
   // never turn into a URL for another server ("h@x" is user h at host x). from_url() decodes
   // the host before it checks it, so a bad host stays an error naming the host.
-  if (host.find(':') != std::string::npos) {
+  if (s.host.find(':') != std::string::npos) {
     out.push_back('[');
-    append_escaped(out, host, [](unsigned char c) { return is_unreserved(c) || c == ':'; });
+    append_escaped(out, s.host, [](unsigned char c) { return is_unreserved(c) || c == ':'; });
     out.push_back(']');
   } else {
-    append_escaped(out, host, is_host_char);
+    append_escaped(out, s.host, is_host_char);
   }
-  return out + ":" + std::to_string(port) + "/" + std::to_string(db_number);
+  return out + ":" + std::to_string(s.port) + "/" + std::to_string(db_number);
+}
+
+}  // namespace
+
+std::string RedisSettings::url(std::optional<int> db) const {
+  return write_url(*this, db, Password::shown);
+}
+
+std::string RedisSettings::redacted_url(std::optional<int> db) const {
+  return write_url(*this, db, Password::redacted);
 }
 
 RedisSettings RedisSettings::from_url(std::string_view url) {

@@ -72,5 +72,28 @@ TEST(SettingsRoundTrip, HostSetInCodeNeverNamesAnotherServer) {
   EXPECT_EQ(settings.url(), "redis://[::1%5D:1%2F2%40evil]:6379/0");
 }
 
+TEST(SettingsRoundTrip, RedactedUrlParsesToTheSameServerWithoutThePassword) {
+  // Passwords that could confuse a redaction done on the text: the mask itself, '@' and ':'
+  // (the userinfo's own separators), escapes, and a password equal to the user's name.
+  for (const char* url :
+       {"redis://:pw@localhost:6379/0", "redis://app:app@cache.example.com:6380/15",
+        "rediss://u:%2A%2A%2A@[::1]:7000/3", "redis://:a%40b%3Ac@127.0.0.1:1/2",
+        "unix://:%25%2F%3F%23@/tmp/redis.sock?db=4", "redis://me%40corp:p%40ss@h:6379/0"}) {
+    SCOPED_TRACE(url);
+    const RedisSettings original = RedisSettings::from_url(url);
+    const std::string redacted = original.redacted_url();
+    RedisSettings parsed;
+    ASSERT_NO_THROW(parsed = RedisSettings::from_url(redacted)) << redacted;
+    EXPECT_EQ(parsed.password, "***");
+    parsed.password = original.password;
+    EXPECT_EQ(parsed, original) << redacted;
+    // The userinfo is the user as url() writes it, then ":***": nothing else of the password.
+    const std::string written = original.url();
+    const auto start = written.find("://") + 3;
+    const auto colon = written.find(':', start);
+    EXPECT_EQ(redacted.substr(0, redacted.rfind('@')), written.substr(0, colon) + ":***");
+  }
+}
+
 }  // namespace
 }  // namespace asyncredis

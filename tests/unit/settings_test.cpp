@@ -145,6 +145,71 @@ TEST(SettingsUrl, EscapesReservedCharactersInUserAndPassword) {
   EXPECT_EQ(s.url(), "redis://me%40corp:a-b_c.d~e@localhost:6379/0");
 }
 
+// redacted_url(): url() with the password hidden, for logs.
+
+TEST(SettingsRedactedUrl, HidesThePasswordAndKeepsTheRest) {
+  RedisSettings s;
+  s.password = "s3cret";
+  EXPECT_EQ(s.redacted_url(), "redis://:***@localhost:6379/0");
+  EXPECT_EQ(s.redacted_url(2), "redis://:***@localhost:6379/2");
+  EXPECT_EQ(s.url(), "redis://:s3cret@localhost:6379/0") << "url() stays the shared format";
+}
+
+TEST(SettingsRedactedUrl, PasswordWithReservedCharacters) {
+  RedisSettings s;
+  s.password = "p@ss:w/rd?#%*";
+  const std::string redacted = s.redacted_url();
+  EXPECT_EQ(redacted, "redis://:***@localhost:6379/0");
+  for (const std::string piece : {"p@ss", "p%40ss", "w%2Frd", "rd?#", "%25"}) {
+    EXPECT_EQ(redacted.find(piece), std::string::npos) << piece << " in " << redacted;
+  }
+}
+
+TEST(SettingsRedactedUrl, UserIsKeptPasswordIsNot) {
+  RedisSettings s;
+  s.username = "me@corp";
+  s.password = "hunter2";
+  EXPECT_EQ(s.redacted_url(1), "redis://me%40corp:***@localhost:6379/1");
+  s.password.reset();
+  EXPECT_EQ(s.redacted_url(1), "redis://me%40corp@localhost:6379/1");  // nothing to hide
+  s.password = "";  // an empty password is no password, as in url()
+  EXPECT_EQ(s.redacted_url(1), "redis://me%40corp@localhost:6379/1");
+}
+
+TEST(SettingsRedactedUrl, UnixSocket) {
+  RedisSettings s;
+  s.unix_socket = "/run/redis/redis.sock";
+  s.password = "pw-unix";
+  EXPECT_EQ(s.redacted_url(3), "unix://:***@/run/redis/redis.sock?db=3");
+}
+
+TEST(SettingsRedactedUrl, Rediss) {
+  RedisSettings s;
+  s.tls = true;
+  s.host = "cache.example.com";
+  s.port = 6380;
+  s.username = "app";
+  s.password = "tls-secret";
+  EXPECT_EQ(s.redacted_url(), "rediss://app:***@cache.example.com:6380/0");
+}
+
+TEST(SettingsRedactedUrl, WithoutCredentialsEqualsUrl) {
+  RedisSettings s;
+  s.host = "::1";
+  EXPECT_EQ(s.redacted_url(), s.url());
+  s.unix_socket = "/tmp/my sock?#";
+  EXPECT_EQ(s.redacted_url(4), s.url(4));
+}
+
+TEST(SettingsRedactedUrl, ParsesToTheSameServerWithoutTheSecret) {
+  const RedisSettings s = RedisSettings::from_url("rediss://app:p%40ss@[::1]:6390/7");
+  const RedisSettings shown = RedisSettings::from_url(s.redacted_url());
+  EXPECT_EQ(shown.password, "***");
+  RedisSettings same_but_password = shown;
+  same_but_password.password = s.password;
+  EXPECT_EQ(same_but_password, s);
+}
+
 // ---------------------------------------------------------------------------------------------
 // from_url(): every accepted form.
 
