@@ -13,6 +13,8 @@
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
+// --command outage: shuts the server down, then --requests GETs over --duration seconds wait
+// and expire; prints the io thread's CPU time (see outage.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -29,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asyncredis/asyncredis.hpp"
+#include "outage.hpp"
 
 namespace {
 
@@ -46,6 +49,7 @@ struct Options {
   bool json = false;
   bool tolerate_errors = false;
   bool cached_key = false;
+  double duration = 10;  // outage: seconds over which the requests are issued
 };
 
 // What cached-hit's memoizer calls its key, and the argument of every measured call.
@@ -54,8 +58,9 @@ constexpr std::int64_t cached_argument = 42;
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "asyncredis-bench: " << problem << "\n"
-            << "usage: asyncredis-bench [--url URL] [--command get|set|cached-hit|key-build]\n"
-            << "         [--requests N]\n"
+            << "usage: asyncredis-bench [--url URL]\n"
+            << "         [--command get|set|cached-hit|key-build|outage] [--requests N]\n"
+            << "         [--duration S]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
             << "         [--json] [--tolerate-errors] [--cached-key]\n"
             << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
@@ -93,6 +98,8 @@ Options parse(int argc, char** argv) {
       o.value_size = positive(flag, value());
     else if (flag == "--latency-every")
       o.latency_every = positive(flag, value());
+    else if (flag == "--duration")
+      o.duration = static_cast<double>(positive(flag, value()));
     else if (flag == "--json")
       o.json = true;
     else if (flag == "--tolerate-errors")
@@ -105,8 +112,8 @@ Options parse(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
-      o.command != "key-build")
-    usage("--command: '" + o.command + "' is not get, set, cached-hit or key-build");
+      o.command != "key-build" && o.command != "outage")
+    usage("--command: '" + o.command + "' is not get, set, cached-hit, key-build or outage");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
   return o;
 }
@@ -257,6 +264,10 @@ int main(int argc, char** argv) {
                                              ? asyncredis::RedisSettings::from_url(*options.url)
                                              : asyncredis::RedisSettings::from_env();
     settings.max_connections = static_cast<std::size_t>(options.connections);
+    if (options.command == "outage") {
+      settings.validate();
+      return outage_bench(settings, options.requests, options.duration, options.json);
+    }
     settings.command_timeout = std::chrono::seconds(30);
     made.emplace(io.get_executor(), settings);  // checks the settings
   } catch (const asyncredis::Error& e) {
