@@ -142,7 +142,7 @@ stage_tsan() {
     return
   fi
   note "no tests labelled 'concurrency' in CTest: running ${targets[*]} directly"
-  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp}
   local target
   for target in "${targets[@]}"; do
     "${no_aslr[@]}" timeout --kill-after=10 "$((test_timeout * 3))" \

@@ -14,6 +14,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/fault_helpers.hpp"
@@ -69,7 +70,10 @@ TEST(CancellationConcurrency, ACancellationThatOvertakesItsRequestStillEndsIt) {
 }
 
 // `get() || timer` in a loop on an io_context run by four threads: the timer's completion
-// emits the cancellation on one thread while the reply completes the request on another.
+// emits the cancellation on one thread while the reply completes the request on another. Each
+// coroutine runs on a strand of its own, as Asio's awaitable operators need on a threaded
+// io_context (their parallel group and the operations it cancels complete on the coroutine's
+// executor); the connections' strands are others, so every cancellation crosses threads.
 TEST(CancellationConcurrency, GetOrTimerOnManyThreads) {
   test::RedisServer server;
   asio::io_context io;
@@ -81,7 +85,7 @@ TEST(CancellationConcurrency, GetOrTimerOnManyThreads) {
   constexpr int kLoops = 6, kRounds = 300;
   for (int loop = 0; loop < kLoops; ++loop) {
     asio::co_spawn(
-        io,
+        asio::make_strand(io),
         [&, loop]() -> asio::awaitable<void> {
           std::minstd_rand random(static_cast<unsigned>(loop));
           asio::steady_timer timer(co_await asio::this_coro::executor);
