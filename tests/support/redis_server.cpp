@@ -508,6 +508,7 @@ RedisServer::Launch RedisServer::launch() {
       throw std::runtime_error("redis-server on port " + std::to_string(port_) +
                                " did not answer within 10 s; log:\n" + log_tail());
     }
+    // A poll (with the deadline above), not a wait: nothing tells us the moment it is ready.
     std::this_thread::sleep_for(5ms);
   }
 }
@@ -528,6 +529,7 @@ void RedisServer::start() {
       throw std::runtime_error("redis-server could not bind port " + std::to_string(port_) +
                                " again within 5 s; log:\n" + log_tail());
     }
+    // A retry interval (with the deadline above): nothing tells us when the port is free.
     std::this_thread::sleep_for(50ms);
   }
 }
@@ -546,7 +548,7 @@ void RedisServer::resume() {
 
 void RedisServer::pause(std::chrono::milliseconds duration) {
   suspend();
-  std::this_thread::sleep_for(duration);
+  std::this_thread::sleep_for(duration);  // the stall asked for, not a wait
   resume();
 }
 
