@@ -9,12 +9,13 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
+using test::eventually;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -99,7 +100,7 @@ TEST(Acl, RefusalsAreServerErrorsOnTheSameConnection) {
         ++done;
       });
     }
-    while (done < 200) co_await sleep_for(5ms);
+    CO_ASSERT_TRUE(co_await eventually([&] { return done == 200; }))
     EXPECT_EQ(allowed, 100);
     EXPECT_EQ(refused, 100);
     EXPECT_EQ(wrong, 0);

@@ -12,32 +12,28 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
+#include "support/fault_helpers.hpp"
+#include "support/fault_proxy.hpp"
 #include "support/redis_server.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
+using test::code_of;
+using test::eventually;
+using test::failure_of;
 using test::run_async;
 using test::sleep_for;
 using test::use_awaitable;
+using test::wire_size;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+using Direction = test::FaultProxy::Direction;
 
-errc code_of(const std::exception_ptr& e) {
-  return static_cast<errc>(error_code_of(e).value());
-}
-
-// Awaits `op` and returns the asyncredis error it failed with (errc{} if it succeeded).
-template <class Awaitable>
-asio::awaitable<errc> failure_of(Awaitable op) {
-  try {
-    co_await std::move(op);
-  } catch (const Error& e) {
-    EXPECT_EQ(&e.code().category(), &category()) << e.what();
-    co_return static_cast<errc>(e.code().value());
-  }
-  co_return errc{};
+template <class T>
+bool ready(std::future<T>& future) {
+  return future.wait_for(0s) == std::future_status::ready;
 }
 
 TEST(Connection, OperationsBeforeConnectFailNotConnected) {
@@ -196,23 +192,28 @@ TEST(Connection, CommandTimeoutDropsTheLateReply) {
 
 TEST(Connection, CancellationEndsTheOperation) {
   test::RedisServer server;
+  test::FaultProxy proxy(server.port());  // transparent: it shows when the GET has gone out
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-    RedisSettings settings = server.settings();
+    RedisSettings settings = proxy.settings(server.settings());
     settings.max_connections = 1;
     RedisClient client(io.get_executor(), settings);
     co_await client.connect(use_awaitable);
     server.suspend();
+    const auto sent_before = proxy.bytes_forwarded(Direction::to_server);
     asio::cancellation_signal signal;
     std::promise<std::exception_ptr> outcome;
     client.get("k", asio::bind_cancellation_slot(
                         signal.slot(), [&](std::exception_ptr e, std::optional<std::string>) {
                           outcome.set_value(e);
                         }));
-    co_await sleep_for(50ms);
+    // Cancelled once it is on the wire, so that its late reply must be dropped (the PING below).
+    CO_ASSERT_TRUE(co_await eventually([&] {
+      return proxy.bytes_forwarded(Direction::to_server) >= sent_before + wire_size("GET", "k");
+    }))
     signal.emit(asio::cancellation_type::terminal);
-    co_await sleep_for(50ms);
     auto future = outcome.get_future();
-    CO_ASSERT_EQ(future.wait_for(0s), std::future_status::ready)
+    // Had the cancellation been ignored, the GET would end at its 5 s timeout: errc::timeout.
+    CO_ASSERT_TRUE(co_await eventually([&] { return ready(future); }))
     EXPECT_EQ(code_of(future.get()), errc::cancelled);
     server.resume();
     EXPECT_EQ(co_await client.ping(use_awaitable), "PONG");
@@ -232,7 +233,11 @@ TEST(Connection, ServerKilledMidLoadFailsOnlyWrittenRequestsAndRecovers) {
     bool restarted = false;
     constexpr int batches = 20, per_batch = 100, total = batches * per_batch;
     for (int b = 0; b < batches; ++b) {
-      if (b == 8) server.stop();
+      if (b == 8) {
+        // Everything sent so far is answered: what the kill finds on the wire is batch 8.
+        CO_ASSERT_TRUE(co_await eventually([&] { return done == b * per_batch; }))
+        server.stop();
+      }
       if (b == 12) {
         server.start();
         restarted = true;
@@ -252,9 +257,15 @@ TEST(Connection, ServerKilledMidLoadFailsOnlyWrittenRequestsAndRecovers) {
                       ++done;
                     });
       }
+      if (b == 8) {
+        // Both connections are seen dead: batches 9 to 11 wait in the queue for the restart.
+        CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 0; }))
+      }
+      // Pacing, not a wait: a stream of batches rather than one burst, so that after the
+      // restart some go out while the client reconnects and some on the new connections.
       co_await sleep_for(20ms);
     }
-    while (done < total) co_await sleep_for(10ms);
+    CO_ASSERT_TRUE(co_await eventually([&] { return done == total; }))
     EXPECT_EQ(ok + lost + other, total) << "every operation completes exactly once";
     EXPECT_EQ(other, 0) << "only connection_lost, for requests that were on the wire";
     EXPECT_GT(lost, 0);
@@ -279,20 +290,20 @@ TEST(Connection, RequestsWaitThroughAnOutage) {
     RedisClient client(io.get_executor(), settings);
     co_await client.connect(use_awaitable);
     server.stop();
-    co_await sleep_for(100ms);  // the client has noticed by now
+    // Seen dead: the GET below waits in the queue instead of going out on the dead socket.
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 0; }))
     std::promise<std::optional<std::string>> got;
     client.with_timeout(10s).get("k", [&](std::exception_ptr e, std::optional<std::string> v) {
       EXPECT_FALSE(e) << error_message_of(e);
       got.set_value(v);
     });
+    // The outage under test, not a wait: the server stays down for a while, reconnects are
+    // refused, and the GET must still be waiting when it comes back.
     co_await sleep_for(300ms);
     server.start();
     server.cli({"SET", "k", "back"});
     auto future = got.get_future();
-    for (int i = 0; i < 200 && future.wait_for(0s) != std::future_status::ready; ++i) {
-      co_await sleep_for(25ms);
-    }
-    CO_ASSERT_EQ(future.wait_for(0s), std::future_status::ready)
+    CO_ASSERT_TRUE(co_await eventually([&] { return ready(future); }))
     EXPECT_EQ(future.get(), std::optional<std::string>("back"));
   });
 }
@@ -326,11 +337,9 @@ TEST(Connection, HealthCheckReplacesAStalledConnection) {
     co_await client.connect(use_awaitable);
     EXPECT_EQ(client.stats().connected, 1u);
     server.suspend();  // no request of ours is pending: only the health check can notice
-    co_await sleep_for(600ms);
-    EXPECT_EQ(client.stats().connected, 0u) << "the stalled connection was not dropped";
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 0; }))
     server.resume();
-    for (int i = 0; i < 100 && client.stats().connected == 0; ++i) co_await sleep_for(20ms);
-    EXPECT_EQ(client.stats().connected, 1u);
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 1; }))
     EXPECT_GE(client.stats().reconnects, 1u);
     EXPECT_EQ(co_await client.ping(use_awaitable), "PONG");
   });
@@ -360,24 +369,35 @@ TEST(Connection, DisconnectCompletesEveryOperationInFlight) {
 
 TEST(Connection, DestroyingTheClientCompletesPendingOperations) {
   test::RedisServer server;
-  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-    int completed = 0;
+  test::FaultProxy proxy(server.port());  // transparent: it shows when the GETs have gone out
+  int completed = 0;
+  const bool drained = run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     {
-      RedisClient client(io.get_executor(), server.settings());
+      RedisClient client(io.get_executor(), proxy.settings(server.settings()));
       co_await client.connect(use_awaitable);
+      // Every handshake done, so that only the GETs go out from here on.
+      CO_ASSERT_TRUE(co_await eventually(
+          [&] { return client.stats().connected == client.stats().connections; }))
       server.suspend();
+      const auto sent_before = proxy.bytes_forwarded(Direction::to_server);
       for (int i = 0; i < 10; ++i) {
         client.get("k", [&](std::exception_ptr e, std::optional<std::string>) {
           EXPECT_EQ(code_of(e), errc::shutting_down);
           ++completed;
         });
       }
-      co_await sleep_for(20ms);
+      // On the wire to the stalled server: no reply will come before the client is gone.
+      CO_ASSERT_TRUE(co_await eventually([&] {
+        return proxy.bytes_forwarded(Direction::to_server) >=
+               sent_before + 10 * wire_size("GET", "k");
+      }))
     }
-    co_await sleep_for(50ms);
+    CO_ASSERT_TRUE(co_await eventually([&] { return completed >= 10; }))
     server.resume();
-    EXPECT_EQ(completed, 10);
   });
+  // Counted once everything the client left behind has run: exactly once each.
+  EXPECT_TRUE(drained);
+  EXPECT_EQ(completed, 10);
 }
 
 TEST(Connection, PoolSpreadsLoadOverItsConnections) {
@@ -388,8 +408,7 @@ TEST(Connection, PoolSpreadsLoadOverItsConnections) {
     settings.client_name = "pooled";
     RedisClient client(io.get_executor(), settings);
     co_await client.connect(use_awaitable);
-    for (int i = 0; i < 50 && client.stats().connected < 4; ++i) co_await sleep_for(10ms);
-    EXPECT_EQ(client.stats().connected, 4u);
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 4; }))
     std::set<std::string> ids;
     int done = 0;
     for (int i = 0; i < 64; ++i) {
@@ -399,7 +418,7 @@ TEST(Connection, PoolSpreadsLoadOverItsConnections) {
         ++done;
       });
     }
-    while (done < 64) co_await sleep_for(5ms);
+    CO_ASSERT_TRUE(co_await eventually([&] { return done == 64; }))
     EXPECT_EQ(ids.size(), 4u) << "requests went to every connection";
   });
 }
@@ -423,8 +442,10 @@ TEST(Connection, LeasesAreBoundedAndWait) {
         });
     EXPECT_EQ(co_await client.ping(use_awaitable), "PONG");
     co_await client.command<void>("RPUSH", "queue", "job", use_awaitable);
-    co_await sleep_for(50ms);
-    EXPECT_FALSE(blocked.get_future().get());
+    // The BLPOP's reply: waited for here (get() would block the thread that must deliver it).
+    auto unblocked = blocked.get_future();
+    CO_ASSERT_TRUE(co_await eventually([&] { return ready(unblocked); }))
+    EXPECT_FALSE(unblocked.get());
     first.release();
     Lease second = co_await client.lease(use_awaitable);
     EXPECT_TRUE(second.valid());

@@ -29,7 +29,6 @@ using test::failure_of;
 using test::FakeReply;
 using test::FakeServer;
 using test::run_async;
-using test::sleep_for;
 using test::Tally;
 using test::use_awaitable;
 namespace asio = boost::asio;

@@ -9,14 +9,15 @@
 #include "support/async_test.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
+using test::eventually;
 using test::FaultProxy;
 using test::run_async;
-using test::sleep_for;
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -72,7 +73,7 @@ asio::awaitable<std::string> text(tcp::socket& socket, std::size_t want,
 // The proxy accepts on its own thread: a client's connect can complete (in the kernel's
 // backlog) before the proxy has seen the connection.
 asio::awaitable<void> wait_accepted(const FaultProxy& proxy, std::size_t count) {
-  for (int i = 0; i < 200 && proxy.accepted() < count; ++i) co_await sleep_for(5ms);
+  EXPECT_TRUE(co_await eventually([&] { return proxy.accepted() >= count; }));
   EXPECT_EQ(proxy.accepted(), count);
 }
 
@@ -100,10 +101,7 @@ TEST(FaultProxy, ForwardsTransparently) {
     EXPECT_EQ(got, expected);
     EXPECT_EQ(proxy.accepted(), 1u);
     EXPECT_EQ(proxy.connection_ids(), std::vector<std::size_t>{0});
-    // Counted once each write completes, which may be just after the client has read it.
-    for (int i = 0; i < 100 && proxy.bytes_forwarded(Direction::to_client) < expected.size(); ++i) {
-      co_await sleep_for(5ms);
-    }
+    // Counted before each write: what the client has read is counted already.
     EXPECT_EQ(proxy.bytes_forwarded(Direction::to_client), expected.size());
     EXPECT_EQ(proxy.bytes_forwarded(Direction::to_server), request.size());
   });
@@ -200,7 +198,8 @@ TEST(FaultProxy, ResetAllAndResetOne) {
     tcp::socket a = co_await open(proxy);
     tcp::socket b = co_await open(proxy);
     tcp::socket c = co_await open(proxy);
-    for (int i = 0; i < 50 && proxy.connection_ids().size() < 3; ++i) co_await sleep_for(10ms);
+    // The proxy accepts on its own thread: the connects can complete before it has seen them.
+    CO_ASSERT_TRUE(co_await eventually([&] { return proxy.connection_ids().size() >= 3; }))
     CO_ASSERT_EQ(proxy.connection_ids(), (std::vector<std::size_t>{0, 1, 2}));
     EXPECT_TRUE(proxy.reset(1));
     EXPECT_FALSE(proxy.reset(1));
@@ -265,11 +264,16 @@ TEST(FaultProxy, BlackholeHoldsBytesUntilLifted) {
     co_await send(newcomer, ping);
     std::string reply = co_await text(newcomer, pong.size(), 200ms);
     EXPECT_TRUE(reply.empty());
+    EXPECT_TRUE(co_await eventually([&] {
+      return proxy.bytes_held(Direction::to_server) == 2 * ping.size();
+    })) << "both PINGs are held: "
+        << proxy.bytes_held(Direction::to_server);
     proxy.blackhole(false);
     reply = co_await text(socket, pong.size());
     EXPECT_EQ(reply, pong);
     reply = co_await text(newcomer, pong.size());
     EXPECT_EQ(reply, pong);
+    EXPECT_TRUE(co_await eventually([&] { return proxy.bytes_held(Direction::both) == 0; }));
   });
 }
 

@@ -23,7 +23,9 @@ using test::run_async;
 using test::sleep_for;
 using test::Tally;
 using test::use_awaitable;
+using test::wire_size;
 namespace asio = boost::asio;
+using Direction = FaultProxy::Direction;
 using Refuse = FaultProxy::Refuse;
 
 // Through the proxy, reconnecting fast, no health check (these tests break connections
@@ -50,8 +52,14 @@ TEST(FaultsReset, WrittenRequestsFailAndWaitingOnesAreSentAfterTheReconnect) {
     co_await client.connect(use_awaitable);
     Tally written, waiting;
     proxy.blackhole(true);  // requests go out; no reply comes back
-    for (int i = 0; i < 20; ++i) test::echo(client, payload("written", i), written);
-    co_await sleep_for(100ms);
+    std::size_t bytes = 0;
+    for (int i = 0; i < 20; ++i) {
+      test::echo(client, payload("written", i), written);
+      bytes += wire_size("ECHO", payload("written", i));
+    }
+    // All written: held by the blackhole on their way to the server.
+    CO_ASSERT_TRUE(
+        co_await eventually([&] { return proxy.bytes_held(Direction::to_server) >= bytes; }))
     EXPECT_EQ(written.done, 0);
     proxy.refuse(Refuse::not_listening);
     proxy.reset_all();
@@ -59,7 +67,9 @@ TEST(FaultsReset, WrittenRequestsFailAndWaitingOnesAreSentAfterTheReconnect) {
     EXPECT_EQ(written.lost, 20) << "on the wire when the connection broke";
 
     for (int i = 0; i < 20; ++i) test::echo(client, payload("waiting", i), waiting);
-    co_await sleep_for(300ms);  // reconnects are refused meanwhile
+    // The outage under test, not a wait: reconnects are refused for 300 ms, and the requests
+    // must still be waiting through them.
+    co_await sleep_for(300ms);
     EXPECT_EQ(waiting.done, 0) << "waiting requests stay queued through the outage";
     EXPECT_EQ(client.stats().connected, 0u);
     proxy.clear();
@@ -84,7 +94,9 @@ TEST(FaultsReset, RetryOnReconnectResendsOnlyTheMarkedRequests) {
     for (std::size_t id : proxy.connection_ids()) proxy.blackhole_connection(id, true);
     const Commands retrying = client.with({.retry_on_reconnect = true});
     Tally retried, plain, pipelined;
+    std::size_t bytes = 0;
     for (int i = 0; i < 10; ++i) {
+      bytes += wire_size("GET", payload("k", i)) + wire_size("ECHO", payload("plain", i));
       retrying.get(payload("k", i), [&, expected = payload("v", i)](
                                         std::exception_ptr e, std::optional<std::string> value) {
         retried.record(e, value == expected);
@@ -100,7 +112,10 @@ TEST(FaultsReset, RetryOnReconnectResendsOnlyTheMarkedRequests) {
       }
       pipelined.record(e, right);
     });
-    co_await sleep_for(100ms);
+    bytes += pipeline.payload().size();
+    // All written: held on the stalled connection, so that the reset finds them on the wire.
+    CO_ASSERT_TRUE(
+        co_await eventually([&] { return proxy.bytes_held(Direction::to_server) >= bytes; }))
     EXPECT_EQ(retried.done + plain.done + pipelined.done, 0);
     proxy.reset_all();
     CO_ASSERT_TRUE(co_await eventually(
@@ -120,27 +135,38 @@ TEST(FaultsReset, ServerRestartBehindTheProxy) {
     co_await client.connect(use_awaitable);
     constexpr int batches = 24, per_batch = 50;
     std::vector<std::unique_ptr<Tally>> tallies;
-    for (int b = 0; b < batches; ++b) {
-      if (b == 8) server.stop();
-      if (b == 12) server.start();
-      tallies.push_back(std::make_unique<Tally>());
-      for (int i = 0; i < per_batch; ++i) {
-        test::echo(client, payload("b" + std::to_string(b), i), *tallies.back());
-      }
-      co_await sleep_for(20ms);
-    }
-    CO_ASSERT_TRUE(co_await eventually([&] {
+    const auto all_done = [&] {
       for (auto& t : tallies) {
         if (t->done != per_batch) return false;
       }
       return true;
-    }))
+    };
+    for (int b = 0; b < batches; ++b) {
+      if (b == 8) {
+        // Every batch so far answered: what the kill finds on the wire is batch 8.
+        CO_ASSERT_TRUE(co_await eventually(all_done))
+        server.stop();
+      }
+      if (b == 12) {
+        // Both connections seen dead: from batch 12 on nothing goes out on one of them.
+        CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 0; }))
+        server.start();
+      }
+      tallies.push_back(std::make_unique<Tally>());
+      for (int i = 0; i < per_batch; ++i) {
+        test::echo(client, payload("b" + std::to_string(b), i), *tallies.back());
+      }
+      // Pacing, not a wait: a stream of batches rather than one burst, so that the outage
+      // and the reconnects happen while requests keep coming.
+      co_await sleep_for(20ms);
+    }
+    CO_ASSERT_TRUE(co_await eventually(all_done))
     int lost = 0;
     for (int b = 0; b < batches; ++b) {
       const Tally& t = *tallies[static_cast<std::size_t>(b)];
       EXPECT_EQ(t.wrong, 0) << "batch " << b;
       EXPECT_EQ(t.other + t.timed_out, 0) << "batch " << b;
-      if (b < 7 || b >= 12) EXPECT_EQ(t.ok, per_batch) << "batch " << b;
+      if (b < 8 || b >= 12) EXPECT_EQ(t.ok, per_batch) << "batch " << b;
       lost += t.lost;
     }
     EXPECT_GT(lost, 0) << "some requests were on the wire when the server died";
@@ -166,6 +192,8 @@ TEST(FaultsReset, RefusedReconnectsKeepRequestsWaitingUntilTheirTimeout) {
       const auto start = std::chrono::steady_clock::now();
       EXPECT_EQ(co_await failure_of(quick.ping(use_awaitable)), errc::timeout);
       EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
+      // The outage goes on, not a wait: 200 ms more of refused reconnects, and the requests
+      // (5 s timeout) must still be waiting.
       co_await sleep_for(200ms);
       EXPECT_EQ(waiting.done, 0);
       proxy.refuse(Refuse::no);
@@ -186,22 +214,10 @@ TEST(FaultsReset, CutAtEveryByteOfAReplyFailsThatRequestOnly) {
     Pipeline pipeline;
     pipeline.add("ECHO", "alpha").add("INCR", "cut:n").add("MGET", "cut:none", "cut:k");
     pipeline.add("HGETALL", "cut:none").add("GET", "cut:k");
-    // The proxy counts on its own thread after forwarding, so a reply can arrive before it is
-    // counted: read the count once it has stopped moving.
-    auto settled_count = [&]() -> asio::awaitable<std::uint64_t> {
-      auto count = proxy.bytes_forwarded(FaultProxy::Direction::to_client);
-      for (int i = 0; i < 200; ++i) {
-        co_await sleep_for(std::chrono::milliseconds(10));
-        const auto now = proxy.bytes_forwarded(FaultProxy::Direction::to_client);
-        if (now == count) break;
-        count = now;
-      }
-      co_return count;
-    };
-    const auto before = co_await settled_count();
+    // The proxy counts bytes before it writes them: a reply the client has is counted.
+    const auto before = proxy.bytes_forwarded(Direction::to_client);
     co_await client.execute(pipeline, use_awaitable);
-    const auto after = co_await settled_count();
-    const auto reply_size = after - before;
+    const auto reply_size = proxy.bytes_forwarded(Direction::to_client) - before;
     CO_ASSERT_TRUE(reply_size > 40)
     for (std::size_t cut = 0; cut < reply_size; ++cut) {
       SCOPED_TRACE("cut after " + std::to_string(cut) + " bytes");

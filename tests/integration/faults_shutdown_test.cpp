@@ -31,7 +31,10 @@ using test::FaultProxy;
 using test::run_async;
 using test::sleep_for;
 using test::use_awaitable;
+using test::wait_until;
+using test::wire_size;
 namespace asio = boost::asio;
+using Direction = FaultProxy::Direction;
 using Refuse = FaultProxy::Refuse;
 
 // Counts each operation's completions, and which error codes ended them.
@@ -85,7 +88,7 @@ TEST(FaultsShutdown, DestroyedWithRequestsWrittenWaitingAndTimedOut) {
     proxy.clear();
     constexpr std::size_t n = 300;
     Ledger ledger(n);
-    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    const bool drained = run_async([&](asio::io_context& io) -> asio::awaitable<void> {
       {
         RedisClient client(io.get_executor(), through(proxy, server, 1));
         co_await client.connect(use_awaitable);
@@ -97,6 +100,7 @@ TEST(FaultsShutdown, DestroyedWithRequestsWrittenWaitingAndTimedOut) {
           proxy.blackhole(true);
         }
         const Commands quick = client.with_timeout(30ms);
+        std::size_t bytes = 0;
         for (std::size_t i = 0; i < n; ++i) {
           if (i % 10 == 0) {
             quick.get("k", ledger.handler(i));  // times out before the client goes
@@ -105,17 +109,24 @@ TEST(FaultsShutdown, DestroyedWithRequestsWrittenWaitingAndTimedOut) {
           } else {
             client.get("k", ledger.handler(i));
           }
+          bytes += i % 2 == 0 && i % 10 != 0 ? wire_size("INCR", "n") : wire_size("GET", "k");
         }
-        co_await sleep_for(100ms);
+        if (!down) {
+          // All written: held by the blackhole on their way to the server.
+          CO_ASSERT_TRUE(
+              co_await eventually([&] { return proxy.bytes_held(Direction::to_server) >= bytes; }))
+        }
+        CO_ASSERT_TRUE(co_await eventually([&] { return ledger.total() >= n / 10; }))
         EXPECT_EQ(ledger.total(), n / 10) << "only the short timeouts so far";
       }  // destroyed with 270 operations in flight
       CO_ASSERT_TRUE(co_await eventually([&] { return ledger.total() >= n; }, 2s))
-      co_await sleep_for(50ms);  // a second completion would show up now
-      EXPECT_EQ(ledger.total(), n);
-      EXPECT_EQ(ledger.not_exactly_once(), 0u);
-      EXPECT_EQ(ledger.count(errc::timeout), static_cast<int>(n / 10));
-      EXPECT_EQ(ledger.count(errc::shutting_down), static_cast<int>(n - n / 10));
     });
+    // Read once everything the client left behind has run: a second completion would show.
+    EXPECT_TRUE(drained);
+    EXPECT_EQ(ledger.total(), n);
+    EXPECT_EQ(ledger.not_exactly_once(), 0u);
+    EXPECT_EQ(ledger.count(errc::timeout), static_cast<int>(n / 10));
+    EXPECT_EQ(ledger.count(errc::shutting_down), static_cast<int>(n - n / 10));
   }
 }
 
@@ -127,11 +138,11 @@ TEST(FaultsShutdown, DisconnectRacingResetsCompletesEverythingOnce) {
   std::atomic<bool> resetting{false};
   std::jthread resetter([&](std::stop_token stop) {
     while (!stop.stop_requested()) {
-      std::this_thread::sleep_for(15ms);
+      std::this_thread::sleep_for(15ms);  // the fault's rhythm, not a wait
       if (resetting) proxy.reset_all();
     }
   });
-  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+  const bool drained = run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisSettings settings = through(proxy, server, 2);
     settings.command_timeout = 1s;
     RedisClient client(io.get_executor(), settings);
@@ -143,6 +154,8 @@ TEST(FaultsShutdown, DisconnectRacingResetsCompletesEverythingOnce) {
       if (i == n / 2) {
         client.disconnect([&](std::exception_ptr e) { disconnected.set_value(e); });
       }
+      // Pacing, not a wait: the io_context writes and reads between groups, so that the
+      // resets and the disconnect find requests at every stage.
       if (i % 50 == 0) co_await sleep_for(2ms);
     }
     auto future = disconnected.get_future();
@@ -150,21 +163,23 @@ TEST(FaultsShutdown, DisconnectRacingResetsCompletesEverythingOnce) {
         co_await eventually([&] { return future.wait_for(0s) == std::future_status::ready; }, 5s))
     EXPECT_FALSE(future.get());
     CO_ASSERT_TRUE(co_await eventually([&] { return ledger.total() >= n; }, 2s))
-    co_await sleep_for(50ms);
-    EXPECT_EQ(ledger.total(), n);
-    EXPECT_EQ(ledger.not_exactly_once(), 0u);
-    const int ok = ledger.count(errc{}), lost = ledger.count(errc::connection_lost),
-              timed_out = ledger.count(errc::timeout);
-    // Submitted after disconnect() began: shutting_down, or not_connected once it is done.
-    const int refused = ledger.count(errc::shutting_down) + ledger.count(errc::not_connected);
-    EXPECT_EQ(ok + lost + timed_out + refused, static_cast<int>(n)) << "no other outcome";
-    EXPECT_GT(refused, 0);
-    resetting = false;
-    // Each success was applied once; a lost or timed-out INCR may or may not have been.
-    const int stored = std::stoi(server.cli({"GET", "race"}));
-    EXPECT_GE(stored, ok);
-    EXPECT_LE(stored, ok + lost + timed_out);
   });
+  resetting = false;
+  // Read once everything the client left behind has run: a second completion would show.
+  EXPECT_TRUE(drained);
+  EXPECT_EQ(ledger.total(), n);
+  EXPECT_EQ(ledger.not_exactly_once(), 0u);
+  const int ok = ledger.count(errc{}), lost = ledger.count(errc::connection_lost),
+            timed_out = ledger.count(errc::timeout);
+  // Submitted after disconnect() began: shutting_down, or not_connected once it is done.
+  const int refused = ledger.count(errc::shutting_down) + ledger.count(errc::not_connected);
+  EXPECT_EQ(ok + lost + timed_out + refused, static_cast<int>(n)) << "no other outcome";
+  EXPECT_GT(refused, 0);
+  // Each success was applied once; a lost or timed-out INCR may or may not have been.
+  const std::string stored_text = server.cli({"GET", "race"});  // empty: none was applied
+  const int stored = stored_text.empty() ? 0 : std::stoi(stored_text);
+  EXPECT_GE(stored, ok);
+  EXPECT_LE(stored, ok + lost + timed_out);
 }
 
 TEST(FaultsShutdown, ManyThreadsDestroyWithWorkInFlight) {
@@ -183,8 +198,13 @@ TEST(FaultsShutdown, ManyThreadsDestroyWithWorkInFlight) {
     auto client = std::make_unique<RedisClient>(io.get_executor(), through(proxy, server, 3));
     client->connect(asio::use_future).get();
     std::jthread resetter([&](std::stop_token stop) {
-      while (!stop.stop_requested()) {
-        std::this_thread::sleep_for(40ms);
+      for (int ok_at_last_reset = 0; !stop.stop_requested();) {
+        std::this_thread::sleep_for(40ms);  // the fault's rhythm, not a wait
+        // And not before a few requests got through since the last reset: on a starved
+        // machine, resets every 40 ms alone could let none through.
+        wait_until(
+            [&] { return stop.stop_requested() || ledger.count(errc{}) >= ok_at_last_reset + 20; });
+        ok_at_last_reset = ledger.count(errc{});
         proxy.reset_all();
       }
     });
@@ -202,25 +222,20 @@ TEST(FaultsShutdown, ManyThreadsDestroyWithWorkInFlight) {
                 count(e);
               });
           ++issued;
+          // Pacing, not a wait: keeps two producers from burying the io threads in requests.
           if (i % 20 == 0) std::this_thread::sleep_for(1ms);
         }
       });
     }
     // Some work done first, so the test is about a working client going away.
-    const auto started = std::chrono::steady_clock::now();
-    while (ledger.count(errc{}) < 200 && std::chrono::steady_clock::now() - started < 10s) {
-      std::this_thread::sleep_for(5ms);
-    }
+    EXPECT_TRUE(wait_until([&] { return ledger.count(errc{}) >= 200; }));
     producers.clear();  // stopped and joined
     in_flight = issued - ledger.total();
     client.reset();  // destroyed with requests still in flight
   }
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (ledger.total() < issued && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  std::this_thread::sleep_for(50ms);
-  runners.stop();
+  EXPECT_TRUE(wait_until([&] { return ledger.total() >= issued; }));
+  // Once the io threads have run out of work, every completion there will be has happened.
+  EXPECT_TRUE(runners.drain());
   EXPECT_GE(ledger.count(errc{}), 200);
   EXPECT_GT(in_flight, 0u) << "nothing was in flight when the client went";
   EXPECT_EQ(ledger.total(), issued.load());
@@ -250,15 +265,13 @@ TEST(FaultsShutdown, DestroyedWhileReconnecting) {
     for (int i = 0; i < per_round; ++i) {
       client->get("k", ledger.handler(static_cast<std::size_t>(round * per_round + i)));
     }
+    // A random point of the cycle, not a wait: the interleaving is what is under test.
     std::this_thread::sleep_for(std::chrono::microseconds(random() % 15000));
     client.reset();
   }
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (ledger.total() < rounds * per_round && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);
-  }
-  std::this_thread::sleep_for(50ms);
-  runners.stop();
+  EXPECT_TRUE(wait_until([&] { return ledger.total() >= rounds * per_round; }));
+  // Once the io threads have run out of work, every completion there will be has happened.
+  EXPECT_TRUE(runners.drain());
   EXPECT_EQ(ledger.total(), static_cast<std::size_t>(rounds * per_round));
   EXPECT_EQ(ledger.not_exactly_once(), 0u);
   EXPECT_GE(proxy.resets(), static_cast<std::size_t>(rounds));
@@ -266,7 +279,8 @@ TEST(FaultsShutdown, DestroyedWhileReconnecting) {
 
 TEST(FaultsShutdown, LeaseOutlivingItsClient) {
   test::RedisServer server;
-  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+  int calls = 0;
+  const bool drained = run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     Lease lease;
     {
       RedisClient client(io.get_executor(), server.settings());
@@ -275,12 +289,12 @@ TEST(FaultsShutdown, LeaseOutlivingItsClient) {
       lease = std::move(got);
     }
     // Whatever the answer, it comes exactly once and touches nothing of the gone client.
-    int calls = 0;
     lease.ping([&](std::exception_ptr, std::string) { ++calls; });
     CO_ASSERT_TRUE(co_await eventually([&] { return calls > 0; }, 2s))
-    co_await sleep_for(20ms);
-    EXPECT_EQ(calls, 1);
   });
+  // Read once everything the lease left behind has run: a second call would show.
+  EXPECT_TRUE(drained);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

@@ -176,6 +176,7 @@ TEST(FaultsSoak, MixedLoadThroughRepeatedResets) {
   std::jthread resetter([&](std::stop_token stop) {
     std::mt19937 random(7);
     while (!stop.stop_requested() && Clock::now() < until) {
+      // The fault's random rhythm, not a wait: resets land at any point of the workload.
       std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 250));
       proxy.reset_all();
     }

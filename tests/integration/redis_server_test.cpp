@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis::test {
 namespace {
@@ -135,11 +136,17 @@ TEST(RedisServer, StopThenStartAgainOnTheSamePort) {
 TEST(RedisServer, RestartFromAShortLivedThreadSurvivesTheThread) {
   // PR_SET_PDEATHSIG follows the forking thread; the launcher must not tie the server to it.
   RedisServer server;
+  pid_t thread_id = 0;
   std::thread([&] {
+    thread_id = ::gettid();
     server.stop();
     server.start();
   }).join();
-  std::this_thread::sleep_for(200ms);
+  // join() returns before the kernel has finished the thread's exit, and the parent-death
+  // signal, if the server were tied to the thread, is sent in that last step: wait until the
+  // thread is gone from /proc, after which the signal would have been sent.
+  const auto task = "/proc/self/task/" + std::to_string(thread_id);
+  ASSERT_TRUE(wait_until([&] { return !std::filesystem::exists(task); }));
   EXPECT_TRUE(alive(server.pid()));
   EXPECT_EQ(server.cli({"PING"}), "PONG");
 }
@@ -175,6 +182,19 @@ TEST(RedisServer, AclFileWithItsOwnDefaultUser) {
   EXPECT_EQ(server.cli({"--user", "bob", "--pass", "pw", "EXISTS", "k"}), "0");
   EXPECT_THROW(server.cli({"--user", "bob", "--pass", "pw", "SET", "k", "v"}), std::runtime_error)
       << "bob may only read";
+}
+
+TEST(RedisServer, DefaultUserWithoutInfoIsKnownByItsLog) {
+  // The launcher cannot ask this server for its pid: it knows it for its own once its log
+  // says it is ready, which it says only after binding the port.
+  RedisServer server({.acl_users = {"user default on nopass ~* &* +@all -info"}});
+  EXPECT_THROW(server.cli({"INFO", "server"}), std::runtime_error) << "the case under test";
+  EXPECT_TRUE(alive(server.pid()));
+  EXPECT_EQ(server.cli({"PING"}), "PONG");
+  server.stop();
+  server.start();  // the same way again, on the same port
+  EXPECT_TRUE(alive(server.pid()));
+  EXPECT_EQ(server.cli({"PING"}), "PONG");
 }
 
 TEST(RedisServer, UnixSocket) {
@@ -286,22 +306,15 @@ TEST(RedisServer, ServerDiesWithTheTestProcess) {
   }
   pid_t server_pid = -1;
   std::string server_dir;
-  for (int i = 0; i < 200 && server_pid < 0; ++i) {
-    std::ifstream in(pid_file);
-    if (!(in >> server_pid >> server_dir)) {
-      server_pid = -1;
-      std::this_thread::sleep_for(50ms);
-    }
-  }
-  ASSERT_GT(server_pid, 0) << "the helper did not start a server";
+  const bool started = wait_until([&] {
+    std::ifstream in(pid_file);  // written whole (renamed into place)
+    return static_cast<bool>(in >> server_pid >> server_dir);
+  });
+  ASSERT_TRUE(started && server_pid > 0) << "the helper did not start a server";
   EXPECT_TRUE(alive(server_pid));
   ::kill(helper, SIGKILL);
   ::waitpid(helper, nullptr, 0);
-  bool died = false;
-  for (int i = 0; i < 100 && !died; ++i) {
-    died = !alive(server_pid);
-    if (!died) std::this_thread::sleep_for(20ms);
-  }
+  const bool died = wait_until([&] { return !alive(server_pid); });
   EXPECT_TRUE(died) << "redis-server " << server_pid << " outlived the killed test process";
   if (!died) ::kill(server_pid, SIGKILL);
   std::filesystem::remove(pid_file);

@@ -19,14 +19,16 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/tls_certs.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
+using test::eventually;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
+using test::wait_until;
 namespace asio = boost::asio;
 
 const test::TlsCerts& certs() {
@@ -124,7 +126,7 @@ TEST(Tls, VerifiedConnectionCarriesCommandsPipelinesAndLargeValues) {
                                     ++done;
                                   });
     }
-    while (done < 2000) co_await sleep_for(5ms);
+    CO_ASSERT_TRUE(co_await eventually([&] { return done == 2000; }))
     EXPECT_EQ(wrong, 0);
     co_await client.disconnect(use_awaitable);
   });
@@ -169,8 +171,7 @@ TEST(Tls, PoolLeasesAndThreads) {
   ASSERT_EQ(all_done.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(client.get("counter", asio::use_future).get(), std::to_string(total));
-  for (int i = 0; i < 100 && client.stats().connected < 4; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(client.stats().connected, 4u);
+  EXPECT_TRUE(wait_until([&] { return client.stats().connected == 4; }));
 
   Lease lease = client.lease(asio::use_future).get();  // a connection of its own, over TLS
   lease.command<std::string>("WATCH", "counter", asio::use_future).get();
@@ -194,18 +195,11 @@ TEST(Tls, ReconnectsWithANewSessionAfterARestart) {
     co_await client.set("k", "before", use_awaitable);
     for (int round = 1; round <= 2; ++round) {
       tls.server->stop();
-      co_await sleep_for(50ms);
+      // Every connection seen dead: the SET below waits for a reconnect instead of going out
+      // on a dead one.
+      CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected == 0; }))
       tls.server->start();  // same ports, a fresh process: no session could be resumed
-      bool back = false;
-      for (int i = 0; i < 200 && !back; ++i) {
-        try {
-          co_await client.set("k", "after", use_awaitable);
-          back = true;
-        } catch (const Error&) {
-        }
-        if (!back) co_await sleep_for(10ms);
-      }
-      CO_ASSERT_TRUE(back)
+      co_await client.set("k", "after", use_awaitable);
       EXPECT_EQ(co_await client.get("k", use_awaitable), "after");
       EXPECT_GE(client.stats().reconnects, static_cast<std::size_t>(round));
     }

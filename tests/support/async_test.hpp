@@ -13,6 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "support/wait.hpp"
+
 // ASSERT_* cannot be used in coroutines (they `return`); these record the failure and
 // co_return instead.
 #define CO_ASSERT_TRUE(condition)                        \
@@ -32,9 +34,14 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 // Runs body(io_context) until it finishes; rethrows what it threw; throws if it has not
-// finished within `limit` (a hang is a failure, never a stuck test run).
-inline void run_async(const std::function<asio::awaitable<void>(asio::io_context&)>& body,
-                      std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+// finished within `limit` (a hang is a failure, never a stuck test run). Then runs what the
+// body left behind (the completions of a client it destroyed, a lease's last reply) until the
+// io_context has no work left, for at most `wind_down`, and returns whether it got there: true
+// means every handler the body started has been called, so a test that counts calls after
+// run_async() (exactly once, never twice) can assert on that instead of sleeping.
+inline bool run_async(const std::function<asio::awaitable<void>(asio::io_context&)>& body,
+                      std::chrono::milliseconds limit = std::chrono::seconds(60),
+                      std::chrono::milliseconds wind_down = kWaitLimit) {
   asio::io_context io;
   bool done = false;
   std::exception_ptr error;
@@ -46,13 +53,16 @@ inline void run_async(const std::function<asio::awaitable<void>(asio::io_context
   while (!done && std::chrono::steady_clock::now() < deadline) {
     io.run_one_for(std::chrono::milliseconds(50));
   }
-  // Let what the body started wind down (client shutdown completions).
-  io.run_for(std::chrono::milliseconds(20));
   if (!done) throw std::runtime_error("the test coroutine did not finish in time");
   if (error) std::rethrow_exception(error);
+  // run_for() returns as soon as the io_context runs out of work, which stops it.
+  io.run_for(wind_down);
+  return io.stopped();
 }
 
-// Suspends the calling coroutine for `d`.
+// Suspends the calling coroutine for `d`: for time that is part of what a test does (an
+// outage's length, pacing a stream of requests), never to wait for something to have happened
+// (that is support/wait.hpp's eventually()).
 inline asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
   co_await timer.async_wait(use_awaitable);

@@ -1,5 +1,6 @@
 // What the fault tests (tests/integration/faults_*_test.cpp) share: reading an operation's
-// outcome as an error code, waiting for a condition with a deadline, and the process's memory.
+// outcome as an error code, waiting for a condition with a deadline (support/wait.hpp), and the
+// process's memory.
 #pragma once
 
 #include <unistd.h>
@@ -17,9 +18,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "asyncredis/command.hpp"
 #include "asyncredis/commands.hpp"
 #include "asyncredis/error.hpp"
 #include "support/async_test.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis::test {
 
@@ -42,16 +45,13 @@ asio::awaitable<errc> failure_of(Awaitable op) {
   co_return errc{};
 }
 
-// Polls `condition` every 5 ms until it holds or `limit` passes; returns its last value.
-template <class Condition>
-asio::awaitable<bool> eventually(Condition condition,
-                                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) co_return false;
-    co_await sleep_for(std::chrono::milliseconds(5));
-  }
-  co_return true;
+// The size of one command on the wire, as the client encodes it: what a test expects the proxy
+// to forward (bytes_forwarded) or to hold (bytes_held) for it.
+template <class... Args>
+std::size_t wire_size(const Args&... args) {
+  std::string bytes;
+  encode_command(bytes, args...);
+  return bytes.size();
 }
 
 // Outcomes of operations whose right result is known in advance. Thread-safe.
@@ -101,6 +101,16 @@ class IoThreads {
     guard_.reset();
     io_.stop();
     threads_.clear();  // jthread joins
+  }
+
+  // Lets the threads run until the io_context is out of work, then joins them: true means every
+  // handler queued or pending on it (a destroyed client's last completions) has been called, so
+  // counts read afterwards are final. False if work was still left after `limit` (then stops).
+  bool drain(std::chrono::milliseconds limit = kWaitLimit) {
+    guard_.reset();
+    const bool drained = wait_until([this] { return io_.stopped(); }, limit);
+    stop();
+    return drained;
   }
 
  private:

@@ -67,6 +67,15 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
     for (auto& timer : timers_) timer.cancel();
   }
 
+  // Bytes sent towards `way` that are not forwarded yet: read and held by a fault, or still in
+  // the socket, unread (a blackholed pump does not read).
+  std::size_t held(int way) {
+    boost::system::error_code ignored;
+    tcp::socket& from = way == 0 ? client_ : server_;
+    const std::size_t unread = from.is_open() ? from.available(ignored) : 0;
+    return flows_[way].unsent + unread;
+  }
+
  private:
   static constexpr std::size_t kBuffer = 64 * 1024;
 
@@ -76,6 +85,7 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
     std::uint64_t drop_base = 0;  // `forwarded` when the current drop rule was first seen
     std::uint64_t drop_epoch = 0;
     Clock::time_point next_send{};  // bandwidth pacing
+    std::size_t unsent = 0;         // of the last read, not written yet
   };
 
   static asio::awaitable<void> run(std::shared_ptr<Session> self) {
@@ -133,6 +143,7 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
         co_return;
       }
       const auto arrived = Clock::now();
+      flow.unsent = size;
       std::size_t offset = 0;
       while (offset < size) {
         const Faults faults = self->proxy_.faults(direction);
@@ -159,15 +170,18 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
           start = std::max(flow.next_send, start);
           if (!co_await self->hold(way, start)) co_return;
         }
+        // Counted before the write: a peer that has received these bytes finds them counted.
+        counter += piece;
         auto [write_error, written] =
             co_await asio::async_write(to, asio::buffer(buffer.data() + offset, piece), use_tuple);
         if (write_error || self->closed_) {
+          counter -= piece - written;
           self->close(false);
           co_return;
         }
         offset += piece;
+        flow.unsent = size - offset;
         flow.forwarded += piece;
-        counter += piece;
         if (faults.bandwidth > 0) {
           flow.next_send =
               start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
@@ -431,6 +445,17 @@ std::vector<std::size_t> FaultProxy::connection_ids() const {
     for (const auto& [id, session] : sessions_) ids.push_back(id);
   });
   return ids;
+}
+
+std::size_t FaultProxy::bytes_held(Direction direction) const {
+  std::size_t held = 0;
+  on_proxy_thread([&] {
+    for (const auto& [id, session] : sessions_) {
+      if (direction != Direction::to_client) held += session->held(0);
+      if (direction != Direction::to_server) held += session->held(1);
+    }
+  });
+  return held;
 }
 
 std::uint64_t FaultProxy::bytes_forwarded(Direction direction) const noexcept {

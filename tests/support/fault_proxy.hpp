@@ -94,7 +94,12 @@ class FaultProxy {
   std::size_t accepted() const noexcept { return accepted_.load(); }
   // Connections ended by the proxy: resets, drops, refusals.
   std::size_t resets() const noexcept { return resets_.load(); }
+  // Bytes handed on, counted before each write: once a peer has received bytes, they are counted.
   std::uint64_t bytes_forwarded(Direction direction) const noexcept;
+  // Bytes sent to the proxy and not forwarded yet (held by a blackhole or a latency, read or
+  // still unread in the socket): how a test sees that a client has written requests that a
+  // blackhole keeps from the server.
+  std::size_t bytes_held(Direction direction) const;
 
  private:
   struct Faults {

@@ -321,6 +321,11 @@ bool log_says_port_taken(const std::string& log) {
   return log.find("Address already in use") != std::string::npos;
 }
 
+// Printed once the server listens on every port it was given, before it serves anyone.
+bool log_says_ready(const std::string& log) {
+  return log.find("Ready to accept connections") != std::string::npos;
+}
+
 }  // namespace
 
 std::uint16_t free_port() {
@@ -481,12 +486,14 @@ RedisServer::Launch RedisServer::launch() {
         pid_ = pid;
         return Launch::ready;
       case Probe::answering:
-        // Cannot read its pid (ACL rules forbid INFO to the default user): it is ours if it
-        // is still alive a moment later, since a server that lost the bind exits at once.
-        std::this_thread::sleep_for(50ms);
-        if (auto status = try_reap(pid)) return exited(*status);
-        pid_ = pid;
-        return Launch::ready;
+        // Cannot read its pid (ACL rules forbid INFO to the default user): it is ours once it
+        // logs that it is ready, which it does only after binding the port (a server that lost
+        // the bind exits instead, and the next round reaps it).
+        if (log_says_ready(read_file(log_path()).substr(log_start))) {
+          pid_ = pid;
+          return Launch::ready;
+        }
+        break;
       case Probe::someone_else:
         // Another process owns the port; our server fails its bind and exits.
         ::kill(pid, SIGKILL);
@@ -501,6 +508,7 @@ RedisServer::Launch RedisServer::launch() {
       throw std::runtime_error("redis-server on port " + std::to_string(port_) +
                                " did not answer within 10 s; log:\n" + log_tail());
     }
+    // A poll (with the deadline above), not a wait: nothing tells us the moment it is ready.
     std::this_thread::sleep_for(5ms);
   }
 }
@@ -521,6 +529,7 @@ void RedisServer::start() {
       throw std::runtime_error("redis-server could not bind port " + std::to_string(port_) +
                                " again within 5 s; log:\n" + log_tail());
     }
+    // A retry interval (with the deadline above): nothing tells us when the port is free.
     std::this_thread::sleep_for(50ms);
   }
 }
@@ -539,7 +548,7 @@ void RedisServer::resume() {
 
 void RedisServer::pause(std::chrono::milliseconds duration) {
   suspend();
-  std::this_thread::sleep_for(duration);
+  std::this_thread::sleep_for(duration);  // the stall asked for, not a wait
   resume();
 }
 
