@@ -13,7 +13,8 @@ namespace asyncredis::detail::ratelimit {
 const Script& fixed_window_script();
 // KEYS[1] = "<prefix>:<key>"; counts in "<prefix>:<key>:sw:<window index>".
 const Script& sliding_window_script();
-// KEYS[1] = "<prefix>:<key>:gcra"; holds the theoretical arrival time (µs).
+// KEYS[1] = "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"; holds the theoretical arrival
+// time (µs).
 const Script& gcra_script();
 
 }  // namespace asyncredis::detail::ratelimit
