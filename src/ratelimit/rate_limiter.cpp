@@ -57,6 +57,16 @@ bool is_gcra_rate(std::string_view s) {
   return all_digits(s);
 }
 
+// Tries at the current window: the first guess comes from this machine's clock, the next from
+// the reply's (Redis's) clock, so only a window shorter than a round trip can use them all.
+constexpr int kWindowAttempts = 3;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 using ScriptReply =
     std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
 
@@ -176,7 +186,8 @@ std::string RateLimiter::redis_key(std::string_view key, const RateLimit& rate) 
   return state_->gcra_key(key, rate);
 }
 
-// The strategy's script for one check.
+// The strategy's script, with every key it may touch in KEYS: the GCRA state of this rate, or
+// the counters of the windows around the current one (see lua_scripts.hpp).
 asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& key,
                                                             const RateLimit& rate,
                                                             std::int64_t cost) const {
@@ -188,12 +199,27 @@ asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& k
     co_return co_await commands.eval<ScriptReply>(rl::gcra_script(), redis_key, args,
                                                   use_awaitable);
   }
+  const bool sliding = options.strategy == RateLimitStrategy::sliding_window;
+  const Script& script = sliding ? rl::sliding_window_script() : rl::fixed_window_script();
   const std::string base = base_key(key);
-  const std::array<std::int64_t, 3> args{rate.limit, window_ms, cost};
-  const Script& script = options.strategy == RateLimitStrategy::fixed_window
-                             ? rl::fixed_window_script()
-                             : rl::sliding_window_script();
-  co_return co_await commands.eval<ScriptReply>(script, base, args, use_awaitable);
+  std::int64_t current = unix_ms_now() / window_ms;
+  for (int attempt = 0; attempt < kWindowAttempts; ++attempt) {
+    // The sliding window reads the window before the current one as well.
+    const std::int64_t first = current - (sliding ? 2 : 1);
+    std::vector<std::string> keys;
+    for (std::int64_t index = first; index <= current + 1; ++index) {
+      keys.push_back(window_key(base, index));
+    }
+    const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, first};
+    const ScriptReply reply =
+        co_await commands.eval<ScriptReply>(script, keys, args, use_awaitable);
+    if (std::get<0>(reply) != rl::window_not_given) co_return reply;
+    current = std::get<2>(reply) / 1000 / window_ms;  // Redis's window
+  }
+  throw Error(errc::timeout, "rate limit " + base + ": the window moved on " +
+                                 std::to_string(kWindowAttempts) +
+                                 " times before a check reached Redis (window " +
+                                 std::to_string(window_ms) + " ms)");
 }
 
 asio::awaitable<RateLimitResult> RateLimiter::run_check(std::shared_ptr<State> state,

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "asyncredis/asyncredis.hpp"
+#include "ratelimit/lua_scripts.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
@@ -285,6 +286,33 @@ TEST_F(RateLimitRedis, KeyPrefixIsAnOption) {
          {"api:k:" + std::to_string(index), "k:" + std::to_string(index),
           std::string("g:k:gcra:5:3600000:5"), "ratelimit:k:sw:" + std::to_string(index)}) {
       EXPECT_EQ(co_await c.exists(key, use_awaitable), 1) << key;
+    }
+  });
+}
+
+// ---- the window scripts' keys -------------------------------------------------------------
+
+TEST_F(RateLimitRedis, AWindowScriptTouchesOnlyTheWindowsItWasGiven) {
+  with_client([&](RedisClient& c) -> asio::awaitable<void> {
+    // Counters of windows long past: the script must not build the current one's key itself
+    // but say so, with Redis's time for the client's next try.
+    const std::int64_t now_ms = co_await server_ms(c);
+    const std::int64_t first = now_ms / 3'600'000 - 10;
+    for (const bool sliding : {false, true}) {
+      std::vector<std::string> keys;
+      for (std::int64_t i = first; i < first + (sliding ? 4 : 3); ++i) {
+        keys.push_back("t:" + std::to_string(i));
+      }
+      const std::array<std::int64_t, 4> args{5, 3'600'000, 1, first};
+      const Script& script = sliding ? detail::ratelimit::sliding_window_script()
+                                     : detail::ratelimit::fixed_window_script();
+      const auto reply =
+          co_await c.eval<std::vector<std::int64_t>>(script, keys, args, use_awaitable);
+      EXPECT_EQ(reply.size(), 5u);
+      if (reply.size() != 5u) co_return;
+      EXPECT_EQ(reply[0], detail::ratelimit::window_not_given);
+      EXPECT_GE(reply[2] / 1000, now_ms) << "Redis's time";
+      EXPECT_EQ(co_await c.command<std::int64_t>("DBSIZE", use_awaitable), 0) << "nothing written";
     }
   });
 }
