@@ -11,9 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "asyncredis/asyncredis.hpp"
+#include "session/session_scripts.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
@@ -267,6 +269,58 @@ TEST_F(SessionIndex, CustomPrefixesAreUsedForEveryKey) {
         EXPECT_EQ(co_await c.command<std::int64_t>("DBSIZE", use_awaitable), 0);
       },
       options);
+}
+
+TEST_F(SessionIndex, IndexScriptsRefuseAnIndexThatChangedSinceItWasRead) {
+  run([](RedisClient& c, RedisSessionRepository& repo) -> asio::awaitable<void> {
+    const Session a = co_await repo.create(kAlice, 1h, use_awaitable);
+    const Session b = co_await repo.create(kAlice, 1h, use_awaitable);
+    const std::string index = repo.index_key_of(kAlice);
+    // As if the index had been read before `b` was created: only `a` and its key are given.
+    const std::vector<std::string> keys{index, repo.key_of(a.id)};
+    const std::vector<std::string> revoke_args{kAlice.to_string(), a.id};
+    EXPECT_EQ(co_await c.eval<long long>(session_detail::revoke_script(), keys, revoke_args,
+                                         use_awaitable),
+              session_detail::kScriptConflict);
+    const std::vector<std::string> list_args{std::to_string(ms_of(system_clock::now())), a.id};
+    EXPECT_EQ(
+        co_await c.eval<long long>(session_detail::list_script(), keys, list_args, use_awaitable),
+        session_detail::kScriptConflict);
+    EXPECT_EQ(co_await c.command<std::int64_t>("DBSIZE", use_awaitable), 3) << "nothing done";
+    EXPECT_EQ(co_await c.command<std::int64_t>("ZCARD", index, use_awaitable), 2);
+    (void)b;
+  });
+}
+
+TEST_F(SessionIndex, RevokeAllRacingCreatesLeavesNoSessionOutOfTheIndex) {
+  run([](RedisClient& c, RedisSessionRepository& repo) -> asio::awaitable<void> {
+    for (int round = 0; round < 20; ++round) {
+      int pending = 11;
+      int failures = 0;
+      std::size_t revoked = 0;
+      for (int i = 0; i < 10; ++i) {
+        repo.create(kAlice, 1h, [&](std::exception_ptr e, Session) {
+          failures += e ? 1 : 0;
+          --pending;
+        });
+        if (i == 4) {
+          repo.revoke_all(kAlice, [&](std::exception_ptr e, std::size_t n) {
+            failures += e ? 1 : 0;
+            revoked = n;
+            --pending;
+          });
+        }
+      }
+      CO_ASSERT_TRUE(co_await test::eventually([&] { return pending == 0; }));
+      EXPECT_EQ(failures, 0);
+      // Whatever the revoke did not delete is still listed: no session lost its index entry.
+      const auto listed = co_await repo.list_for_user(kAlice, use_awaitable);
+      EXPECT_EQ(revoked + listed.size(), 10u) << "round " << round;
+      const auto keys = co_await c.command<std::int64_t>("DBSIZE", use_awaitable);
+      EXPECT_EQ(keys, static_cast<std::int64_t>(listed.size()) + (listed.empty() ? 0 : 1));
+      co_await repo.revoke_all(kAlice, use_awaitable);
+    }
+  });
 }
 
 TEST_F(SessionIndex, WorksWithCallbacksFuturesAndOutlivesTheRepositoryObject) {
