@@ -64,7 +64,15 @@ class Cached;
 //
 // Keys are options.key_prefix + key, or in a namespace
 //   key_prefix + namespace + ':' + generation + ':' + key
-// where the generation is a counter at key_prefix + namespace + ":generation".
+// where the generation is a counter at key_prefix + namespace + ":generation", kept on
+// Redis's clock: it starts at Redis's TIME in microseconds, and each invalidation moves it to
+// at least that clock before its INCR (one script each). The counter has no TTL (one small key
+// per namespace, kept until deleted), so a volatile-* maxmemory policy never evicts it; under
+// allkeys-* it may be evicted like any key, or it may be deleted by hand. Either way the next
+// read restarts it from Redis's clock, above every generation handed out before, so old
+// entries never become visible again: they stay unreachable and expire by their TTL. (What
+// would defeat this is Redis's clock going back, e.g. a fail-over to a replica whose clock is
+// behind, at the moment the counter is lost.)
 //
 // Every operation is an Asio asynchronous operation taking any completion token (deferred when
 // omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
@@ -198,8 +206,8 @@ class CacheService {
   // part of every key in it (the old entries are no longer reachable and expire by their
   // TTL). Returns the new generation. Cost: a namespaced operation reads the generation once
   // per options.generation_refresh (one EVALSHA), so another process sees the invalidation
-  // within that time; this service sees it at once. Generations start from the current time
-  // in milliseconds, so a deleted counter never brings old entries back.
+  // within that time; this service sees it at once. A lost counter never brings old entries
+  // back (see the class comment).
   template <class Token = boost::asio::deferred_t>
   auto invalidate_namespace(std::string_view ns, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_invalidate_namespace(*this, std::string(ns)),
