@@ -91,6 +91,7 @@ CacheStats CacheService::stats() const noexcept {
   out.sets = c.sets.load(std::memory_order_relaxed);
   out.errors = c.errors.load(std::memory_order_relaxed);
   out.computations = c.computations.load(std::memory_order_relaxed);
+  out.waits = c.waits.load(std::memory_order_relaxed);
   out.early_refreshes = c.early_refreshes.load(std::memory_order_relaxed);
   return out;
 }

@@ -1,6 +1,10 @@
 // get_or_set's single flight against a real redis-server: one computation for many callers
-// (one thread or many), errors and cancellation release every waiter and never leave a key
-// locked.
+// (one thread or many); errors and cancellation never leave a key locked; a waiter's
+// cancellation ends that waiter only; the leader's cancellation hands the flight to a waiter;
+// the time limit fails the waiters with errc::timeout and frees the key.
+//
+// Computations are held open by a Gate the test opens when what it checks is in place (all
+// callers waiting, all computations running), never for a fixed time.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,11 +12,14 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <variant>
 #include <vector>
 
-#include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -21,22 +28,51 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
-using namespace boost::asio::experimental::awaitable_operators;
+using test::eventually;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
 
 class SingleFlight : public test::SharedServerTest {};
 
-// Waits until `count` reaches `target` (or 10 s pass).
-asio::awaitable<void> wait_until(const std::atomic<int>& count, int target) {
-  for (int i = 0; i < 10'000 && count.load() < target; ++i) co_await sleep_for(1ms);
+// Computations that run until the test opens the gate (or are cancelled: the wait is a timer).
+struct Gate {
+  std::atomic<bool> open{false};
+  std::atomic<int> started{0};
+
+  template <class T>
+  auto computation(T value) {
+    return [this, value]() -> asio::awaitable<T> {
+      ++started;
+      if (!co_await eventually([this] { return open.load(); })) {
+        throw std::runtime_error("the test never opened the gate");
+      }
+      co_return value;
+    };
+  }
+};
+
+// The code of a failure: asyncredis's own, or a Boost.Asio error (a cancelled timer).
+std::error_code code_of(const std::exception_ptr& e) {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const boost::system::system_error& error) {
+    return error.code();
+  } catch (...) {
+  }
+  return error_code_of(e);
+}
+
+bool is_cancelled(const std::exception_ptr& e) {
+  const std::error_code code = code_of(e);
+  return code == make_error_code(errc::cancelled) || code == std::errc::operation_canceled;
 }
 
 void two_hundred_callers(test::RedisServer& server, bool computation_suspends) {
@@ -44,22 +80,23 @@ void two_hundred_callers(test::RedisServer& server, bool computation_suspends) {
     RedisClient client(io.get_executor(), server.settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0, finished = 0, right = 0;
-    auto compute = [&computations, computation_suspends]() -> asio::awaitable<int> {
-      ++computations;
-      if (computation_suspends) co_await sleep_for(50ms);
-      co_return 42;
-    };
+    Gate gate;
+    gate.open = !computation_suspends;
+    std::atomic<int> finished = 0, right = 0;
     for (int i = 0; i < 200; ++i) {
-      cache.get_or_set("cold", 30s, compute, [&](std::exception_ptr e, int value) {
+      cache.get_or_set("cold", 30s, gate.computation(42), [&](std::exception_ptr e, int value) {
         if (!e && value == 42) ++right;
         ++finished;
       });
     }
-    co_await wait_until(finished, 200);
-    EXPECT_EQ(finished.load(), 200);
+    // Held open until every other caller waits for it.
+    if (computation_suspends) {
+      EXPECT_TRUE(co_await eventually([&] { return cache.stats().waits == 199; }));
+      gate.open = true;
+    }
+    CO_ASSERT_TRUE(co_await eventually([&] { return finished == 200; }));
     EXPECT_EQ(right.load(), 200);
-    EXPECT_EQ(computations.load(), 1);
+    EXPECT_EQ(gate.started.load(), 1);
     EXPECT_EQ(cache.stats().computations, 1u);
     EXPECT_EQ(co_await client.get("cold", use_awaitable), std::optional<std::string>("42"));
     co_await client.disconnect(use_awaitable);
@@ -85,28 +122,99 @@ TEST_F(SingleFlight, CallersOnManyThreadsShareOneComputation) {
     RedisClient client(io.get_executor(), server_->settings());
     client.connect(asio::use_future).get();
     CacheService cache(client);
-    std::atomic<int> computations = 0;
-    auto compute = [&computations]() -> asio::awaitable<std::string> {
-      ++computations;
-      co_await sleep_for(50ms);
-      co_return "shared";
-    };
+    Gate gate;
     std::vector<std::future<std::string>> results;
     std::mutex results_mutex;
     std::vector<std::thread> callers;
     for (int t = 0; t < 4; ++t) {
       callers.emplace_back([&] {
         for (int i = 0; i < 50; ++i) {
-          auto f = cache.get_or_set("cold", 30s, compute, asio::use_future);
+          auto f = cache.get_or_set("cold", 30s, gate.computation(std::string("shared")),
+                                    asio::use_future);
           std::lock_guard lock(results_mutex);
           results.push_back(std::move(f));
         }
       });
     }
     for (auto& c : callers) c.join();
+    EXPECT_TRUE(test::wait_until([&] { return cache.stats().waits == 199; }));
+    gate.open = true;
     for (auto& f : results) EXPECT_EQ(f.get(), "shared");
-    EXPECT_EQ(computations.load(), 1);
+    EXPECT_EQ(gate.started.load(), 1);
     EXPECT_EQ(cache.stats().misses + cache.stats().hits, 200u);
+    client.disconnect(asio::use_future).get();
+  }
+  work.reset();
+  for (auto& r : runners) r.join();
+}
+
+TEST_F(SingleFlight, ManyThreadsCancellingAndTimingOutNeverLoseACaller) {
+  // Leaders and waiters give up at random moments, flights hit their time limit, hand-overs
+  // happen, on four threads at once: every caller completes, with a value, its own
+  // cancellation, or a timeout. (The computations' and deadlines' lengths are the behaviour
+  // under test here: they make these events overlap.)
+  asio::io_context io(4);
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> runners;
+  for (int i = 0; i < 4; ++i) runners.emplace_back([&] { io.run(); });
+  {
+    RedisClient client(io.get_executor(), server_->settings());
+    client.connect(asio::use_future).get();
+    CacheOptions options;
+    options.flight_timeout = 60ms;
+    CacheService cache(client, options);
+    std::atomic<int> values = 0, cancelled = 0, timeouts = 0, other = 0;
+    // One caller on a strand of its own, as Asio wants of code that cancels an operation on a
+    // multi-threaded io_context: the operation, its completion and the cancellation (a timer
+    // emitting its signal) all run there.
+    auto call = [&](int i, std::promise<void>& done) {
+      auto strand = asio::make_strand(io);
+      asio::dispatch(strand, [&, i, strand] {
+        auto compute = [i]() -> asio::awaitable<int> {
+          asio::steady_timer t(co_await asio::this_coro::executor,
+                               std::chrono::milliseconds(i % 20));
+          co_await t.async_wait(use_awaitable);
+          co_return 1;
+        };
+        auto signal = std::make_shared<asio::cancellation_signal>();
+        // Every fifth caller waits as long as it takes (a flight's limit still bounds it).
+        auto deadline = std::make_shared<asio::steady_timer>(
+            strand, i % 5 == 0 ? 1h : std::chrono::milliseconds((i * 7) % 25));
+        deadline->async_wait(asio::bind_executor(strand, [signal](boost::system::error_code ec) {
+          if (!ec) signal->emit(asio::cancellation_type::terminal);
+        }));
+        auto on_done = [&, signal, deadline](std::exception_ptr error, int value) {
+          deadline->cancel();
+          if (!error) {
+            ++(value == 1 ? values : other);
+          } else if (code_of(error) == make_error_code(errc::timeout)) {
+            ++timeouts;
+          } else {
+            ++(is_cancelled(error) ? cancelled : other);
+          }
+          done.set_value();
+        };
+        cache.get_or_set("k" + std::to_string(i % 3), 30s, compute,
+                         asio::bind_cancellation_slot(
+                             signal->slot(), asio::bind_executor(strand, std::move(on_done))));
+      });
+    };
+    std::vector<std::promise<void>> promises(400);
+    std::vector<std::future<void>> done;
+    for (auto& p : promises) done.push_back(p.get_future());
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t) {
+      callers.emplace_back([&, t] {
+        for (int i = 0; i < 100; ++i) call(t * 100 + i, promises[t * 100 + i]);
+      });
+    }
+    for (auto& c : callers) c.join();
+    for (auto& f : done) {
+      EXPECT_EQ(f.wait_for(30s), std::future_status::ready) << "a caller hangs";
+    }
+    EXPECT_EQ(values + cancelled + timeouts, 400);
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_GT(values.load(), 0);
     client.disconnect(asio::use_future).get();
   }
   work.reset();
@@ -118,10 +226,10 @@ TEST_F(SingleFlight, ThrowingComputationCachesNothingAndEveryWaiterSeesTheError)
     RedisClient client(io.get_executor(), server_->settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0, failed = 0, finished = 0;
-    auto failing = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_await sleep_for(30ms);
+    Gate gate;
+    std::atomic<int> failed = 0, finished = 0;
+    auto failing = [&gate]() -> asio::awaitable<int> {
+      co_await gate.computation(0)();
       throw std::runtime_error("database down");
     };
     for (int i = 0; i < 50; ++i) {
@@ -134,62 +242,85 @@ TEST_F(SingleFlight, ThrowingComputationCachesNothingAndEveryWaiterSeesTheError)
         ++finished;
       });
     }
-    co_await wait_until(finished, 50);
+    EXPECT_TRUE(co_await eventually([&] { return cache.stats().waits == 49; }));
+    gate.open = true;
+    CO_ASSERT_TRUE(co_await eventually([&] { return finished == 50; }));
     EXPECT_EQ(failed.load(), 50);
-    EXPECT_EQ(computations.load(), 1);
+    EXPECT_EQ(gate.started.load(), 1);
     EXPECT_EQ(co_await client.exists("k", use_awaitable), 0) << "nothing was cached";
 
     // The key is free again: the next caller computes.
-    auto working = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_return 5;
-    };
+    auto working = []() -> asio::awaitable<int> { co_return 5; };
     EXPECT_EQ(co_await cache.get_or_set("k", 30s, working, use_awaitable), 5);
-    EXPECT_EQ(computations.load(), 2);
+    EXPECT_EQ(cache.stats().computations, 2u);
     co_await client.disconnect(use_awaitable);
   });
 }
 
-TEST_F(SingleFlight, CancelledComputationReleasesWaitersAndTheKey) {
+TEST_F(SingleFlight, CancelledLeaderHandsTheFlightToAWaiter) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server_->settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0, waiters_failed = 0, finished = 0;
-    auto slow = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_await sleep_for(5s);
-      co_return 1;
+    Gate never;
+    asio::cancellation_signal cancel_leader;
+    std::exception_ptr leader_error;
+    bool leader_done = false;
+    cache.get_or_set(
+        "k", 30s, never.computation(1),
+        asio::bind_cancellation_slot(cancel_leader.slot(), [&](std::exception_ptr e, int) {
+          leader_error = e;
+          leader_done = true;
+        }));
+    CO_ASSERT_TRUE(co_await eventually([&] { return never.started == 1; }));
+
+    std::atomic<int> waiter_computations = 0, finished = 0, right = 0;
+    auto quick = [&waiter_computations]() -> asio::awaitable<int> {
+      ++waiter_computations;
+      co_return 2;
     };
-    std::atomic<bool> leader_cancelled = false;
-    auto leader = [&]() -> asio::awaitable<void> {
-      asio::steady_timer deadline(io, 150ms);
-      auto winner = co_await (cache.get_or_set("k", 30s, slow, use_awaitable) ||
-                              deadline.async_wait(use_awaitable));
-      leader_cancelled = winner.index() == 1;
-    };
-    asio::co_spawn(io, leader(), asio::detached);
-    co_await sleep_for(30ms);  // the leader is computing
-    const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < 10; ++i) {
-      cache.get_or_set("k", 30s, slow, [&](std::exception_ptr e, int) {
-        if (e) ++waiters_failed;
+      cache.get_or_set("k", 30s, quick, [&](std::exception_ptr e, int v) {
+        if (!e && v == 2) ++right;
         ++finished;
       });
     }
-    co_await wait_until(finished, 10);
-    EXPECT_TRUE(leader_cancelled.load());
-    EXPECT_EQ(waiters_failed.load(), 10) << "waiters get the cancellation, not a hang";
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
-    EXPECT_EQ(computations.load(), 1);
-    EXPECT_EQ(co_await client.exists("k", use_awaitable), 0);
+    CO_ASSERT_TRUE(co_await eventually([&] { return cache.stats().waits == 10; }));
+    cancel_leader.emit(asio::cancellation_type::terminal);
 
-    auto quick = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_return 2;
-    };
+    CO_ASSERT_TRUE(co_await eventually([&] { return finished == 10 && leader_done; }));
+    EXPECT_TRUE(is_cancelled(leader_error)) << code_of(leader_error).message();
+    EXPECT_EQ(right.load(), 10) << "the waiters get a value, not the leader's cancellation";
+    EXPECT_EQ(waiter_computations.load(), 1) << "one waiter computed for the others";
+    EXPECT_EQ(co_await client.get("k", use_awaitable), std::optional<std::string>("2"));
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SingleFlight, CancelledLeaderWithNobodyWaitingFreesTheKey) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    co_await client.connect(use_awaitable);
+    CacheService cache(client);
+    Gate never;
+    asio::cancellation_signal cancel_leader;
+    std::exception_ptr leader_error;
+    bool leader_done = false;
+    cache.get_or_set(
+        "k", 30s, never.computation(1),
+        asio::bind_cancellation_slot(cancel_leader.slot(), [&](std::exception_ptr e, int) {
+          leader_error = e;
+          leader_done = true;
+        }));
+    CO_ASSERT_TRUE(co_await eventually([&] { return never.started == 1; }));
+    cancel_leader.emit(asio::cancellation_type::terminal);
+    CO_ASSERT_TRUE(co_await eventually([&] { return leader_done; }));
+    EXPECT_TRUE(is_cancelled(leader_error)) << code_of(leader_error).message();
+    EXPECT_EQ(co_await client.exists("k", use_awaitable), 0);
+    auto quick = []() -> asio::awaitable<int> { co_return 2; };
     EXPECT_EQ(co_await cache.get_or_set("k", 30s, quick, use_awaitable), 2)
         << "the key is not left locked";
+    EXPECT_EQ(cache.stats().computations, 2u);
     co_await client.disconnect(use_awaitable);
   });
 }
@@ -199,34 +330,142 @@ TEST_F(SingleFlight, CancelledWaiterLeavesTheOthersAlone) {
     RedisClient client(io.get_executor(), server_->settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0;
-    auto slow = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_await sleep_for(300ms);
-      co_return 7;
-    };
-    std::optional<int> leader_result;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          leader_result = co_await cache.get_or_set("k", 30s, slow, use_awaitable);
-        },
-        asio::detached);
-    co_await sleep_for(30ms);
+    Gate gate;
+    std::optional<int> leader_result, other_result;
+    cache.get_or_set("k", 30s, gate.computation(7),
+                     [&](std::exception_ptr e, int v) { leader_result = e ? -1 : v; });
+    CO_ASSERT_TRUE(co_await eventually([&] { return gate.started == 1; }));
 
-    // This waiter gives up after 50 ms; its wait is cancelled, promptly.
-    const auto started = std::chrono::steady_clock::now();
-    asio::steady_timer deadline(io, 50ms);
-    auto winner = co_await (cache.get_or_set("k", 30s, slow, use_awaitable) ||
-                            deadline.async_wait(use_awaitable));
-    EXPECT_EQ(winner.index(), 1u);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 200ms);
+    // This waiter gives up on its own; its wait ends at once.
+    asio::cancellation_signal cancel;
+    std::exception_ptr cancelled_error;
+    bool cancelled_done = false;
+    cache.get_or_set("k", 30s, gate.computation(7),
+                     asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, int) {
+                       cancelled_error = e;
+                       cancelled_done = true;
+                     }));
+    cache.get_or_set("k", 30s, gate.computation(7),
+                     [&](std::exception_ptr e, int v) { other_result = e ? -1 : v; });
+    CO_ASSERT_TRUE(co_await eventually([&] { return cache.stats().waits == 2; }));
+    cancel.emit(asio::cancellation_type::terminal);
+    CO_ASSERT_TRUE(co_await eventually([&] { return cancelled_done; }));
+    EXPECT_TRUE(is_cancelled(cancelled_error)) << code_of(cancelled_error).message();
+    EXPECT_FALSE(leader_result.has_value()) << "the computation goes on";
 
-    // Another waiter, and the leader, still get the value.
-    EXPECT_EQ(co_await cache.get_or_set("k", 30s, slow, use_awaitable), 7);
-    co_await sleep_for(10ms);
+    // The other waiter, and the leader, still get the value.
+    gate.open = true;
+    CO_ASSERT_TRUE(co_await eventually([&] { return leader_result && other_result; }));
     EXPECT_EQ(leader_result, 7);
-    EXPECT_EQ(computations.load(), 1);
+    EXPECT_EQ(other_result, 7);
+    EXPECT_EQ(gate.started.load(), 1);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SingleFlight, TheTimeLimitFailsEveryCallerWithTimeoutAndFreesTheKey) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    co_await client.connect(use_awaitable);
+    CacheOptions options;
+    options.flight_timeout = 300ms;
+    CacheService cache(client, options);
+    Gate never;
+    std::vector<std::error_code> codes;
+    const auto started = Clock::now();
+    for (int i = 0; i < 6; ++i) {
+      cache.get_or_set("k", 30s, never.computation(1),
+                       [&](std::exception_ptr e, int) { codes.push_back(code_of(e)); });
+    }
+    CO_ASSERT_TRUE(co_await eventually([&] { return codes.size() == 6; }));
+    // The limit itself is the behaviour under test: nothing ends before it.
+    EXPECT_GE(Clock::now() - started, 300ms);
+    for (const std::error_code& code : codes) {
+      EXPECT_EQ(code, make_error_code(errc::timeout)) << code.message();
+    }
+    EXPECT_EQ(never.started.load(), 1);
+    auto quick = []() -> asio::awaitable<int> { co_return 3; };
+    EXPECT_EQ(co_await cache.get_or_set("k", 30s, quick, use_awaitable), 3) << "the key is free";
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SingleFlight, TheTimeLimitHoldsForWaitersWhenTheComputationIgnoresCancellation) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    co_await client.connect(use_awaitable);
+    CacheService cache(client);
+    std::atomic<bool> release = false, stubborn_started = false;
+    auto stubborn = [&]() -> asio::awaitable<int> {
+      stubborn_started = true;
+      co_await asio::this_coro::throw_if_cancelled(false);
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      while (!release) {
+        timer.expires_after(1ms);
+        // Bound to no cancellation slot: the flight's deadline cannot stop it.
+        co_await timer.async_wait(
+            asio::bind_cancellation_slot(asio::cancellation_slot(), use_awaitable));
+      }
+      co_return 1;
+    };
+    GetOrSetOptions limited;
+    limited.flight_timeout = 200ms;
+    std::optional<std::error_code> leader_code;
+    cache.get_or_set("k", limited, stubborn,
+                     [&](std::exception_ptr e, int) { leader_code = code_of(e); });
+    CO_ASSERT_TRUE(co_await eventually([&] { return stubborn_started.load(); }));
+    std::vector<std::error_code> waiter_codes;
+    for (int i = 0; i < 3; ++i) {
+      cache.get_or_set("k", limited, stubborn,
+                       [&](std::exception_ptr e, int) { waiter_codes.push_back(code_of(e)); });
+    }
+    CO_ASSERT_TRUE(co_await eventually([&] { return waiter_codes.size() == 3; }));
+    for (const std::error_code& code : waiter_codes) {
+      EXPECT_EQ(code, make_error_code(errc::timeout)) << code.message();
+    }
+    EXPECT_FALSE(leader_code.has_value()) << "the leader waits for its own computation";
+
+    // A new caller does not join the flight past its limit: it computes, and stores.
+    auto quick = []() -> asio::awaitable<int> { co_return 2; };
+    EXPECT_EQ(co_await cache.get_or_set("k", limited, quick, use_awaitable), 2);
+    release = true;
+    CO_ASSERT_TRUE(co_await eventually([&] { return leader_code.has_value(); }));
+    EXPECT_EQ(*leader_code, make_error_code(errc::timeout));
+    EXPECT_EQ(co_await client.get("k", use_awaitable), std::optional<std::string>("2"))
+        << "the late computation stored nothing over the new one";
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SingleFlight, TheTimeLimitIsCheckedWhereItIsSet) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server_->settings());
+    for (const auto limit : {0ms, -1ms}) {
+      CacheOptions options;
+      options.flight_timeout = limit;
+      try {
+        CacheService cache(client, options);
+        ADD_FAILURE() << "accepted flight_timeout " << limit.count();
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+        EXPECT_NE(e.message().find("CacheOptions.flight_timeout"), std::string::npos) << e.what();
+      }
+    }
+    co_await client.connect(use_awaitable);
+    CacheService cache(client);
+    GetOrSetOptions negative;
+    negative.flight_timeout = -5ms;
+    auto quick = []() -> asio::awaitable<int> { co_return 1; };
+    try {
+      co_await cache.get_or_set("k", negative, quick, use_awaitable);
+      ADD_FAILURE() << "accepted a negative flight_timeout";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+      EXPECT_NE(e.message().find("flight_timeout"), std::string::npos) << e.what();
+    }
+    auto memoized = cached(cache, "m", 1min, [](int x) -> asio::awaitable<int> { co_return x; });
+    EXPECT_THROW(memoized.flight_timeout(-1ms), Error);
+    EXPECT_EQ(co_await memoized.flight_timeout(50ms)(4), 4);
     co_await client.disconnect(use_awaitable);
   });
 }
@@ -236,23 +475,22 @@ TEST_F(SingleFlight, CanBeTurnedOff) {
     RedisClient client(io.get_executor(), server_->settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0, finished = 0;
-    auto compute = [&computations]() -> asio::awaitable<int> {
-      ++computations;
-      co_await sleep_for(30ms);
-      co_return 3;
-    };
+    Gate gate;
+    std::atomic<int> finished = 0;
     GetOrSetOptions options;
     options.single_flight = false;
     for (int i = 0; i < 10; ++i) {
-      cache.get_or_set("k", options, compute, [&](std::exception_ptr e, int v) {
+      cache.get_or_set("k", options, gate.computation(3), [&](std::exception_ptr e, int v) {
         EXPECT_FALSE(e);
         EXPECT_EQ(v, 3);
         ++finished;
       });
     }
-    co_await wait_until(finished, 10);
-    EXPECT_EQ(computations.load(), 10);
+    // Ten computations of one key at once: nobody waits for anybody.
+    EXPECT_TRUE(co_await eventually([&] { return gate.started == 10; }));
+    EXPECT_EQ(cache.stats().waits, 0u);
+    gate.open = true;
+    CO_ASSERT_TRUE(co_await eventually([&] { return finished == 10; }));
     co_await client.disconnect(use_awaitable);
   });
 }
@@ -262,23 +500,21 @@ TEST_F(SingleFlight, DifferentKeysDoNotWaitForEachOther) {
     RedisClient client(io.get_executor(), server_->settings());
     co_await client.connect(use_awaitable);
     CacheService cache(client);
-    std::atomic<int> computations = 0, finished = 0;
-    const auto started = std::chrono::steady_clock::now();
+    Gate gate;
+    std::atomic<int> finished = 0;
     for (int i = 0; i < 20; ++i) {
-      auto compute = [&computations, i]() -> asio::awaitable<int> {
-        ++computations;
-        co_await sleep_for(100ms);
-        co_return i;
-      };
-      cache.get_or_set("k" + std::to_string(i), 30s, compute, [&, i](std::exception_ptr e, int v) {
-        EXPECT_FALSE(e);
-        EXPECT_EQ(v, i);
-        ++finished;
-      });
+      cache.get_or_set("k" + std::to_string(i), 30s, gate.computation(i),
+                       [&, i](std::exception_ptr e, int v) {
+                         EXPECT_FALSE(e);
+                         EXPECT_EQ(v, i);
+                         ++finished;
+                       });
     }
-    co_await wait_until(finished, 20);
-    EXPECT_EQ(computations.load(), 20);
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s) << "they ran concurrently";
+    // All twenty computing at once: none waits for another key's.
+    EXPECT_TRUE(co_await eventually([&] { return gate.started == 20; }));
+    EXPECT_EQ(cache.stats().waits, 0u);
+    gate.open = true;
+    CO_ASSERT_TRUE(co_await eventually([&] { return finished == 20; }));
     co_await client.disconnect(use_awaitable);
   });
 }

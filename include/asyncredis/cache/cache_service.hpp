@@ -161,9 +161,18 @@ class CacheService {
   // The value at `key`; on a miss co_awaits compute() (a callable returning
   // asio::awaitable<R>), stores its result and returns it. R = std::optional<U> caches an
   // empty result as "not found". Callers for one key in this process share one computation
-  // (options.single_flight); a computation that throws or is cancelled stores nothing and
-  // every caller sharing it gets its exception. With early_refresh, a caller drawn to refresh
-  // a still-valid entry that fails to compute gets the old value.
+  // (options.single_flight), run by the first of them:
+  //   - a waiting caller that is cancelled (its own deadline, ...) stops waiting, alone;
+  //   - if the running caller is cancelled, its computation is cancelled and a waiting
+  //     caller runs its own compute() for the others (none waiting: nothing more runs);
+  //   - after options.flight_timeout (CacheOptions::flight_timeout by default) every caller
+  //     sharing it fails with errc::timeout (the computation is cancelled) and the next
+  //     caller starts afresh;
+  //   - a computation that throws stores nothing and every caller sharing it gets its
+  //     exception.
+  // With early_refresh, a caller drawn to refresh a still-valid entry that fails to compute
+  // gets the old value. Errors: as above, and errc::invalid_argument for a negative
+  // flight_timeout.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
                   Token&& token = {}) const {

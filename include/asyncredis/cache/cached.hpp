@@ -173,6 +173,18 @@ class Cached {
     return copy_with(std::move(s));
   }
 
+  // A copy whose shared computations have this time limit (GetOrSetOptions::flight_timeout;
+  // 0: the service's). Throws Error(errc::invalid_argument) for a negative limit.
+  Cached flight_timeout(std::chrono::milliseconds limit) const {
+    if (limit.count() < 0) {
+      throw Error(errc::invalid_argument, "cached: flight_timeout must not be negative, got " +
+                                              std::to_string(limit.count()) + " ms");
+    }
+    State s = *state_;
+    s.options.flight_timeout = limit;
+    return copy_with(std::move(s));
+  }
+
   // A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
   // beta 1 is the usual choice, 0 turns it off. Throws Error(errc::invalid_argument) for a
   // negative beta.
