@@ -190,6 +190,39 @@ bool CacheCore::hand_over(const std::shared_ptr<Flight>& flight) {
   return true;
 }
 
+std::uint64_t CacheCore::begin_computation(const std::string& redis_key) {
+  std::lock_guard lock(mutex);
+  Computing& c = computing_[redis_key];
+  ++c.computations;
+  return c.generation;
+}
+
+void CacheCore::end_computation(const std::string& redis_key) noexcept {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  if (it != computing_.end() && --it->second.computations == 0) computing_.erase(it);
+}
+
+bool CacheCore::still_current(const std::string& redis_key, std::uint64_t generation) {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  return it != computing_.end() && it->second.generation == generation;
+}
+
+void CacheCore::invalidated(const std::string& redis_key) {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  if (it != computing_.end()) ++it->second.generation;
+  // The flight goes on for the callers that joined it; whoever comes now computes afresh.
+  flights.erase(flight_key_of(redis_key));
+}
+
+void CacheCore::invalidated_all() {
+  std::lock_guard lock(mutex);
+  for (auto& [key, c] : computing_) ++c.generation;
+  flights.clear();
+}
+
 double cache_random() noexcept {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   // (0, 1]: ln(0) would be -inf.

@@ -94,6 +94,18 @@ class CacheCore : public std::enable_shared_from_this<CacheCore> {
   // none waits, and the flight is left for finish().
   bool hand_over(const std::shared_ptr<Flight>& flight);
 
+  // Computations that will store at a Redis key, and the invalidations of that key since each
+  // began: begin_computation() returns the key's generation, which store checks with
+  // still_current() before and after its SET. Keys are counted while computations run only.
+  std::uint64_t begin_computation(const std::string& redis_key);
+  void end_computation(const std::string& redis_key) noexcept;
+  bool still_current(const std::string& redis_key, std::uint64_t generation);
+  // An invalidation (set, del) of `redis_key` through this service is about to be sent: a
+  // computation running for it must not store its result, and callers from now on must not
+  // share it. invalidated_all(): the same for every key (delete_pattern).
+  void invalidated(const std::string& redis_key);
+  void invalidated_all();
+
   const Commands commands;
   const asio::any_io_executor executor;
   const CacheOptions options;
@@ -116,6 +128,12 @@ class CacheCore : public std::enable_shared_from_this<CacheCore> {
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights;  // by Redis key
 
  private:
+  struct Computing {
+    std::uint64_t generation = 0;
+    std::size_t computations = 0;
+  };
+  std::unordered_map<std::string, Computing> computing_;  // guarded by mutex
+
   struct Generation {
     std::int64_t value = 0;
     std::chrono::steady_clock::time_point read_at;

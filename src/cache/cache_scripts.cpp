@@ -43,4 +43,12 @@ return redis.call('INCR', KEYS[1])
   return script;
 }
 
+const Script& delete_if_unchanged_script() {
+  static const Script script(R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua");
+  return script;
+}
+
 }  // namespace asyncredis::detail

@@ -17,4 +17,8 @@ const Script& generation_read_script();
 // evicted or deleted restarts, at the next read, above every one handed out before.
 const Script& generation_bump_script();
 
+// KEYS[1]: a cache key. ARGV[1]: the value a computation stored. Deletes the key if it still
+// holds exactly that value (a stale store an invalidation raced with); replies 1 if it did.
+const Script& delete_if_unchanged_script();
+
 }  // namespace asyncredis::detail

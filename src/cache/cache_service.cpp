@@ -230,6 +230,8 @@ asio::awaitable<void> CacheService::run_set(CacheService self, std::string key,
   std::exception_ptr failure;
   try {
     const std::string redis = co_await redis_key(self, key);
+    // A computation of this key that is running now must not overwrite this value.
+    core.invalidated(redis);
     co_await core.commands.set(redis, stored, set_options, use_awaitable);
   } catch (...) {
     failure = std::current_exception();
@@ -245,6 +247,8 @@ asio::awaitable<bool> CacheService::run_del(CacheService self, std::string key) 
   CacheCore& core = *self.core_;
   try {
     const std::string redis = co_await redis_key(self, key);
+    // Nor bring back, when it ends, the value deleted here.
+    core.invalidated(redis);
     co_return co_await core.commands.unlink(redis, use_awaitable) > 0;
   } catch (...) {
     // An invalidation that did not happen must never pass for one: no policy applies.

@@ -51,6 +51,8 @@ asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
   CacheCore& core = *self.core_;
   try {
     const std::string stem = co_await key_stem(self);
+    // Computations running now may be of keys this deletes: none of them stores its result.
+    core.invalidated_all();
     ScanOptions scan_options;
     scan_options.match = escape_glob(stem) + pattern;
     scan_options.count = core.options.scan_count;

@@ -12,6 +12,10 @@
 //   then each waiter fails with errc::timeout on its own timer, the leader's computation is
 //   cancelled (the leader fails with errc::timeout once it has stopped), and the key is free:
 //   the next caller starts a new flight.
+// - An invalidation of the key through this service (set, del, delete_pattern) while the
+//   computation runs: its result goes to the callers that shared it but is not stored (checked
+//   before the SET, and after it, when an invalidation that came meanwhile makes the store
+//   take back its value), and callers after the invalidation start a new flight.
 
 // GCC 12 reports -Wmismatched-new-delete for Asio's coroutine frames here (allocated by
 // thread_info_base::allocate, freed by awaitable_frame_base::operator delete, which do match):
@@ -33,6 +37,7 @@
 #include "asyncredis/cache/cache_service.hpp"
 #include "asyncredis/error.hpp"
 #include "cache/cache_core.hpp"
+#include "cache/cache_scripts.hpp"
 #include "cache/entry_codec.hpp"
 
 namespace asyncredis {
@@ -98,6 +103,27 @@ class FlightGuard {
   bool finished_ = false;
 };
 
+// A computation that will store at a Redis key, registered while it runs, so that an
+// invalidation of the key can tell it not to store (CacheCore::begin_computation).
+class ComputationTicket {
+ public:
+  ComputationTicket(CacheCore& core, std::string redis_key)
+      : core_(core),
+        redis_key_(std::move(redis_key)),
+        generation_(core_.begin_computation(redis_key_)) {}
+  ComputationTicket(const ComputationTicket&) = delete;
+  ComputationTicket& operator=(const ComputationTicket&) = delete;
+  ~ComputationTicket() { core_.end_computation(redis_key_); }
+
+  // No invalidation of the key since the computation began.
+  bool current() const { return core_.still_current(redis_key_, generation_); }
+
+ private:
+  CacheCore& core_;
+  std::string redis_key_;
+  std::uint64_t generation_;
+};
+
 std::chrono::milliseconds flight_limit(const CacheCore& core, const GetOrSetOptions& options) {
   return options.flight_timeout.count() > 0 ? options.flight_timeout : core.options.flight_timeout;
 }
@@ -139,12 +165,16 @@ bool keep_old_value(const CacheEntry& missed, const std::exception_ptr& error) {
   return missed.refresh_due && missed.kind != CacheEntry::Kind::miss && !is_cancellation(error);
 }
 
-// Stores `computed`, unless its flight's deadline has passed: a computation that ended after
-// it was given up on, and a new flight may have stored since.
+// Stores `computed` unless the key was invalidated since the computation began, or its
+// flight's deadline has passed (a computation that ended after it was given up on: a new
+// flight may have stored since). An invalidation that comes while the SET is on its way may
+// reach Redis before it; the second check sees it and takes the value back (unless something
+// else replaced it already).
 asio::awaitable<void> store(CacheCore& core, const std::string& redis_key,
                             const detail::Computed& computed, const GetOrSetOptions& options,
-                            std::chrono::milliseconds delta, Clock::time_point deadline) {
-  if (Clock::now() >= deadline) co_return;
+                            std::chrono::milliseconds delta, const ComputationTicket& ticket,
+                            Clock::time_point deadline) {
+  if (!ticket.current() || Clock::now() >= deadline) co_return;
   SetOptions set_options;
   set_options.ttl =
       computed.kind == CacheEntry::Kind::not_found
@@ -163,6 +193,10 @@ asio::awaitable<void> store(CacheCore& core, const std::string& redis_key,
   try {
     co_await core.commands.set(redis_key, stored, set_options, use_awaitable);
     core.counters.sets.fetch_add(1, std::memory_order_relaxed);
+    if (!ticket.current()) {
+      co_await core.commands.eval<long long>(detail::delete_if_unchanged_script(), redis_key,
+                                             stored, use_awaitable);
+    }
   } catch (...) {
     failure = std::current_exception();
   }
@@ -196,6 +230,9 @@ asio::awaitable<CacheEntry> compute_and_store(std::shared_ptr<CacheCore> core, s
                                               std::shared_ptr<Flight> flight) {
   const bool in_flight = flight != nullptr;
   const Clock::time_point deadline = in_flight ? flight->deadline : Clock::time_point::max();
+  // Registered before anything is read, so an invalidation from here on is seen.
+  std::optional<ComputationTicket> ticket;
+  if (!missed.redis_key.empty()) ticket.emplace(*core, missed.redis_key);
   if (in_flight && !missed.refresh_due && !missed.unavailable &&
       core->flights_completed.load(std::memory_order_acquire) != flights_seen) {
     std::optional<CacheEntry> stored = co_await read_again(*core, key, missed.redis_key);
@@ -206,8 +243,8 @@ asio::awaitable<CacheEntry> compute_and_store(std::shared_ptr<CacheCore> core, s
   const auto started = Clock::now();
   detail::Computed computed = co_await std::move(compute);
   const auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  if (computed.store && !missed.unavailable && !missed.redis_key.empty()) {
-    co_await store(*core, missed.redis_key, computed, options, delta, deadline);
+  if (computed.store && !missed.unavailable && ticket) {
+    co_await store(*core, missed.redis_key, computed, options, delta, *ticket, deadline);
   }
   CacheEntry result;
   result.kind = computed.kind;

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asyncredis/asyncredis.hpp"
+#include "cache/cache_scripts.hpp"
 #include "support/async_test.hpp"
 #include "support/shared_server.hpp"
 
@@ -211,7 +212,7 @@ TEST_F(ScriptKeys, EveryScriptTouchesOnlyTheKeysItIsGiven) {
     co_await sessions.create(alice, 1h, use_awaitable);
     EXPECT_EQ(co_await sessions.revoke_all(alice, use_awaitable), 2u);
 
-    // The cache: a namespace's generation, read and bumped.
+    // The cache: a namespace's generation, read and bumped, and the stale-store cleanup.
     CacheOptions options;
     options.generation_refresh = 0ms;
     CacheService cache(commands, io.get_executor(), options);
@@ -219,6 +220,10 @@ TEST_F(ScriptKeys, EveryScriptTouchesOnlyTheKeysItIsGiven) {
     co_await ns.set("a", 1, use_awaitable);
     co_await cache.invalidate_namespace("ns", use_awaitable);
     EXPECT_EQ(co_await ns.get<int>("a", use_awaitable), std::nullopt);
+    co_await client.set("stale", "1", use_awaitable);
+    EXPECT_EQ(co_await commands.eval<long long>(detail::delete_if_unchanged_script(), "stale", "1",
+                                                use_awaitable),
+              1);
 
     std::set<std::string> audited_scripts;
     for (const Violation& v : co_await undeclared_keys(client, audited_scripts)) {
@@ -227,8 +232,8 @@ TEST_F(ScriptKeys, EveryScriptTouchesOnlyTheKeysItIsGiven) {
                     << sink.sources().at(v.script);
     }
     // Each script the services sent was run, audited: fixed, sliding, GCRA; create, save,
-    // touch, list, revoke; generation read and bump.
-    EXPECT_EQ(sink.sources().size(), 10u);
+    // touch, list, revoke; generation read and bump; the stale-store cleanup.
+    EXPECT_EQ(sink.sources().size(), 11u);
     for (const auto& [sha1, source] : sink.sources()) {
       EXPECT_TRUE(audited_scripts.contains(sha1)) << "no command logged by\n" << source;
     }

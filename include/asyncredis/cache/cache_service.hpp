@@ -169,7 +169,10 @@ class CacheService {
   //     sharing it fails with errc::timeout (the computation is cancelled) and the next
   //     caller starts afresh;
   //   - a computation that throws stores nothing and every caller sharing it gets its
-  //     exception.
+  //     exception;
+  //   - a set() or del() of the key, or a delete_pattern(), through this service (or a copy)
+  //     while it runs: its result goes to the callers that shared it but is not stored, and
+  //     callers from then on compute afresh.
   // With early_refresh, a caller drawn to refresh a still-valid entry that fails to compute
   // gets the old value. Errors: as above, and errc::invalid_argument for a negative
   // flight_timeout.
