@@ -47,7 +47,8 @@ asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
 }
 
 asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
-                                                              std::string pattern) {
+                                                              std::string pattern,
+                                                              std::size_t one_segment_from) {
   CacheCore& core = *self.core_;
   try {
     const std::string stem = co_await key_stem(self);
@@ -64,6 +65,10 @@ asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
     // frees large values off the main thread.
     while (auto keys = co_await it.next(use_awaitable)) {
       for (std::string& key : *keys) {
+        if (one_segment_from != std::string::npos &&
+            key.find(':', stem.size() + one_segment_from) != std::string::npos) {
+          continue;
+        }
         batch.push_back(std::move(key));
         if (batch.size() >= core.options.unlink_batch) {
           removed += static_cast<std::size_t>(co_await core.commands.unlink(batch, use_awaitable));

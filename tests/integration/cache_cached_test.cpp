@@ -207,13 +207,59 @@ TEST_F(Memoizer, InvalidateAllRemovesOnlyItsPrefix) {
     auto twice = [](int x) -> asio::awaitable<int> { co_return 2 * x; };
     auto user = cached(cache, "user", 1min, twice);
     auto users = cached(cache, "users", 1min, twice);
+    // A prefix that extends "user" with ':' is another memoizer, not part of "user".
+    auto posts = cached(cache, "user:posts", 1min, twice);
     for (int i = 0; i < 5; ++i) {
       co_await user(i);
       co_await users(i);
+      co_await posts(i);
     }
     EXPECT_EQ(co_await user.invalidate_all(), 5u);
-    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 5);
+    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 10);
     EXPECT_EQ(co_await client.exists(users.key_for(3), use_awaitable), 1);
+    EXPECT_EQ(co_await client.exists(posts.key_for(3), use_awaitable), 1);
+    EXPECT_EQ(co_await posts.invalidate_all(), 5u);
+    EXPECT_EQ(co_await users.invalidate_all(), 5u);
+  });
+}
+
+TEST_F(Memoizer, InvalidateAllOfAKeyFunctionsMemoizerRemovesOnlyItsPrefix) {
+  with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
+    auto twice = [](int x) -> asio::awaitable<int> { co_return 2 * x; };
+    auto id_key = [](int x) { return std::to_string(x); };
+    auto user = cached(cache, "user", 1min, twice).key_with(id_key);
+    auto posts = cached(cache, "user:posts", 1min, twice).key_with(id_key);
+    auto digest_posts = cached(cache, "user:posts", 1min, twice);
+    for (int i = 0; i < 3; ++i) {
+      co_await user(i);
+      co_await posts(i);
+      co_await digest_posts(i);
+    }
+    EXPECT_EQ(user.key_for(2), "user:2");
+    EXPECT_EQ(co_await user.invalidate_all(), 3u);
+    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 6);
+    EXPECT_EQ(co_await client.exists("user:posts:2", use_awaitable), 1);
+
+    // A key function's result with ':' could be another memoizer's key ("user" + "posts:1"
+    // is "user:posts" + "1"): refused, as is an empty one.
+    auto colon = cached(cache, "user", 1min, twice).key_with([](int x) {
+      return "posts:" + std::to_string(x);
+    });
+    auto empty = cached(cache, "user", 1min, twice).key_with([](int) { return std::string(); });
+    for (const auto& attempt : {std::function<asio::awaitable<int>()>([&] { return colon(1); }),
+                                std::function<asio::awaitable<int>()>([&] { return empty(1); })}) {
+      errc code{};
+      std::string message;
+      try {
+        co_await attempt();
+      } catch (const Error& e) {
+        code = static_cast<errc>(e.code().value());
+        message = e.message();
+      }
+      EXPECT_EQ(code, errc::invalid_argument);
+      EXPECT_NE(message.find("cached \"user\""), std::string::npos) << message;
+    }
+    EXPECT_EQ(co_await client.exists("user:posts:1", use_awaitable), 1) << "untouched";
   });
 }
 

@@ -306,8 +306,11 @@ class CacheService {
   static boost::asio::awaitable<bool> run_exists(CacheService self, std::string key);
   static boost::asio::awaitable<bool> run_expire(CacheService self, std::string key,
                                                  std::chrono::milliseconds ttl);
-  static boost::asio::awaitable<std::size_t> run_delete_pattern(CacheService self,
-                                                                std::string pattern);
+  // delete_pattern(); with `one_segment_from`, only keys with no ':' from that offset of the
+  // key under this service's stem on (the keys of one cached() memoizer, not of another whose
+  // prefix extends it).
+  static boost::asio::awaitable<std::size_t> run_delete_pattern(
+      CacheService self, std::string pattern, std::size_t one_segment_from = std::string::npos);
   static boost::asio::awaitable<std::int64_t> run_invalidate_namespace(CacheService self,
                                                                        std::string ns);
   // The key in Redis of `key` in this service's namespace (reads the generation if needed).
