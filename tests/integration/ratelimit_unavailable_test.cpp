@@ -147,6 +147,47 @@ TEST(RateLimitUnavailable, NothingListeningOnThePort) {
   });
 }
 
+TEST(RateLimitUnavailable, AServerOutOfMemoryFollowsEachPolicy) {
+  // At its maxmemory with noeviction, a real redis-server refuses each counting script's write
+  // with "-OOM ...": Redis cannot serve now, and the policy decides.
+  test::RedisServer server({.extra_args = {"--maxmemory-policy", "noeviction"}});
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server.settings());
+    co_await client.connect(use_awaitable);
+    RateLimiter open(client, {.on_unavailable = OnUnavailable::fail_open});
+    EXPECT_EQ((co_await open.check("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    server.cli({"CONFIG", "SET", "maxmemory", "1"});
+
+    for (const auto strategy : {RateLimitStrategy::fixed_window, RateLimitStrategy::sliding_window,
+                                RateLimitStrategy::gcra}) {
+      SCOPED_TRACE(std::string(to_string(strategy)));
+      RateLimiter allow(client, {.strategy = strategy, .on_unavailable = OnUnavailable::fail_open});
+      RateLimitResult r = co_await allow.check("k", 2, 1h, use_awaitable);
+      EXPECT_TRUE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::failed_open);
+      EXPECT_EQ(code_of(r.unavailable_error), errc::server_error);
+
+      RateLimiter deny(client,
+                       {.strategy = strategy, .on_unavailable = OnUnavailable::fail_closed});
+      r = co_await deny.check("k", 2, 1h, use_awaitable);
+      EXPECT_FALSE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::failed_closed);
+
+      RateLimiter local(client,
+                        {.strategy = strategy, .on_unavailable = OnUnavailable::local_fallback});
+      r = co_await local.check("k", 2, 1h, use_awaitable);
+      EXPECT_TRUE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::local_fallback);
+
+      // A peek writes nothing, so Redis still answers it.
+      EXPECT_EQ((co_await deny.peek("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    }
+    server.cli({"CONFIG", "SET", "maxmemory", "0"});
+    EXPECT_EQ((co_await open.check("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
 TEST(RateLimitUnavailable, CooldownSkipsRedisAfterAnOutage) {
   test::RedisServer server;
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
