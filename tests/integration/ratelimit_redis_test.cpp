@@ -7,6 +7,7 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "ratelimit/lua_scripts.hpp"
+#include "ratelimit_server_clock.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
@@ -16,22 +17,19 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-asio::awaitable<std::int64_t> server_ms(RedisClient& c) {
-  auto t = co_await c.time(use_awaitable);
-  co_return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
+using test::server_ms;
 
-// Waits past the next window edge if it is less than `margin` away, so what follows happens in
-// one window.
+// Waits (on Redis's clock, which decides) until the next window has begun if its edge is less
+// than `margin` away, so what follows happens in one window.
 asio::awaitable<void> keep_clear_of_edge(RedisClient& c, milliseconds window, milliseconds margin) {
+  const std::int64_t w = window.count();
   const std::int64_t now = co_await server_ms(c);
-  const milliseconds left(window.count() - now % window.count());
-  if (left < margin) co_await sleep_for(left + 50ms);
+  if (w - now % w >= margin.count()) co_return;
+  EXPECT_TRUE(co_await test::until_server_time(c, [&](std::int64_t t) { return t / w > now / w; }));
 }
 
 template <class Awaitable>
