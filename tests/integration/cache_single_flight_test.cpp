@@ -75,6 +75,23 @@ bool is_cancelled(const std::exception_ptr& e) {
   return code == make_error_code(errc::cancelled) || code == std::errc::operation_canceled;
 }
 
+// Runs `body` on this thread with a connected client whose io_context four other threads run.
+void on_four_threads(test::RedisServer& server,
+                     const std::function<void(asio::io_context&, RedisClient&)>& body) {
+  asio::io_context io(4);
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> runners;
+  for (int i = 0; i < 4; ++i) runners.emplace_back([&] { io.run(); });
+  {
+    RedisClient client(io.get_executor(), server.settings());
+    client.connect(asio::use_future).get();
+    body(io, client);
+    client.disconnect(asio::use_future).get();
+  }
+  work.reset();
+  for (auto& r : runners) r.join();
+}
+
 void two_hundred_callers(test::RedisServer& server, bool computation_suspends) {
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server.settings());
@@ -114,13 +131,7 @@ TEST_F(SingleFlight, OneComputationEvenWhenItNeverSuspends) {
 }
 
 TEST_F(SingleFlight, CallersOnManyThreadsShareOneComputation) {
-  asio::io_context io(4);
-  auto work = asio::make_work_guard(io);
-  std::vector<std::thread> runners;
-  for (int i = 0; i < 4; ++i) runners.emplace_back([&] { io.run(); });
-  {
-    RedisClient client(io.get_executor(), server_->settings());
-    client.connect(asio::use_future).get();
+  on_four_threads(*server_, [&](asio::io_context& io, RedisClient& client) {
     CacheService cache(client);
     Gate gate;
     std::vector<std::future<std::string>> results;
@@ -142,10 +153,7 @@ TEST_F(SingleFlight, CallersOnManyThreadsShareOneComputation) {
     for (auto& f : results) EXPECT_EQ(f.get(), "shared");
     EXPECT_EQ(gate.started.load(), 1);
     EXPECT_EQ(cache.stats().misses + cache.stats().hits, 200u);
-    client.disconnect(asio::use_future).get();
-  }
-  work.reset();
-  for (auto& r : runners) r.join();
+  });
 }
 
 TEST_F(SingleFlight, ManyThreadsCancellingAndTimingOutNeverLoseACaller) {
@@ -153,13 +161,7 @@ TEST_F(SingleFlight, ManyThreadsCancellingAndTimingOutNeverLoseACaller) {
   // happen, on four threads at once: every caller completes, with a value, its own
   // cancellation, or a timeout. (The computations' and deadlines' lengths are the behaviour
   // under test here: they make these events overlap.)
-  asio::io_context io(4);
-  auto work = asio::make_work_guard(io);
-  std::vector<std::thread> runners;
-  for (int i = 0; i < 4; ++i) runners.emplace_back([&] { io.run(); });
-  {
-    RedisClient client(io.get_executor(), server_->settings());
-    client.connect(asio::use_future).get();
+  on_four_threads(*server_, [&](asio::io_context& io, RedisClient& client) {
     CacheOptions options;
     options.flight_timeout = 60ms;
     CacheService cache(client, options);
@@ -215,10 +217,7 @@ TEST_F(SingleFlight, ManyThreadsCancellingAndTimingOutNeverLoseACaller) {
     EXPECT_EQ(values + cancelled + timeouts, 400);
     EXPECT_EQ(other.load(), 0);
     EXPECT_GT(values.load(), 0);
-    client.disconnect(asio::use_future).get();
-  }
-  work.reset();
-  for (auto& r : runners) r.join();
+  });
 }
 
 TEST_F(SingleFlight, ThrowingComputationCachesNothingAndEveryWaiterSeesTheError) {

@@ -173,9 +173,10 @@ class CacheService {
   //   - a set() or del() of the key, or a delete_pattern(), through this service (or a copy)
   //     while it runs: its result goes to the callers that shared it but is not stored, and
   //     callers from then on compute afresh.
-  // With early_refresh, a caller drawn to refresh a still-valid entry that fails to compute
-  // gets the old value. Errors: as above, and errc::invalid_argument for a negative
-  // flight_timeout.
+  // compute() runs on the handler's executor (the service's for a handler without one), where
+  // the caller's cancellation comes from. With early_refresh, a caller drawn to refresh a
+  // still-valid entry that fails to compute gets the old value. Errors: as above, and
+  // errc::invalid_argument for a negative flight_timeout.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
                   Token&& token = {}) const {
