@@ -83,6 +83,8 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
           "must be in [0, 1), got " + std::to_string(options.ttl_jitter));
   require(options.generation_refresh.count() >= 0, "generation_refresh",
           "must not be negative, got " + ms_text(options.generation_refresh));
+  require(options.flight_timeout.count() > 0, "flight_timeout",
+          "must be positive, got " + ms_text(options.flight_timeout));
   require(options.scan_count > 0, "scan_count", "must be at least 1");
   require(options.unlink_batch > 0, "unlink_batch", "must be at least 1");
 }
@@ -126,6 +128,18 @@ void CacheCore::remember_generation(const std::string& ns, std::int64_t generati
   it->second.read_at = std::chrono::steady_clock::now();
 }
 
+std::shared_ptr<Flight> CacheCore::join_or_lead(const std::string& key,
+                                                std::chrono::milliseconds limit, bool& leader) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  auto [it, inserted] = flights.try_emplace(key);
+  // A flight past its time limit is left to its leader and waiters (they fail with
+  // errc::timeout by themselves); the key is free for a new one.
+  leader = inserted || it->second->deadline <= now;
+  if (leader) it->second = std::make_shared<Flight>(now + limit);
+  return it->second;
+}
+
 void CacheCore::add_waiter(const std::shared_ptr<Flight>& flight, FlightHandler handler) {
   std::unique_lock lock(mutex);
   if (flight->done) {
@@ -135,6 +149,7 @@ void CacheCore::add_waiter(const std::shared_ptr<Flight>& flight, FlightHandler 
     complete_later(executor, std::move(handler), error, std::move(result));
     return;
   }
+  counters.waits.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t id = ++flight->next_id;
   auto slot = asio::get_associated_cancellation_slot(handler);
   flight->waiters.emplace_back(id, std::move(handler));
@@ -160,6 +175,52 @@ void CacheCore::finish(const std::string& key, const std::shared_ptr<Flight>& fl
   for (Flight::Waiter& waiter : waiters) {
     complete_later(executor, std::move(waiter.handler), error, result);
   }
+}
+
+bool CacheCore::hand_over(const std::shared_ptr<Flight>& flight) {
+  FlightHandler next;
+  {
+    std::lock_guard lock(mutex);
+    if (flight->done || flight->waiters.empty()) return false;
+    // swap(), never assignment: see Flight::Waiter.
+    next.swap(flight->waiters.back().handler);
+    flight->waiters.pop_back();
+  }
+  complete_later(executor, std::move(next), nullptr, CacheEntry{});
+  return true;
+}
+
+std::uint64_t CacheCore::begin_computation(const std::string& redis_key) {
+  std::lock_guard lock(mutex);
+  Computing& c = computing_[redis_key];
+  ++c.computations;
+  return c.generation;
+}
+
+void CacheCore::end_computation(const std::string& redis_key) noexcept {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  if (it != computing_.end() && --it->second.computations == 0) computing_.erase(it);
+}
+
+bool CacheCore::still_current(const std::string& redis_key, std::uint64_t generation) {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  return it != computing_.end() && it->second.generation == generation;
+}
+
+void CacheCore::invalidated(const std::string& redis_key) {
+  std::lock_guard lock(mutex);
+  auto it = computing_.find(redis_key);
+  if (it != computing_.end()) ++it->second.generation;
+  // The flight goes on for the callers that joined it; whoever comes now computes afresh.
+  flights.erase(flight_key_of(redis_key));
+}
+
+void CacheCore::invalidated_all() {
+  std::lock_guard lock(mutex);
+  for (auto& [key, c] : computing_) ++c.generation;
+  flights.clear();
 }
 
 double cache_random() noexcept {

@@ -91,6 +91,7 @@ CacheStats CacheService::stats() const noexcept {
   out.sets = c.sets.load(std::memory_order_relaxed);
   out.errors = c.errors.load(std::memory_order_relaxed);
   out.computations = c.computations.load(std::memory_order_relaxed);
+  out.waits = c.waits.load(std::memory_order_relaxed);
   out.early_refreshes = c.early_refreshes.load(std::memory_order_relaxed);
   return out;
 }
@@ -229,6 +230,8 @@ asio::awaitable<void> CacheService::run_set(CacheService self, std::string key,
   std::exception_ptr failure;
   try {
     const std::string redis = co_await redis_key(self, key);
+    // A computation of this key that is running now must not overwrite this value.
+    core.invalidated(redis);
     co_await core.commands.set(redis, stored, set_options, use_awaitable);
   } catch (...) {
     failure = std::current_exception();
@@ -244,6 +247,8 @@ asio::awaitable<bool> CacheService::run_del(CacheService self, std::string key) 
   CacheCore& core = *self.core_;
   try {
     const std::string redis = co_await redis_key(self, key);
+    // Nor bring back, when it ends, the value deleted here.
+    core.invalidated(redis);
     co_return co_await core.commands.unlink(redis, use_awaitable) > 0;
   } catch (...) {
     // An invalidation that did not happen must never pass for one: no policy applies.

@@ -7,6 +7,7 @@
 #include "asyncredis/scan.hpp"
 #include "asyncredis/script.hpp"
 #include "cache/cache_core.hpp"
+#include "cache/cache_scripts.hpp"
 
 namespace asyncredis {
 
@@ -16,42 +17,13 @@ using detail::CacheCore;
 
 namespace {
 
-// A missing counter starts at ARGV[1], the current time in milliseconds, never at 0: were
-// the counter deleted (FLUSHDB, a delete_pattern over the prefix), counting again from a
-// small number would make old generations, and their entries, current again.
-const Script& read_generation_script() {
-  static const Script script(R"lua(
-local g = redis.call('GET', KEYS[1])
-if not g then
-  g = ARGV[1]
-  redis.call('SET', KEYS[1], g)
-end
-return g
-)lua");
-  return script;
-}
-
-const Script& bump_generation_script() {
-  static const Script script(R"lua(
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-return redis.call('INCR', KEYS[1])
-)lua");
-  return script;
-}
+const std::vector<std::string> no_args;
 
 std::string generation_key(const CacheOptions& options, std::string_view ns) {
   std::string key = options.key_prefix;
   key += ns;
   key += ":generation";
   return key;
-}
-
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -63,9 +35,8 @@ asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
   std::int64_t generation = 0;
   if (!core.fresh_generation(self.namespace_, generation)) {
     const std::string counter = generation_key(core.options, self.namespace_);
-    const std::int64_t start = unix_ms_now();
-    generation = co_await core.commands.eval<std::int64_t>(read_generation_script(), counter, start,
-                                                           use_awaitable);
+    generation = co_await core.commands.eval<std::int64_t>(detail::generation_read_script(),
+                                                           counter, no_args, use_awaitable);
     core.remember_generation(self.namespace_, generation);
   }
   stem += self.namespace_;
@@ -76,10 +47,13 @@ asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
 }
 
 asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
-                                                              std::string pattern) {
+                                                              std::string pattern,
+                                                              std::size_t one_segment_from) {
   CacheCore& core = *self.core_;
   try {
     const std::string stem = co_await key_stem(self);
+    // Computations running now may be of keys this deletes: none of them stores its result.
+    core.invalidated_all();
     ScanOptions scan_options;
     scan_options.match = escape_glob(stem) + pattern;
     scan_options.count = core.options.scan_count;
@@ -91,6 +65,10 @@ asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
     // frees large values off the main thread.
     while (auto keys = co_await it.next(use_awaitable)) {
       for (std::string& key : *keys) {
+        if (one_segment_from != std::string::npos &&
+            key.find(':', stem.size() + one_segment_from) != std::string::npos) {
+          continue;
+        }
         batch.push_back(std::move(key));
         if (batch.size() >= core.options.unlink_batch) {
           removed += static_cast<std::size_t>(co_await core.commands.unlink(batch, use_awaitable));
@@ -116,9 +94,8 @@ asio::awaitable<std::int64_t> CacheService::run_invalidate_namespace(CacheServic
   }
   try {
     const std::string counter = generation_key(core.options, ns);
-    const std::int64_t start = unix_ms_now();
     const std::int64_t generation = co_await core.commands.eval<std::int64_t>(
-        bump_generation_script(), counter, start, use_awaitable);
+        detail::generation_bump_script(), counter, no_args, use_awaitable);
     core.remember_generation(ns, generation);
     co_return generation;
   } catch (...) {

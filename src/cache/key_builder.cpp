@@ -1,4 +1,5 @@
-// KeyBuilder's non-template half: the encoding's primitives, JSON values, and SHA-256.
+// KeyBuilder's non-template half: the encoding's primitives, JSON values, and SHA-256; and
+// what keeps cached() memoizers' keys apart.
 #include "asyncredis/cache/key_builder.hpp"
 
 #include <openssl/evp.h>
@@ -190,6 +191,21 @@ std::string key_sha256_hex(std::string_view bytes) {
   std::string out;
   sha256_hex_into(out, bytes);
   return out;
+}
+
+std::string cached_digest_glob() {
+  std::string glob;
+  glob.reserve(64 * 8);
+  for (int i = 0; i < 64; ++i) glob += "[0-9a-f]";
+  return glob;
+}
+
+void cached_check_own_key(std::string_view prefix, std::string_view own) {
+  if (!own.empty() && own.find(':') == std::string_view::npos) return;
+  throw Error(errc::invalid_argument,
+              "cached \"" + std::string(prefix) + "\": the key function returned \"" +
+                  std::string(own) +
+                  "\"; it must be non-empty without ':' (so no two memoizers share a key)");
 }
 
 std::string key_make(std::string_view prefix, std::string_view encoding) {

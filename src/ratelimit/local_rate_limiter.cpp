@@ -105,8 +105,12 @@ RateLimitResult LocalRateLimiter::check(std::string_view key, const RateLimit& r
   detail::validate_check(rate, cost, impl_->strategy);
   const std::int64_t now_us = rl::to_unix_us(now);
   const std::int64_t window_us = rate.window.count() * 1000;
-  // The window leads: digits then ':' cannot be confused with any key's bytes.
+  // The window leads: digits then ':' cannot be confused with any key's bytes. A GCRA state
+  // means something for one rate only (as its Redis key, which carries the rate).
   std::string table_key = std::to_string(window_us) + ':';
+  if (impl_->strategy == RateLimitStrategy::gcra) {
+    table_key += std::to_string(rate.limit) + ':' + std::to_string(rate.effective_burst()) + ':';
+  }
   table_key.append(key);
 
   std::lock_guard lock(impl_->mutex);

@@ -51,11 +51,22 @@ local function floor_units(x)
   if n < 0 then n = 0 end
   return n
 end
+
+-- The window strategies get the counters of consecutive windows in KEYS, from window ARGV[4]
+-- on (the client's guess around its own clock): a script touches no key it was not given. nil
+-- when window `index` of Redis's clock is not among them; the script then answers
+-- {-1, 0, now, 0, 0} and the client asks again around the window of that `now`.
+local function window_key(index)
+  local at = index - tonumber(ARGV[4]) + 1
+  if at < 1 or at > #KEYS then return nil end
+  return KEYS[at]
+end
 )lua";
 
 constexpr const char* fixed_window_body = R"lua(
 local index = window_index()
-local key = KEYS[1] .. ':' .. digits(index)
+local key = window_key(index)
+if not key then return {-1, 0, now, 0, 0} end
 local window_end = (index + 1) * window
 local count
 if cost > 0 then
@@ -83,8 +94,10 @@ return {allowed and 1 or 0, remaining, now, window_end - now, retry_after}
 constexpr const char* sliding_window_body = R"lua(
 local index = window_index()
 local elapsed = now - index * window
-local current_key = KEYS[1] .. ':sw:' .. digits(index)
-local previous = read_count(KEYS[1] .. ':sw:' .. digits(index - 1))
+local current_key = window_key(index)
+local previous_key = window_key(index - 1)
+if not current_key or not previous_key then return {-1, 0, now, 0, 0} end
+local previous = read_count(previous_key)
 if type(previous) == 'table' then return previous end
 local current = read_count(current_key)
 if type(current) == 'table' then return current end

@@ -22,6 +22,56 @@ namespace asio = boost::asio;
 namespace rl = detail::ratelimit;
 using asio::use_awaitable;
 
+namespace {
+
+std::error_code code_of(const std::exception_ptr& error) {
+  std::error_code code = error_code_of(error);
+  return code ? code : make_error_code(errc::not_connected);
+}
+
+void validate_options(const RateLimiterOptions& options) {
+  if (options.local_max_keys == 0) {
+    throw Error(errc::invalid_argument, "RateLimiterOptions: local_max_keys must be at least 1");
+  }
+  if (options.timeout.count() < 0 || options.cooldown.count() < 0) {
+    throw Error(errc::invalid_argument,
+                "RateLimiterOptions: timeout and cooldown must not be negative");
+  }
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// "<digits>:<digits>:<digits>": the rate part of a GCRA key.
+bool is_gcra_rate(std::string_view s) {
+  for (int field = 0; field < 2; ++field) {
+    const std::size_t colon = s.find(':');
+    if (colon == std::string_view::npos || !all_digits(s.substr(0, colon))) return false;
+    s.remove_prefix(colon + 1);
+  }
+  return all_digits(s);
+}
+
+// Tries at the current window: the first guess comes from this machine's clock, the next from
+// the reply's (Redis's) clock, so only a window shorter than a round trip can use them all.
+constexpr int kWindowAttempts = 3;
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+using ScriptReply =
+    std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+
+}  // namespace
+
 struct RateLimiter::State {
   State(Commands c, RateLimiterOptions o)
       : commands(std::move(c)),
@@ -45,6 +95,31 @@ struct RateLimiter::State {
     out += key;
     return out;
   }
+
+  // "<base>:<index>" (fixed window, the seed's layout) or "<base>:sw:<index>".
+  std::string window_key(std::string_view base, std::int64_t index) const {
+    std::string out(base);
+    out += options.strategy == RateLimitStrategy::sliding_window ? ":sw:" : ":";
+    out += std::to_string(index);
+    return out;
+  }
+
+  // "<base>:gcra:<limit>:<window ms>:<burst>": a TAT means something only for one rate, so
+  // each rate of a key has its own.
+  std::string gcra_key(std::string_view key, const RateLimit& rate) const {
+    std::string out = base_key(key);
+    out += ":gcra:";
+    out += std::to_string(rate.limit);
+    out += ':';
+    out += std::to_string(rate.window.count());
+    out += ':';
+    out += std::to_string(rate.effective_burst());
+    return out;
+  }
+
+  // Runs the strategy's script for one check (see lua_scripts.hpp).
+  asio::awaitable<ScriptReply> run_script(const std::string& key, const RateLimit& rate,
+                                          std::int64_t cost) const;
 
   // The view of the connection(s) a check uses: the limiter's own timeout.
   Commands check_commands() const {
@@ -76,36 +151,6 @@ struct RateLimiter::State {
   }
 };
 
-namespace {
-
-std::error_code code_of(const std::exception_ptr& error) {
-  std::error_code code = error_code_of(error);
-  return code ? code : make_error_code(errc::not_connected);
-}
-
-void validate_options(const RateLimiterOptions& options) {
-  if (options.local_max_keys == 0) {
-    throw Error(errc::invalid_argument, "RateLimiterOptions: local_max_keys must be at least 1");
-  }
-  if (options.timeout.count() < 0 || options.cooldown.count() < 0) {
-    throw Error(errc::invalid_argument,
-                "RateLimiterOptions: timeout and cooldown must not be negative");
-  }
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-using ScriptReply =
-    std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
-
-}  // namespace
-
 RateLimiter::RateLimiter(RedisClient& client, RateLimiterOptions options)
     : RateLimiter(static_cast<Commands&>(client), client.get_executor(), std::move(options)) {}
 
@@ -125,16 +170,56 @@ LocalRateLimiter& RateLimiter::local_limiter() const noexcept {
 }
 
 std::string RateLimiter::redis_key(std::string_view key, std::int64_t index) const {
-  std::string out = state_->base_key(key);
-  switch (state_->options.strategy) {
-    case RateLimitStrategy::fixed_window:
-      return out + ':' + std::to_string(index);
-    case RateLimitStrategy::sliding_window:
-      return out + ":sw:" + std::to_string(index);
-    case RateLimitStrategy::gcra:
-      break;
+  if (state_->options.strategy == RateLimitStrategy::gcra) {
+    throw Error(errc::invalid_argument,
+                "RateLimiter::redis_key: a GCRA key carries its rate; call redis_key(key, rate)");
   }
-  return out + ":gcra";
+  return state_->window_key(state_->base_key(key), index);
+}
+
+std::string RateLimiter::redis_key(std::string_view key, const RateLimit& rate) const {
+  if (state_->options.strategy != RateLimitStrategy::gcra) {
+    throw Error(errc::invalid_argument,
+                "RateLimiter::redis_key: a window key carries its window index; call "
+                "redis_key(key, index)");
+  }
+  return state_->gcra_key(key, rate);
+}
+
+// The strategy's script, with every key it may touch in KEYS: the GCRA state of this rate, or
+// the counters of the windows around the current one (see lua_scripts.hpp).
+asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& key,
+                                                            const RateLimit& rate,
+                                                            std::int64_t cost) const {
+  const Commands commands = check_commands();
+  const std::int64_t window_ms = rate.window.count();
+  if (options.strategy == RateLimitStrategy::gcra) {
+    const std::string redis_key = gcra_key(key, rate);
+    const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, rate.effective_burst()};
+    co_return co_await commands.eval<ScriptReply>(rl::gcra_script(), redis_key, args,
+                                                  use_awaitable);
+  }
+  const bool sliding = options.strategy == RateLimitStrategy::sliding_window;
+  const Script& script = sliding ? rl::sliding_window_script() : rl::fixed_window_script();
+  const std::string base = base_key(key);
+  std::int64_t current = unix_ms_now() / window_ms;
+  for (int attempt = 0; attempt < kWindowAttempts; ++attempt) {
+    // The sliding window reads the window before the current one as well.
+    const std::int64_t first = current - (sliding ? 2 : 1);
+    std::vector<std::string> keys;
+    for (std::int64_t index = first; index <= current + 1; ++index) {
+      keys.push_back(window_key(base, index));
+    }
+    const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, first};
+    const ScriptReply reply =
+        co_await commands.eval<ScriptReply>(script, keys, args, use_awaitable);
+    if (std::get<0>(reply) != rl::window_not_given) co_return reply;
+    current = std::get<2>(reply) / 1000 / window_ms;  // Redis's window
+  }
+  throw Error(errc::timeout, "rate limit " + base + ": the window moved on " +
+                                 std::to_string(kWindowAttempts) +
+                                 " times before a check reached Redis (window " +
+                                 std::to_string(window_ms) + " ms)");
 }
 
 asio::awaitable<RateLimitResult> RateLimiter::run_check(std::shared_ptr<State> state,
@@ -144,22 +229,7 @@ asio::awaitable<RateLimitResult> RateLimiter::run_check(std::shared_ptr<State> s
   if (!why) {
     std::exception_ptr failure;
     try {
-      const Commands commands = state->check_commands();
-      const std::int64_t window_ms = rate.window.count();
-      ScriptReply reply;
-      if (state->options.strategy == RateLimitStrategy::gcra) {
-        const std::string redis_key = state->base_key(key) + ":gcra";
-        const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, rate.effective_burst()};
-        reply =
-            co_await commands.eval<ScriptReply>(rl::gcra_script(), redis_key, args, use_awaitable);
-      } else {
-        const std::string base = state->base_key(key);
-        const std::array<std::int64_t, 3> args{rate.limit, window_ms, cost};
-        const Script& script = state->options.strategy == RateLimitStrategy::fixed_window
-                                   ? rl::fixed_window_script()
-                                   : rl::sliding_window_script();
-        reply = co_await commands.eval<ScriptReply>(script, base, args, use_awaitable);
-      }
+      const ScriptReply reply = co_await state->run_script(key, rate, cost);
       const auto [allowed, remaining, now_us, reset_after_us, retry_after_us] = reply;
       const rl::Decision decision{allowed != 0, remaining, reset_after_us, retry_after_us};
       co_return rl::make_result(decision, now_us, rate, DecidedBy::redis);
@@ -187,22 +257,24 @@ asio::awaitable<void> RateLimiter::run_reset(std::shared_ptr<State> state, std::
   state->local.reset(key);
   const std::string base = state->base_key(key);
   const RateLimitStrategy strategy = state->options.strategy;
-  if (strategy == RateLimitStrategy::gcra) {
-    const std::string gcra_key = base + ":gcra";
-    co_await state->commands.del(gcra_key, use_awaitable);
-    co_return;
-  }
-  // Only keys of exactly this key's shape: "<base>:<digits>" (or ":sw:<digits>"). The pattern
-  // alone would also match another key's counters, such as "<base>:x:<digits>" of key "<key>:x".
-  const std::string stem = base + (strategy == RateLimitStrategy::sliding_window ? ":sw:" : ":");
+  const bool gcra = strategy == RateLimitStrategy::gcra;
+  // Only keys of exactly this key's shape: "<base>:<digits>", ":sw:<digits>" or
+  // ":gcra:<digits>:<digits>:<digits>". The pattern alone would also match another key's,
+  // such as "<base>:x:<digits>" of key "<key>:x".
+  const std::string stem = base + (gcra                                            ? ":gcra:"
+                                   : strategy == RateLimitStrategy::sliding_window ? ":sw:"
+                                                                                   : ":");
   ScanOptions scan_options;
   scan_options.match = escape_glob(stem) + "*";
   scan_options.count = 1000;
   ScanIterator it = state->commands.scan(std::move(scan_options));
   std::vector<std::string> doomed;
+  // The GCRA state of versions before the rate was part of its key.
+  if (gcra) doomed.push_back(base + ":gcra");
   while (auto keys = co_await it.next(use_awaitable)) {
     for (std::string& k : *keys) {
-      if (all_digits(std::string_view(k).substr(stem.size()))) doomed.push_back(std::move(k));
+      const std::string_view rest = std::string_view(k).substr(stem.size());
+      if (gcra ? is_gcra_rate(rest) : all_digits(rest)) doomed.push_back(std::move(k));
     }
     if (doomed.size() >= 500) {
       co_await state->commands.unlink(doomed, use_awaitable);

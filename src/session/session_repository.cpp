@@ -1,5 +1,6 @@
-// RedisSessionRepository: the operations. Each write is one of session_scripts' Lua scripts;
-// reads are a plain GET (get, touch) or the list script.
+// RedisSessionRepository: the operations. Each write but remove() (a GETDEL, then a ZREM) is
+// one of session_scripts' Lua scripts; reads are a plain GET (get, touch) or the list script
+// over the members read from the index.
 #include "asyncredis/session/session_repository.hpp"
 
 #include <array>
@@ -35,6 +36,8 @@ using namespace session_detail;
 
 constexpr int kCreateAttempts = 8;
 constexpr int kTouchAttempts = 16;
+// list_for_user() and revoke_all(): read the index, then run the script over what was read.
+constexpr int kIndexAttempts = 16;
 
 // Session times are whole microseconds (Python's precision), so a session compares equal to
 // itself after a round trip through its stored text.
@@ -82,6 +85,33 @@ void validate(const SessionOptions& options) {
   }
 }
 
+// The user a stored session names, as the scripts' owner_of() reads it: user_id lowercased;
+// nothing for text that is not a JSON object with a string user_id.
+std::optional<std::string> owner_of(std::string_view stored) {
+  const nlohmann::json json = nlohmann::json::parse(stored, nullptr, false);
+  if (!json.is_object()) return std::nullopt;
+  const auto it = json.find("user_id");
+  if (it == json.end() || !it->is_string()) return std::nullopt;
+  std::string owner = it->get<std::string>();
+  for (char& c : owner) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return owner;
+}
+
+// What the index scripts are given (see session_scripts.hpp): the index and the session key
+// of each member, and the members' ids.
+struct IndexCall {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+[[noreturn]] void index_changed(const std::string& index, std::string_view operation) {
+  throw Error(errc::timeout, std::string(operation) + ": the index at " + printable(index) +
+                                 " changed under it " + std::to_string(kIndexAttempts) +
+                                 " times in a row");
+}
+
 std::string not_valid_id_message(std::string_view id) {
   return "session id " + printable(id) +
          " is not valid: 1-256 characters out of A-Z a-z 0-9 - _ . ~";
@@ -94,6 +124,20 @@ Session read_session(const OrderedJson& json, std::string_view id, std::string_v
     throw_decode_error(key, "field \"id\" " + printable(session.id) + " does not match the key");
   }
   return session;
+}
+
+// The index's members now, for a script that touches their session keys: it may only touch
+// keys it is given (a Redis Cluster routes by them), and it checks that the index still holds
+// no other member.
+asio::awaitable<IndexCall> read_index(const Commands& commands, const std::string& key_prefix,
+                                      const std::string& index) {
+  IndexCall call;
+  call.args =
+      co_await commands.command<std::vector<std::string>>("ZRANGE", index, 0, -1, use_awaitable);
+  call.keys.reserve(call.args.size() + 1);
+  call.keys.push_back(index);
+  for (const std::string& id : call.args) call.keys.push_back(key_prefix + id);
+  co_return call;
 }
 
 }  // namespace
@@ -201,11 +245,21 @@ asio::awaitable<std::optional<Session>> RedisSessionRepository::get_impl(StatePt
 
 asio::awaitable<bool> RedisSessionRepository::remove_impl(StatePtr state, std::string id) {
   if (!is_valid_session_id(id)) co_return false;
-  const std::string key = state->key_of(id);
-  const std::array<std::string, 2> args{state->options.user_index_prefix, id};
-  const auto deleted =
-      co_await state->commands.eval<long long>(remove_script(), key, args, use_awaitable);
-  co_return deleted == 1;
+  // The delete is one command, so a save that comes after it finds nothing (see the guarantee
+  // in the header); the index entry goes next, with the owner the deleted text names.
+  const std::optional<std::string> old =
+      co_await state->commands.getdel(state->key_of(id), use_awaitable);
+  if (!old) co_return false;
+  if (const std::optional<std::string> owner = owner_of(*old)) {
+    try {
+      co_await state->commands.command<long long>("ZREM", state->options.user_index_prefix + *owner,
+                                                  id, use_awaitable);
+    } catch (const Error&) {
+      // The session is gone, which is what remove() promises: an entry left dangling is
+      // skipped by revoke_all() and pruned by list_for_user() and by the index's expiry.
+    }
+  }
+  co_return true;
 }
 
 asio::awaitable<std::optional<Session>> RedisSessionRepository::touch_impl(
@@ -242,9 +296,16 @@ asio::awaitable<std::optional<Session>> RedisSessionRepository::touch_impl(
 asio::awaitable<std::vector<Session>> RedisSessionRepository::list_impl(StatePtr state,
                                                                         Uuid user_id) {
   const std::string index = state->index_key_of(user_id);
-  const std::array<std::string, 2> args{state->options.key_prefix, unix_ms(system_clock::now())};
-  const auto flat = co_await state->commands.eval<std::vector<std::string>>(list_script(), index,
-                                                                            args, use_awaitable);
+  Reply reply;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == kIndexAttempts) index_changed(index, "list_for_user");
+    IndexCall call = co_await read_index(state->commands, state->options.key_prefix, index);
+    call.args.insert(call.args.begin(), unix_ms(system_clock::now()));
+    reply =
+        co_await state->commands.eval<Reply>(list_script(), call.keys, call.args, use_awaitable);
+    if (!reply.is_integer() || reply.integer() != kScriptConflict) break;
+  }
+  const auto flat = std::move(reply).as<std::vector<std::string>>();
   if (flat.size() % 2 != 0) {
     throw Error(errc::unexpected_type, "list_for_user: the script replied with " +
                                            std::to_string(flat.size()) + " elements, not pairs");
@@ -263,10 +324,14 @@ asio::awaitable<std::vector<Session>> RedisSessionRepository::list_impl(StatePtr
 
 asio::awaitable<std::size_t> RedisSessionRepository::revoke_all_impl(StatePtr state, Uuid user_id) {
   const std::string index = state->index_key_of(user_id);
-  const std::array<std::string, 2> args{state->options.key_prefix, user_id.to_string()};
-  const auto deleted =
-      co_await state->commands.eval<long long>(revoke_script(), index, args, use_awaitable);
-  co_return static_cast<std::size_t>(deleted);
+  for (int attempt = 0; attempt < kIndexAttempts; ++attempt) {
+    IndexCall call = co_await read_index(state->commands, state->options.key_prefix, index);
+    call.args.insert(call.args.begin(), user_id.to_string());
+    const auto deleted = co_await state->commands.eval<long long>(revoke_script(), call.keys,
+                                                                  call.args, use_awaitable);
+    if (deleted != kScriptConflict) co_return static_cast<std::size_t>(deleted);
+  }
+  index_changed(index, "revoke_all");
 }
 
 }  // namespace asyncredis

@@ -8,8 +8,10 @@ namespace {
 // Shared by every script. now_ms: the later of Redis's clock and the client's, so a session
 // expired by either clock counts as expired (the client checks its own clock on reads).
 // index_done: prunes entries whose expiry has come and makes the index expire with its
-// longest-lived member (an empty sorted set is deleted by Redis itself). owner_differs: whether
-// stored JSON names a user other than `user_id`; unreadable JSON owns nothing.
+// longest-lived member (an empty sorted set is deleted by Redis itself). owner_of: the user a
+// stored JSON names, lowercased; unreadable JSON owns nothing. given_keys: the session key of
+// each index member, from KEYS[i] for id ARGV[i] (i >= 2), or nil when a member was not given
+// (the index changed since the client read it).
 constexpr const char* kPrelude = R"lua(
 local function now_ms(client_now)
   local t = redis.call('TIME')
@@ -29,6 +31,14 @@ local function owner_of(json)
     return string.lower(decoded.user_id)
   end
   return nil
+end
+local function given_keys(members)
+  local keys = {}
+  for i = 2, #KEYS do keys[ARGV[i]] = KEYS[i] end
+  for _, id in ipairs(members) do
+    if not keys[id] then return nil end
+  end
+  return keys
 end
 )lua";
 
@@ -73,18 +83,6 @@ return 1
   return script;
 }
 
-const Script& remove_script() {
-  static const Script script = make(R"lua(
-local old = redis.call('GET', KEYS[1])
-if not old then return 0 end
-redis.call('DEL', KEYS[1])
-local owner = owner_of(old)
-if owner then redis.call('ZREM', ARGV[1] .. owner, ARGV[2]) end
-return 1
-)lua");
-  return script;
-}
-
 const Script& touch_script() {
   static const Script script = make(R"lua(
 local old = redis.call('GET', KEYS[1])
@@ -109,11 +107,14 @@ return 1
 
 const Script& list_script() {
   static const Script script = make(R"lua(
-local now = now_ms(ARGV[2])
+local now = now_ms(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local keys = given_keys(members)
+if not keys then return -1 end
 local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local json = redis.call('GET', ARGV[1] .. id)
+for _, id in ipairs(members) do
+  local json = redis.call('GET', keys[id])
   if json then
     out[#out + 1] = id
     out[#out + 1] = json
@@ -129,13 +130,15 @@ return out
 
 const Script& revoke_script() {
   static const Script script = make(R"lua(
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local keys = given_keys(members)
+if not keys then return -1 end
 local deleted = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local key = ARGV[1] .. id
-  local json = redis.call('GET', key)
+for _, id in ipairs(members) do
+  local json = redis.call('GET', keys[id])
   if json then
     local owner = owner_of(json)
-    if not owner or owner == ARGV[2] then deleted = deleted + redis.call('DEL', key) end
+    if not owner or owner == ARGV[1] then deleted = deleted + redis.call('DEL', keys[id]) end
   end
 end
 redis.call('DEL', KEYS[1])

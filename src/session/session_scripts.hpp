@@ -23,20 +23,22 @@ const Script& create_script();
 // when the stored session names another user_id (nothing written).
 const Script& save_script();
 
-// KEYS: session key. ARGV: index prefix, id. 1 when a session was deleted, else 0.
-const Script& remove_script();
-
 // KEYS: session key, index key. ARGV: expected json, new json, expires_ms, id, client_now_ms,
 // "1" to remove instead. kScriptDone, kScriptMissing, kScriptExpired (removed), or
 // kScriptConflict when the stored value is no longer the expected one (nothing written).
 const Script& touch_script();
 
-// KEYS: index key. ARGV: session key prefix, client_now_ms. Prunes expired and dangling
-// entries; returns id, json, id, json, ... of the rest, soonest expiry first.
+// The two index scripts take the members the client read from the index (ZRANGE) with their
+// session keys: KEYS: index key, then the session key of each; ARGV: as below, then the ids
+// in the same order. kScriptConflict, with nothing done, when the index holds a member that
+// was not given: read it again.
+
+// ARGV: client_now_ms, ids. Prunes expired and dangling entries; returns id, json, id,
+// json, ... of the rest, soonest expiry first.
 const Script& list_script();
 
-// KEYS: index key. ARGV: session key prefix, user_id. Deletes the indexed sessions not owned
-// by another user, then the index; returns how many sessions it deleted.
+// ARGV: user_id, ids. Deletes the indexed sessions not owned by another user, then the index;
+// returns how many sessions it deleted.
 const Script& revoke_script();
 
 }  // namespace asyncredis::session_detail

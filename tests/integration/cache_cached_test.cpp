@@ -21,6 +21,7 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 // ASSERT_* returns, which a coroutine cannot: this records the failure and co_returns.
 #define CACHE_REQUIRE(condition)                        \
@@ -49,12 +50,16 @@ struct User {
   friend bool operator==(const User&, const User&) = default;
 };
 
-// A slow user gateway: counts its calls, knows ids below 100.
+// A user gateway: counts its calls, knows ids below 100. While `held`, its answers wait until
+// the test lets them go (a slow database, for exactly as long as a test needs).
 struct Gateway {
   std::atomic<int> calls = 0;
+  std::atomic<bool> held = false;
   asio::awaitable<std::optional<User>> find(std::int64_t id) {
     ++calls;
-    co_await sleep_for(5ms);
+    if (!co_await test::eventually([this] { return !held.load(); })) {
+      throw std::runtime_error("the test never let the gateway answer");
+    }
     if (id >= 100) co_return std::nullopt;
     co_return User{id, "user" + std::to_string(id)};
   }
@@ -143,8 +148,7 @@ TEST_F(Memoizer, TextArgumentsOfAnyTypeShareAKeyAndOutliveTheCaller) {
     std::atomic<int> calls = 0;
     auto greet = cached(cache, "greet", 1min,
                         [&calls](std::string_view name, int times) -> asio::awaitable<std::string> {
-                          ++calls;
-                          co_await sleep_for(10ms);  // the caller's string is gone by now
+                          ++calls;  // after the GET: the caller's string is gone by now
                           std::string out;
                           for (int i = 0; i < times; ++i) out += name;
                           co_return out;
@@ -159,7 +163,7 @@ TEST_F(Memoizer, TextArgumentsOfAnyTypeShareAKeyAndOutliveTheCaller) {
       });
       name.assign("zz");  // the call keeps its own copy
     }
-    while (!done) co_await sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return done.load(); }));
     EXPECT_EQ(co_await greet("ab", 2), "abab");
     const std::string ab = "ab";
     EXPECT_EQ(co_await greet(ab, 2), "abab");
@@ -207,13 +211,59 @@ TEST_F(Memoizer, InvalidateAllRemovesOnlyItsPrefix) {
     auto twice = [](int x) -> asio::awaitable<int> { co_return 2 * x; };
     auto user = cached(cache, "user", 1min, twice);
     auto users = cached(cache, "users", 1min, twice);
+    // A prefix that extends "user" with ':' is another memoizer, not part of "user".
+    auto posts = cached(cache, "user:posts", 1min, twice);
     for (int i = 0; i < 5; ++i) {
       co_await user(i);
       co_await users(i);
+      co_await posts(i);
     }
     EXPECT_EQ(co_await user.invalidate_all(), 5u);
-    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 5);
+    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 10);
     EXPECT_EQ(co_await client.exists(users.key_for(3), use_awaitable), 1);
+    EXPECT_EQ(co_await client.exists(posts.key_for(3), use_awaitable), 1);
+    EXPECT_EQ(co_await posts.invalidate_all(), 5u);
+    EXPECT_EQ(co_await users.invalidate_all(), 5u);
+  });
+}
+
+TEST_F(Memoizer, InvalidateAllOfAKeyFunctionsMemoizerRemovesOnlyItsPrefix) {
+  with_cache([](RedisClient& client, CacheService& cache) -> asio::awaitable<void> {
+    auto twice = [](int x) -> asio::awaitable<int> { co_return 2 * x; };
+    auto id_key = [](int x) { return std::to_string(x); };
+    auto user = cached(cache, "user", 1min, twice).key_with(id_key);
+    auto posts = cached(cache, "user:posts", 1min, twice).key_with(id_key);
+    auto digest_posts = cached(cache, "user:posts", 1min, twice);
+    for (int i = 0; i < 3; ++i) {
+      co_await user(i);
+      co_await posts(i);
+      co_await digest_posts(i);
+    }
+    EXPECT_EQ(user.key_for(2), "user:2");
+    EXPECT_EQ(co_await user.invalidate_all(), 3u);
+    EXPECT_EQ(co_await client.command<long long>("DBSIZE", use_awaitable), 6);
+    EXPECT_EQ(co_await client.exists("user:posts:2", use_awaitable), 1);
+
+    // A key function's result with ':' could be another memoizer's key ("user" + "posts:1"
+    // is "user:posts" + "1"): refused, as is an empty one.
+    auto colon = cached(cache, "user", 1min, twice).key_with([](int x) {
+      return "posts:" + std::to_string(x);
+    });
+    auto empty = cached(cache, "user", 1min, twice).key_with([](int) { return std::string(); });
+    for (const auto& attempt : {std::function<asio::awaitable<int>()>([&] { return colon(1); }),
+                                std::function<asio::awaitable<int>()>([&] { return empty(1); })}) {
+      errc code{};
+      std::string message;
+      try {
+        co_await attempt();
+      } catch (const Error& e) {
+        code = static_cast<errc>(e.code().value());
+        message = e.message();
+      }
+      EXPECT_EQ(code, errc::invalid_argument);
+      EXPECT_NE(message.find("cached \"user\""), std::string::npos) << message;
+    }
+    EXPECT_EQ(co_await client.exists("user:posts:1", use_awaitable), 1) << "untouched";
   });
 }
 
@@ -224,6 +274,7 @@ TEST_F(Memoizer, ConcurrentCallsShareOneComputationUnlessTurnedOff) {
     auto shared = cached(cache, "shared", 1min, find);
     auto separate = cached(cache, "separate", 1min, find).single_flight(false);
     std::atomic<int> done = 0;
+    gateway.held = true;  // until every caller waits, or computes
     for (int i = 0; i < 100; ++i) {
       shared(7, [&](std::exception_ptr e, std::optional<User> u) {
         EXPECT_FALSE(e);
@@ -231,16 +282,22 @@ TEST_F(Memoizer, ConcurrentCallsShareOneComputationUnlessTurnedOff) {
         ++done;
       });
     }
-    while (done < 100) co_await sleep_for(1ms);
+    EXPECT_TRUE(co_await test::eventually([&] { return cache.stats().waits == 99; }));
+    gateway.held = false;
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return done == 100; }));
     EXPECT_EQ(gateway.calls.load(), 1);
+    gateway.held = true;
     for (int i = 0; i < 10; ++i) {
       separate(8, [&](std::exception_ptr e, std::optional<User>) {
         EXPECT_FALSE(e);
         ++done;
       });
     }
-    while (done < 110) co_await sleep_for(1ms);
-    EXPECT_EQ(gateway.calls.load(), 11);
+    // Ten computations of one key at once: none waited for another.
+    EXPECT_TRUE(co_await test::eventually([&] { return gateway.calls == 11; }));
+    gateway.held = false;
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return done == 110; }));
+    EXPECT_EQ(cache.stats().waits, 99u);
   });
 }
 
@@ -322,7 +379,9 @@ TEST_F(Memoizer, EarlyRefreshRenewsAHotKeyBeforeItExpiresWithOneComputation) {
     CACHE_REQUIRE(raw.has_value());
     EXPECT_TRUE(raw->starts_with(std::string("\0X", 2))) << "delta and expiry are stored";
 
-    // Bursts of 50 concurrent hits every 50 ms, until the refresh has been stored.
+    // Bursts of 50 concurrent hits every 50 ms, until the refresh has been stored. The pause
+    // between bursts is the behaviour under test: time passing brings the entry nearer its
+    // expiry, which is what makes a hit draw a refresh.
     const auto started = std::chrono::steady_clock::now();
     std::atomic<int> answered = 0, failed = 0;
     int sent = 0;
@@ -335,7 +394,7 @@ TEST_F(Memoizer, EarlyRefreshRenewsAHotKeyBeforeItExpiresWithOneComputation) {
       }
       co_await sleep_for(50ms);
     }
-    while (answered.load() < sent) co_await sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return answered.load() == sent; }));
     EXPECT_EQ(completed.load(), 2) << "refreshed once";
     EXPECT_EQ(computations.load(), 2) << "one computation for every caller drawn to refresh";
     EXPECT_EQ(most_running.load(), 1);

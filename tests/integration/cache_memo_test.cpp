@@ -15,13 +15,13 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 
@@ -185,7 +185,7 @@ TEST_F(DecodedMemoTest, CallsOutliveTheirMemoizer) {
     }  // no reply has been read yet: this coroutine has not given up its thread
     auto late = co_await std::move(*later);
     EXPECT_EQ(late, (Counted{1, "user1"}));
-    while (!remembered || !computed || !decoded) co_await sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return remembered && computed && decoded; }));
     EXPECT_EQ(*remembered, (Counted{1, "user1"}));
     EXPECT_EQ(*computed, (Counted{2, "user2"}));
     EXPECT_EQ(*decoded, (Counted{3, "three"}));

@@ -20,6 +20,7 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 // ASSERT_* returns, which a coroutine cannot: this records the failure and co_returns.
 #define CACHE_REQUIRE(condition)                        \
@@ -301,7 +302,7 @@ TEST_F(Cache, AnyCompletionToken) {
       EXPECT_FALSE(e);
       set_done = true;
     });
-    while (!set_done) co_await test::sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return set_done; }));
     std::optional<int> got;
     bool get_done = false;
     cache.get<int>("k", [&](std::exception_ptr e, std::optional<int> v) {
@@ -309,7 +310,7 @@ TEST_F(Cache, AnyCompletionToken) {
       got = v;
       get_done = true;
     });
-    while (!get_done) co_await test::sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return get_done; }));
     EXPECT_EQ(got, 5);
     // deferred: composed later, run with use_awaitable
     auto op = cache.del("k");
@@ -332,7 +333,7 @@ struct StrandTally {
     };
   }
   asio::awaitable<void> wait_for(int completions) {
-    while (done < completions) co_await test::sleep_for(1ms);
+    EXPECT_TRUE(co_await test::eventually([&] { return done >= completions; }));
   }
 };
 

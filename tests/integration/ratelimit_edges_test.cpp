@@ -6,6 +6,7 @@
 #include <set>
 
 #include "asyncredis/asyncredis.hpp"
+#include "ratelimit_server_clock.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 
@@ -14,7 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
@@ -22,21 +22,27 @@ using std::chrono::milliseconds;
 constexpr milliseconds window = 1s;
 constexpr std::int64_t limit = 10;
 
-asio::awaitable<milliseconds> server_ms(RedisClient& c) {
-  auto t = co_await c.time(use_awaitable);
-  co_return std::chrono::duration_cast<milliseconds>(t.time_since_epoch());
+// retry_after is the exact wait (µs, on Redis's clock) rounded up to whole milliseconds, so
+// checked_at + retry_after lies up to this much after the exact moment it stands for.
+constexpr milliseconds kRetryAfterRounding = 1ms;
+
+// The edges are those of Redis's clock, which decides; these wait on it (test::until_server_time).
+// Waits until `lead` or less before the next window edge (the one after, if this one is too
+// close to catch).
+asio::awaitable<void> wait_until_before_edge(RedisClient& c, milliseconds lead) {
+  const std::int64_t w = window.count();
+  const std::int64_t now = co_await test::server_ms(c);
+  const std::int64_t target = now / w + (w - now % w > lead.count() + 30 ? 0 : 1);
+  EXPECT_TRUE(co_await test::until_server_time(
+      c, [&](std::int64_t t) { return t / w == target && w - t % w <= lead.count(); }));
 }
 
-// Sleeps until `lead` before the next window edge of the server's clock (skipping a window if
-// that moment is too close to catch).
-asio::awaitable<void> sleep_until_before_edge(RedisClient& c, milliseconds lead) {
-  const milliseconds to_edge = window - (co_await server_ms(c)) % window;
-  co_await sleep_for(to_edge > lead + 30ms ? to_edge - lead : to_edge + window - lead);
-}
-
-// Sleeps until `after` past the next window edge.
-asio::awaitable<void> sleep_past_edge(RedisClient& c, milliseconds after) {
-  co_await sleep_for(window - (co_await server_ms(c)) % window + after);
+// Waits until `after` past the next window edge.
+asio::awaitable<void> wait_past_edge(RedisClient& c, milliseconds after) {
+  const std::int64_t w = window.count();
+  const std::int64_t start = co_await test::server_ms(c) / w;
+  EXPECT_TRUE(co_await test::until_server_time(
+      c, [&](std::int64_t t) { return t / w > start && t % w >= after.count(); }));
 }
 
 struct Burst {
@@ -72,9 +78,9 @@ AroundAnEdge allowed_around_an_edge(test::RedisServer& server, RateLimitStrategy
     RedisClient client(io.get_executor(), server.settings());
     co_await client.connect(use_awaitable);
     RateLimiter limiter(client, {.strategy = strategy});
-    co_await sleep_until_before_edge(client, 250ms);
+    co_await wait_until_before_edge(client, 250ms);
     Burst before = co_await burst(limiter, 15);
-    co_await sleep_past_edge(client, 100ms);
+    co_await wait_past_edge(client, 100ms);
     Burst after = co_await burst(limiter, 15);
     EXPECT_EQ(before.allowed, limit) << "the first burst finds a fresh limit";
     EXPECT_EQ(before.windows.size(), 1u);
@@ -123,22 +129,27 @@ void expect_honest_retry_after(test::RedisServer& server, RateLimitStrategy stra
     co_await client.connect(use_awaitable);
     RateLimiter limiter(client, {.strategy = strategy});
     // Start 200 ms into a window so the denial below is not at an edge.
-    co_await sleep_past_edge(client, 200ms);
+    co_await wait_past_edge(client, 200ms);
     co_await limiter.check("retry", 4, window, 4, use_awaitable);
     RateLimitResult denied = co_await limiter.check("retry", 4, window, use_awaitable);
     EXPECT_FALSE(denied.allowed);
     EXPECT_GT(denied.retry_after, 50ms);
     EXPECT_LE(denied.retry_after, 2 * window);
-    EXPECT_GE(denied.reset_at - denied.checked_at, denied.retry_after - 1ms);
+    EXPECT_GE(denied.reset_at - denied.checked_at, denied.retry_after - kRetryAfterRounding);
     // Shortly before it is due (on the server's clock) still denied, and due at the same time.
     const auto due = denied.checked_at + denied.retry_after;
-    co_await sleep_for(denied.retry_after - 150ms);
+    const std::int64_t due_ms = std::chrono::ceil<milliseconds>(due.time_since_epoch()).count();
+    EXPECT_TRUE(co_await test::until_server_time(
+        client, [&](std::int64_t t) { return t >= due_ms - 150; }));
     RateLimitResult early = co_await limiter.peek("retry", 4, window, use_awaitable);
     EXPECT_LT(early.checked_at, due) << "the machine was too slow for this test";
     EXPECT_FALSE(early.allowed);
-    EXPECT_LE(early.checked_at + early.retry_after - due, 1ms);
-    EXPECT_GE(early.checked_at + early.retry_after - due, -1ms);
-    co_await sleep_for(due - early.checked_at + 2ms);
+    // Both dues stand for the same exact moment, each rounded up by less than the rounding.
+    EXPECT_LE(early.checked_at + early.retry_after - due, kRetryAfterRounding);
+    EXPECT_GE(early.checked_at + early.retry_after - due, -kRetryAfterRounding);
+    // Due (rounded up, so the exact moment has passed) on Redis's clock: allowed.
+    EXPECT_TRUE(
+        co_await test::until_server_time(client, [&](std::int64_t t) { return t >= due_ms; }));
     EXPECT_TRUE((co_await limiter.check("retry", 4, window, use_awaitable)).allowed);
     co_await client.disconnect(use_awaitable);
   });

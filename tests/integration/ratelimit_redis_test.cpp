@@ -6,6 +6,8 @@
 #include <set>
 
 #include "asyncredis/asyncredis.hpp"
+#include "ratelimit/lua_scripts.hpp"
+#include "ratelimit_server_clock.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
@@ -15,22 +17,19 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-asio::awaitable<std::int64_t> server_ms(RedisClient& c) {
-  auto t = co_await c.time(use_awaitable);
-  co_return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
+using test::server_ms;
 
-// Waits past the next window edge if it is less than `margin` away, so what follows happens in
-// one window.
+// Waits (on Redis's clock, which decides) until the next window has begun if its edge is less
+// than `margin` away, so what follows happens in one window.
 asio::awaitable<void> keep_clear_of_edge(RedisClient& c, milliseconds window, milliseconds margin) {
+  const std::int64_t w = window.count();
   const std::int64_t now = co_await server_ms(c);
-  const milliseconds left(window.count() - now % window.count());
-  if (left < margin) co_await sleep_for(left + 50ms);
+  if (w - now % w >= margin.count()) co_return;
+  EXPECT_TRUE(co_await test::until_server_time(c, [&](std::int64_t t) { return t / w > now / w; }));
 }
 
 template <class Awaitable>
@@ -74,7 +73,10 @@ TEST_P(EveryStrategy, ThousandConcurrentChecksAllowExactlyTheLimit) {
     RateLimiter limiter(c, options());
     const RateLimit rate{100, 1h};
     co_await keep_clear_of_edge(c, rate.window, 10s);
-    const std::string key = limiter.redis_key("burst", co_await server_ms(c) / rate.window.count());
+    const std::int64_t index = co_await server_ms(c) / rate.window.count();
+    const std::string key = GetParam() == RateLimitStrategy::gcra
+                                ? limiter.redis_key("burst", rate)
+                                : limiter.redis_key("burst", index);
     int done = 0, allowed = 0, failed = 0;
     std::multiset<std::int64_t> remaining_when_allowed;
     for (int i = 0; i < 1000; ++i) {
@@ -192,7 +194,6 @@ TEST_P(EveryStrategy, ResetForgetsTheKeyAndNothingElse) {
       EXPECT_FALSE((co_await limiter.check(key, 2, 1h, use_awaitable)).allowed);
     }
     co_await limiter.reset("a", use_awaitable);
-    // (GCRA keeps one state per key whatever the rate, so the short window goes first.)
     EXPECT_TRUE((co_await limiter.check("a", 2, 1min, use_awaitable)).allowed);
     EXPECT_TRUE((co_await limiter.check("a", 2, 1h, use_awaitable)).allowed);
     for (const char* key : {"a:x", "ab", "a:7"}) {
@@ -280,10 +281,92 @@ TEST_F(RateLimitRedis, KeyPrefixIsAnOption) {
     co_await gcra.check("k", 5, 1h, use_awaitable);
     co_await sliding.check("k", 5, 1h, use_awaitable);
     for (const std::string& key :
-         {"api:k:" + std::to_string(index), "k:" + std::to_string(index), std::string("g:k:gcra"),
-          "ratelimit:k:sw:" + std::to_string(index)}) {
+         {"api:k:" + std::to_string(index), "k:" + std::to_string(index),
+          std::string("g:k:gcra:5:3600000:5"), "ratelimit:k:sw:" + std::to_string(index)}) {
       EXPECT_EQ(co_await c.exists(key, use_awaitable), 1) << key;
     }
+  });
+}
+
+// ---- the window scripts' keys -------------------------------------------------------------
+
+TEST_F(RateLimitRedis, AWindowScriptTouchesOnlyTheWindowsItWasGiven) {
+  with_client([&](RedisClient& c) -> asio::awaitable<void> {
+    // Counters of windows long past: the script must not build the current one's key itself
+    // but say so, with Redis's time for the client's next try.
+    const std::int64_t now_ms = co_await server_ms(c);
+    const std::int64_t first = now_ms / 3'600'000 - 10;
+    for (const bool sliding : {false, true}) {
+      std::vector<std::string> keys;
+      for (std::int64_t i = first; i < first + (sliding ? 4 : 3); ++i) {
+        keys.push_back("t:" + std::to_string(i));
+      }
+      const std::array<std::int64_t, 4> args{5, 3'600'000, 1, first};
+      const Script& script = sliding ? detail::ratelimit::sliding_window_script()
+                                     : detail::ratelimit::fixed_window_script();
+      const auto reply =
+          co_await c.eval<std::vector<std::int64_t>>(script, keys, args, use_awaitable);
+      EXPECT_EQ(reply.size(), 5u);
+      if (reply.size() != 5u) co_return;
+      EXPECT_EQ(reply[0], detail::ratelimit::window_not_given);
+      EXPECT_GE(reply[2] / 1000, now_ms) << "Redis's time";
+      EXPECT_EQ(co_await c.command<std::int64_t>("DBSIZE", use_awaitable), 0) << "nothing written";
+    }
+  });
+}
+
+// ---- GCRA: one state per rate -----------------------------------------------------------
+
+TEST_F(RateLimitRedis, GcraKeepsOneStatePerRate) {
+  with_client([&](RedisClient& c) -> asio::awaitable<void> {
+    RateLimiter limiter(c, {.strategy = RateLimitStrategy::gcra});
+    // One unit an hour and five an hour on the same key: the first rate's use must not push
+    // the second's theoretical arrival time an hour ahead (nor the other way around).
+    const RateLimit hourly{1, 1h}, five{5, 1h};
+    EXPECT_TRUE((co_await limiter.check("k", hourly, use_awaitable)).allowed);
+    EXPECT_FALSE((co_await limiter.check("k", hourly, use_awaitable)).allowed);
+    for (int i = 0; i < 5; ++i) {
+      RateLimitResult r = co_await limiter.check("k", five, use_awaitable);
+      EXPECT_TRUE(r.allowed) << i;
+      EXPECT_EQ(r.remaining, 4 - i);
+    }
+    EXPECT_FALSE((co_await limiter.check("k", five, use_awaitable)).allowed);
+    EXPECT_FALSE((co_await limiter.peek("k", hourly, use_awaitable)).allowed);
+    // Another burst is another rate.
+    EXPECT_TRUE((co_await limiter.check("k", RateLimit{5, 1h, 6}, use_awaitable)).allowed);
+
+    // The rate is in the key, in the documented format, and reset() forgets every rate.
+    EXPECT_EQ(limiter.redis_key("k", five), "ratelimit:k:gcra:5:3600000:5");
+    EXPECT_EQ(limiter.redis_key("k", RateLimit{5, 1h, 6}), "ratelimit:k:gcra:5:3600000:6");
+    for (const RateLimit& rate : {hourly, five}) {
+      EXPECT_EQ(co_await c.exists(limiter.redis_key("k", rate), use_awaitable), 1);
+    }
+    co_await limiter.check("k:x", five, use_awaitable);
+    co_await limiter.reset("k", use_awaitable);
+    EXPECT_TRUE((co_await limiter.check("k", hourly, use_awaitable)).allowed);
+    EXPECT_EQ((co_await limiter.check("k", five, use_awaitable)).remaining, 4);
+    EXPECT_EQ(co_await c.exists(limiter.redis_key("k:x", five), use_awaitable), 1)
+        << "another key's state";
+  });
+}
+
+TEST_F(RateLimitRedis, RedisKeyNeedsTheStrategysCoordinates) {
+  with_client([&](RedisClient& c) -> asio::awaitable<void> {
+    RateLimiter gcra(c, {.strategy = RateLimitStrategy::gcra});
+    RateLimiter fixed(c);
+    for (auto call :
+         {std::function<void()>([&] { (void)gcra.redis_key("k", 7); }), std::function<void()>([&] {
+            (void)fixed.redis_key("k", RateLimit{5, 1h});
+          })}) {
+      try {
+        call();
+        ADD_FAILURE() << "no error";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), make_error_code(errc::invalid_argument));
+        EXPECT_NE(e.message().find("redis_key"), std::string::npos) << e.what();
+      }
+    }
+    co_return;
   });
 }
 
@@ -314,12 +397,13 @@ TEST_F(RateLimitRedis, AWrongTypeKeyIsAnErrorEvenWhenFailingOpen) {
 
     RateLimiter gcra(
         c, {.strategy = RateLimitStrategy::gcra, .on_unavailable = OnUnavailable::fail_closed});
-    server_->cli({"HSET", gcra.redis_key("hash"), "f", "v"});
-    e = co_await error_from(gcra.check("hash", 5, 1h, use_awaitable));
+    const RateLimit rate{5, 1h};
+    server_->cli({"HSET", gcra.redis_key("hash", rate), "f", "v"});
+    e = co_await error_from(gcra.check("hash", rate, use_awaitable));
     EXPECT_NE(std::string(e.what()).find("WRONGTYPE"), std::string::npos) << e.what();
-    server_->cli({"SET", gcra.redis_key("text"), "soon"});
-    e = co_await error_from(gcra.check("text", 5, 1h, use_awaitable));
-    EXPECT_NE(e.message().find(gcra.redis_key("text")), std::string::npos) << e.what();
+    server_->cli({"SET", gcra.redis_key("text", rate), "soon"});
+    e = co_await error_from(gcra.check("text", rate, use_awaitable));
+    EXPECT_NE(e.message().find(gcra.redis_key("text", rate)), std::string::npos) << e.what();
   });
 }
 

@@ -9,13 +9,13 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
 
 using namespace std::chrono_literals;
 using test::run_async;
-using test::sleep_for;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -116,14 +116,11 @@ TEST(RateLimitUnavailable, ClientWhoseServerDiedFollowsEachPolicyWithinTheTimeou
     EXPECT_FALSE(r.allowed);
     EXPECT_EQ(r.decided_by, DecidedBy::local_fallback);
 
-    // Back to Redis as soon as it answers again (no cooldown configured).
+    // Back to Redis as soon as it answers again (no cooldown configured): checks decided by the
+    // policy until the client has reconnected, then by Redis.
     server.start();
-    DecidedBy by = DecidedBy::failed_open;
-    for (int i = 0; i < 100 && by != DecidedBy::redis; ++i) {
-      by = (co_await open.check("k", 2, 1h, use_awaitable)).decided_by;
-      if (by != DecidedBy::redis) co_await sleep_for(50ms);
-    }
-    EXPECT_EQ(by, DecidedBy::redis);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return client.stats().connected > 0; }));
+    EXPECT_EQ((co_await open.check("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
   });
 }
 
@@ -144,6 +141,47 @@ TEST(RateLimitUnavailable, NothingListeningOnThePort) {
     EXPECT_FALSE(r.allowed);
     EXPECT_EQ(r.decided_by, DecidedBy::failed_closed);
     EXPECT_TRUE(is_outage(r.unavailable_error)) << r.unavailable_error.message();
+  });
+}
+
+TEST(RateLimitUnavailable, AServerOutOfMemoryFollowsEachPolicy) {
+  // At its maxmemory with noeviction, a real redis-server refuses each counting script's write
+  // with "-OOM ...": Redis cannot serve now, and the policy decides.
+  test::RedisServer server({.extra_args = {"--maxmemory-policy", "noeviction"}});
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), server.settings());
+    co_await client.connect(use_awaitable);
+    RateLimiter open(client, {.on_unavailable = OnUnavailable::fail_open});
+    EXPECT_EQ((co_await open.check("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    server.cli({"CONFIG", "SET", "maxmemory", "1"});
+
+    for (const auto strategy : {RateLimitStrategy::fixed_window, RateLimitStrategy::sliding_window,
+                                RateLimitStrategy::gcra}) {
+      SCOPED_TRACE(std::string(to_string(strategy)));
+      RateLimiter allow(client, {.strategy = strategy, .on_unavailable = OnUnavailable::fail_open});
+      RateLimitResult r = co_await allow.check("k", 2, 1h, use_awaitable);
+      EXPECT_TRUE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::failed_open);
+      EXPECT_EQ(code_of(r.unavailable_error), errc::server_error);
+
+      RateLimiter deny(client,
+                       {.strategy = strategy, .on_unavailable = OnUnavailable::fail_closed});
+      r = co_await deny.check("k", 2, 1h, use_awaitable);
+      EXPECT_FALSE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::failed_closed);
+
+      RateLimiter local(client,
+                        {.strategy = strategy, .on_unavailable = OnUnavailable::local_fallback});
+      r = co_await local.check("k", 2, 1h, use_awaitable);
+      EXPECT_TRUE(r.allowed);
+      EXPECT_EQ(r.decided_by, DecidedBy::local_fallback);
+
+      // A peek writes nothing, so Redis still answers it.
+      EXPECT_EQ((co_await deny.peek("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    }
+    server.cli({"CONFIG", "SET", "maxmemory", "0"});
+    EXPECT_EQ((co_await open.check("k", 2, 1h, use_awaitable)).decided_by, DecidedBy::redis);
+    co_await client.disconnect(use_awaitable);
   });
 }
 
@@ -207,8 +245,7 @@ TEST(RateLimitUnavailable, DeferredAndCallbackTokensWork) {
       EXPECT_EQ(code_of(error_code_of(e)), errc::not_connected);
       ++calls;
     });
-    for (int i = 0; i < 40 && calls < 2; ++i) co_await sleep_for(5ms);
-    EXPECT_EQ(calls, 2);
+    EXPECT_TRUE(co_await test::eventually([&] { return calls == 2; }));
   });
 }
 
@@ -232,11 +269,11 @@ TEST(RateLimitUnavailable, CancellationIsAnErrorNotAnOutage) {
           result = r;
           done = true;
         }));
-    co_await sleep_for(50ms);
+    // Cancelled once its script is on its way to the server that does not answer.
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return client.stats().pending_requests > 0; }));
     signal.emit(asio::cancellation_type::terminal);
-    for (int i = 0; i < 40 && !done; ++i) co_await sleep_for(25ms);
+    EXPECT_TRUE(co_await test::eventually([&] { return done; })) << "cancel did not end the check";
     server.resume();
-    EXPECT_TRUE(done) << "cancel did not end the check";
     EXPECT_EQ(code_of(error_code_of(error)), errc::cancelled) << error_message_of(error);
   });
 }

@@ -16,6 +16,7 @@
 #include "support/async_test.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
@@ -309,7 +310,7 @@ TEST_F(Sessions, RacingSaveAndRemoveAlwaysEndRemoved) {
         repo.save(changed, on_save);
       }
     }
-    while (pending > 0) co_await test::sleep_for(1ms);
+    CO_ASSERT_TRUE(co_await test::eventually([&] { return pending == 0; }));
     EXPECT_EQ(failures, 0);
     EXPECT_GT(saves_refused, 0) << "some saves must have come after their remove";
     EXPECT_EQ(co_await c.command<std::int64_t>("DBSIZE", use_awaitable), 0)

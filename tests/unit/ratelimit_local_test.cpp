@@ -55,6 +55,22 @@ TEST(LocalRateLimiter, EachStrategyLimitsPerKey) {
   }
 }
 
+TEST(LocalRateLimiter, GcraKeepsOneStatePerRate) {
+  // 1 per 10 s and 5 per 10 s on one key: the first has used its one unit, which must not make
+  // the second think its steady rate has been used up (or the other way around).
+  LocalRateLimiter limiter(RateLimitStrategy::gcra);
+  EXPECT_TRUE(limiter.check("k", RateLimit{1, 10s}, 1, t0).allowed);
+  EXPECT_FALSE(limiter.check("k", RateLimit{1, 10s}, 1, t0).allowed);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(limiter.check("k", RateLimit{5, 10s}, 1, t0).allowed) << i;
+  }
+  EXPECT_FALSE(limiter.check("k", RateLimit{5, 10s}, 1, t0).allowed);
+  EXPECT_TRUE(limiter.check("k", RateLimit{5, 10s, 6}, 1, t0).allowed) << "another burst";
+  EXPECT_EQ(limiter.size(), 3u);
+  limiter.reset("k");
+  EXPECT_EQ(limiter.size(), 0u);
+}
+
 TEST(LocalRateLimiter, FixedWindowStartsAfreshAtTheNextWindow) {
   LocalRateLimiter limiter;
   const RateLimit rate{2, 1s};

@@ -162,14 +162,16 @@ void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& s
 }
 
 // Runs a miss's fill (see CacheService::fill_and_decode) in a coroutine that completes
-// `handler`.
+// `handler`, on the handler's executor (the service's for a handler without one): the caller
+// cancels from there, and the fill's cancellation handlers must not race with that.
 template <class R, class Handler>
 void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
                 const GetOrSetOptions& options, boost::asio::awaitable<Computed> compute,
                 std::uint64_t flights_seen, Handler&& handler) {
   auto fill = CacheService::fill_and_decode<R>(cache, std::move(key), std::move(missed), options,
                                                std::move(compute), flights_seen);
-  boost::asio::co_spawn(cache.get_executor(), std::move(fill), std::forward<Handler>(handler));
+  auto executor = boost::asio::get_associated_executor(handler, cache.get_executor());
+  boost::asio::co_spawn(std::move(executor), std::move(fill), std::forward<Handler>(handler));
 }
 
 // What CacheService's own sources remember: nothing (only cached() keeps a memo).

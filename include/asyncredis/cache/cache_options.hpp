@@ -36,6 +36,11 @@ struct CacheOptions {
   // again. An invalidate_namespace() here takes effect at once; one made by another process
   // is seen within this time. 0: read before every operation (one more round trip each).
   std::chrono::milliseconds generation_refresh{std::chrono::seconds(1)};
+  // The time limit of a single-flight computation (get_or_set, cached()), from its start:
+  // callers waiting for it fail with errc::timeout then, its leader's computation is cancelled
+  // (the leader fails with errc::timeout once it has stopped), and the key is free for a new
+  // computation. GetOrSetOptions::flight_timeout overrides it per call.
+  std::chrono::milliseconds flight_timeout{std::chrono::seconds(30)};
   // delete_pattern(): SCAN's COUNT hint, and how many keys go in one UNLINK.
   std::size_t scan_count = 1000;
   std::size_t unlink_batch = 500;
@@ -51,6 +56,7 @@ struct CacheStats {
   std::uint64_t errors = 0;           // Redis failures (returned or absorbed), bad values,
                                       // and failed early refreshes that served the old value
   std::uint64_t computations = 0;     // get_or_set / cached() computations started
+  std::uint64_t waits = 0;            // callers that waited for another caller's computation
   std::uint64_t early_refreshes = 0;  // of those, early refreshes of an entry still valid
 };
 
@@ -58,8 +64,12 @@ struct CacheStats {
 struct GetOrSetOptions {
   // The entry's lifetime; 0: the service's default_ttl. A "not found" uses negative_ttl.
   std::chrono::milliseconds ttl{0};
-  // Concurrent callers for one key in this process share one computation.
+  // Concurrent callers for one key in this process share one computation (see
+  // CacheService::get_or_set for cancellation, the time limit and invalidation).
   bool single_flight = true;
+  // The time limit of that shared computation; 0: the service's CacheOptions::flight_timeout.
+  // Computations without single flight have none (each is its own caller's).
+  std::chrono::milliseconds flight_timeout{0};
   // Probabilistic early expiration (XFetch): a hit recomputes when
   //   now - delta * early_refresh * ln(random) >= expiry
   // (delta: how long the computation took, stored with the value). 0: off; 1 is the usual

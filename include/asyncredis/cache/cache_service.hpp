@@ -64,7 +64,15 @@ class Cached;
 //
 // Keys are options.key_prefix + key, or in a namespace
 //   key_prefix + namespace + ':' + generation + ':' + key
-// where the generation is a counter at key_prefix + namespace + ":generation".
+// where the generation is a counter at key_prefix + namespace + ":generation", kept on
+// Redis's clock: it starts at Redis's TIME in microseconds, and each invalidation moves it to
+// at least that clock before its INCR (one script each). The counter has no TTL (one small key
+// per namespace, kept until deleted), so a volatile-* maxmemory policy never evicts it; under
+// allkeys-* it may be evicted like any key, or it may be deleted by hand. Either way the next
+// read restarts it from Redis's clock, above every generation handed out before, so old
+// entries never become visible again: they stay unreachable and expire by their TTL. (What
+// would defeat this is Redis's clock going back, e.g. a fail-over to a replica whose clock is
+// behind, at the moment the counter is lost.)
 //
 // Every operation is an Asio asynchronous operation taking any completion token (deferred when
 // omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
@@ -153,9 +161,22 @@ class CacheService {
   // The value at `key`; on a miss co_awaits compute() (a callable returning
   // asio::awaitable<R>), stores its result and returns it. R = std::optional<U> caches an
   // empty result as "not found". Callers for one key in this process share one computation
-  // (options.single_flight); a computation that throws or is cancelled stores nothing and
-  // every caller sharing it gets its exception. With early_refresh, a caller drawn to refresh
-  // a still-valid entry that fails to compute gets the old value.
+  // (options.single_flight), run by the first of them:
+  //   - a waiting caller that is cancelled (its own deadline, ...) stops waiting, alone;
+  //   - if the running caller is cancelled, its computation is cancelled and a waiting
+  //     caller runs its own compute() for the others (none waiting: nothing more runs);
+  //   - after options.flight_timeout (CacheOptions::flight_timeout by default) every caller
+  //     sharing it fails with errc::timeout (the computation is cancelled) and the next
+  //     caller starts afresh;
+  //   - a computation that throws stores nothing and every caller sharing it gets its
+  //     exception;
+  //   - a set() or del() of the key, or a delete_pattern(), through this service (or a copy)
+  //     while it runs: its result goes to the callers that shared it but is not stored, and
+  //     callers from then on compute afresh.
+  // compute() runs on the handler's executor (the service's for a handler without one), where
+  // the caller's cancellation comes from. With early_refresh, a caller drawn to refresh a
+  // still-valid entry that fails to compute gets the old value. Errors: as above, and
+  // errc::invalid_argument for a negative flight_timeout.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
                   Token&& token = {}) const {
@@ -198,8 +219,8 @@ class CacheService {
   // part of every key in it (the old entries are no longer reachable and expire by their
   // TTL). Returns the new generation. Cost: a namespaced operation reads the generation once
   // per options.generation_refresh (one EVALSHA), so another process sees the invalidation
-  // within that time; this service sees it at once. Generations start from the current time
-  // in milliseconds, so a deleted counter never brings old entries back.
+  // within that time; this service sees it at once. A lost counter never brings old entries
+  // back (see the class comment).
   template <class Token = boost::asio::deferred_t>
   auto invalidate_namespace(std::string_view ns, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_invalidate_namespace(*this, std::string(ns)),
@@ -286,8 +307,11 @@ class CacheService {
   static boost::asio::awaitable<bool> run_exists(CacheService self, std::string key);
   static boost::asio::awaitable<bool> run_expire(CacheService self, std::string key,
                                                  std::chrono::milliseconds ttl);
-  static boost::asio::awaitable<std::size_t> run_delete_pattern(CacheService self,
-                                                                std::string pattern);
+  // delete_pattern(); with `one_segment_from`, only keys with no ':' from that offset of the
+  // key under this service's stem on (the keys of one cached() memoizer, not of another whose
+  // prefix extends it).
+  static boost::asio::awaitable<std::size_t> run_delete_pattern(
+      CacheService self, std::string pattern, std::size_t one_segment_from = std::string::npos);
   static boost::asio::awaitable<std::int64_t> run_invalidate_namespace(CacheService self,
                                                                        std::string ns);
   // The key in Redis of `key` in this service's namespace (reads the generation if needed).

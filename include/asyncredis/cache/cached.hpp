@@ -83,6 +83,12 @@ struct CachedDigest {
   }
 };
 
+// A SCAN MATCH glob for exactly one digest: 64 lowercase hex digits.
+std::string cached_digest_glob();
+// Throws Error(errc::invalid_argument) naming `prefix` for a key function's result that is
+// empty or holds a ':'.
+void cached_check_own_key(std::string_view prefix, std::string_view own);
+
 }  // namespace detail
 
 // The memoized function; see cached(). Cheap to copy (copies share the function). Calls may
@@ -110,7 +116,9 @@ class Cached {
   }
 
   // The key a call with `args` uses, as passed to the CacheService (which adds its key_prefix
-  // and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>".
+  // and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>". Throws
+  // Error(errc::invalid_argument) for a key function's result that is empty or holds a ':'
+  // (it could then be another memoizer's key: see invalidate_all()).
   template <class... Args>
   std::string key_for(const Args&... args) const {
     if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
@@ -120,7 +128,9 @@ class Cached {
     } else {
       std::string key = state_->prefix;
       key += ':';
+      const std::size_t own = key.size();
       key += std::invoke(state_->key_fn, args...);
+      detail::cached_check_own_key(state_->prefix, std::string_view(key).substr(own));
       return key;
     }
   }
@@ -137,12 +147,26 @@ class Cached {
         boost::asio::use_awaitable, std::forward<Xs>(xs)...);
   }
 
-  // Deletes every entry of this prefix (CacheService::delete_pattern of "<prefix>:*", the
-  // prefix escaped): how many were removed.
+  // Deletes every entry of this memoizer (SCAN and UNLINK, as CacheService::delete_pattern):
+  // how many were removed. Only its own: "<prefix>:" and a digest (a key function's result,
+  // which holds no ':'), so a memoizer whose prefix extends this one's ("user:posts" of
+  // "user") keeps its entries.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto invalidate_all(Token&& token = {}) const {
-    return state_->cache.delete_pattern(escape_glob(state_->prefix + ":") + "*",
-                                        std::forward<Token>(token));
+    const CacheService& cache = state_->cache;
+    std::string pattern = escape_glob(state_->prefix + ":");
+    if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
+      pattern += detail::cached_digest_glob();
+      return detail::cache_launch(cache.get_executor(),
+                                  CacheService::run_delete_pattern(cache, std::move(pattern)),
+                                  std::forward<Token>(token));
+    } else {
+      pattern += '*';
+      return detail::cache_launch(
+          cache.get_executor(),
+          CacheService::run_delete_pattern(cache, std::move(pattern), state_->prefix.size() + 1),
+          std::forward<Token>(token));
+    }
   }
 
   // A copy that stores a result only when keep(result) is true (the others are returned, and
@@ -155,7 +179,8 @@ class Cached {
         {s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}});
   }
 
-  // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string) instead of the
+  // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string, non-empty and
+  // without ':'; a call whose key is not fails with errc::invalid_argument) instead of the
   // digest, e.g. to share keys with another service: key_with([](int id) { return
   // std::to_string(id); }) gives "user:42".
   template <class K>
@@ -170,6 +195,18 @@ class Cached {
   Cached single_flight(bool on) const {
     State s = *state_;
     s.options.single_flight = on;
+    return copy_with(std::move(s));
+  }
+
+  // A copy whose shared computations have this time limit (GetOrSetOptions::flight_timeout;
+  // 0: the service's). Throws Error(errc::invalid_argument) for a negative limit.
+  Cached flight_timeout(std::chrono::milliseconds limit) const {
+    if (limit.count() < 0) {
+      throw Error(errc::invalid_argument, "cached: flight_timeout must not be negative, got " +
+                                              std::to_string(limit.count()) + " ms");
+    }
+    State s = *state_;
+    s.options.flight_timeout = limit;
     return copy_with(std::move(s));
   }
 

@@ -12,9 +12,9 @@
 namespace asyncredis {
 
 // An in-process limiter with the same strategy semantics as RateLimiter, keyed by (key,
-// window). It counts only what this process sees: N processes falling back at once admit up to
-// N times the limit between them. RateLimiter uses one as its OnUnavailable::local_fallback;
-// it also works alone for a single-process service.
+// window), and for GCRA by (key, window, limit, burst). It counts only what this process sees: N
+// processes falling back at once admit up to N times the limit between them. RateLimiter uses one
+// as its OnUnavailable::local_fallback; it also works alone for a single-process service.
 //
 // Thread-safe (one mutex; it is meant for outages and tests, not for hot shared counters).
 // Memory is bounded: at most max_keys states; an expired state is dropped when met, and when

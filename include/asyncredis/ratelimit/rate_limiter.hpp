@@ -52,10 +52,14 @@ struct RateLimiterOptions {
 //
 // Keys (see RateLimitStrategy): fixed window "<prefix>:<key>:<index>", exactly the Python
 // seed's layout and a plain integer, so a seed service and this one share a budget; sliding
-// window "<prefix>:<key>:sw:<index>"; GCRA "<prefix>:<key>:gcra". Every key is written with its
-// expiry in the same script, so none can exist without a TTL. The window keys' names derive
-// from KEYS[1] inside the script (the window index comes from the server's clock); in a Redis
-// Cluster put a hash tag in the key ("{user:42}") so they share KEYS[1]'s slot.
+// window "<prefix>:<key>:sw:<index>"; GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
+// (burst as effective_burst()), one state per rate: two limits on one key never share a
+// state, and a changed limit starts afresh. Every key is written with its expiry in the same
+// script, so none can exist without a TTL. Every key a script touches is passed in KEYS: a
+// window check passes the counters of the windows around this machine's current one and the
+// script, on Redis's clock, uses the right ones (if the clocks are a window or more apart it
+// asks again around Redis's window). In a Redis Cluster put a hash tag in the key
+// ("{user:42}") so a check's keys share a slot.
 //
 // Sharing with the Python seed: its window index is int(datetime.utcnow().timestamp()) //
 // window, and utcnow() is naive, so timestamp() reads it as local time: on a host whose zone
@@ -77,7 +81,8 @@ class RateLimiter {
   // Throws Error(errc::invalid_argument) at once for a limit, window, burst or cost out of
   // range (cost above the limit, or GCRA's burst, could never be allowed). Fails with:
   //   - nothing when Redis is unreachable (is_unavailable()): the policy decides and the
-  //     result's decided_by and unavailable_error say so;
+  //     result's decided_by and unavailable_error say so (errc::timeout also when a window
+  //     shorter than a round trip moved on before each of 3 tries reached Redis);
   //   - errc::server_error for any other error reply (WRONGTYPE on the key, ...), whatever
   //     the policy; errc::cancelled when the caller cancels.
   template <class Token = boost::asio::deferred_t>
@@ -130,9 +135,12 @@ class RateLimiter {
   }
 
   const RateLimiterOptions& options() const noexcept;
-  // The Redis key a check of `key` touches at window `index` (fixed and sliding window), or
-  // the GCRA state's key (index ignored).
-  std::string redis_key(std::string_view key, std::int64_t index = 0) const;
+  // The Redis key a check of `key` counts in at window `index` (fixed and sliding window).
+  // Throws Error(errc::invalid_argument) for a GCRA limiter (its keys carry the rate).
+  std::string redis_key(std::string_view key, std::int64_t index) const;
+  // The Redis key of `key`'s GCRA state for `rate`. Throws Error(errc::invalid_argument) for
+  // a window strategy.
+  std::string redis_key(std::string_view key, const RateLimit& rate) const;
   // The in-process limiter used by OnUnavailable::local_fallback.
   LocalRateLimiter& local_limiter() const noexcept;
 

@@ -25,7 +25,8 @@ enum class RateLimitStrategy {
   // so counting denials would lock a persistent client out indefinitely.
   sliding_window,
   // Generic cell rate algorithm (as go-redis/redis_rate): `limit` per `window` as a steady
-  // rate, with up to `burst` requests at once. One small value per key.
+  // rate, with up to `burst` requests at once. One small value per key and rate: checks of
+  // one key with different limits, windows or bursts are independent.
   gcra,
 };
 

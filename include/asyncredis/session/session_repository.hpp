@@ -6,8 +6,9 @@
 //   session:user:<uuid>   sorted set of the user's session ids scored by expires_at in unix
 //                         milliseconds; expires with its longest-lived member
 //
-// Every write is one Lua script, so Redis applies it atomically with respect to every other
-// command: the session key and the index never disagree about a write that happened.
+// Every write but remove() is one Lua script, so Redis applies it atomically with respect to
+// every other command: the session key and the index never disagree about a write that
+// happened (remove() may leave an index entry behind for a moment, see there).
 //
 // What save() guarantees against remove() (and revoke_all(), and expiry): save() only ever
 // replaces a session key that exists at the moment Redis runs it. Once Redis has applied a
@@ -23,9 +24,14 @@
 //
 // Sessions written by a service that does not maintain the index (the Python seed) are read by
 // get() and touch() but listed and revoked only once a save() or touch() here has indexed them.
-// The scripts build index and session keys from the prefixes, so this needs a standalone Redis
-// (or one node holding every key); Redis Cluster would need hash tags, which the Python wire
-// format does not have. Redis >= 6.2 (PXAT).
+// Every key a script touches is passed in KEYS: list_for_user() and revoke_all() read the index
+// first and give its members' session keys (the script refuses to run, and they read again,
+// if the index changed in between). remove() is a GETDEL, then a ZREM from the index of the
+// user the deleted session names: between the two the index holds an entry whose session is
+// gone, which every reader of the index skips (and list_for_user() prunes). A session and its
+// user's index still hash to different Redis Cluster slots (the Python wire format has no hash
+// tags), so for now this needs a standalone Redis (or one node holding every key). Redis >=
+// 6.2 (PXAT, GETDEL).
 #pragma once
 
 #include <chrono>
@@ -136,9 +142,10 @@ class RedisSessionRepository {
                                  std::forward<Token>(token));
   }
 
-  // Deletes the session and its index entry. R = bool: whether a session was stored. A stored
-  // value that is not readable JSON is deleted all the same (its index entry, if any, goes
-  // when list_for_user() or expiry finds it).
+  // Deletes the session, then its index entry. R = bool: whether a session was stored. A
+  // stored value that is not readable JSON is deleted all the same (its index entry, if any,
+  // goes when list_for_user() or expiry finds it), and so is an index entry whose removal
+  // failed after the session was deleted (that failure is not reported: the session is gone).
   template <class Token = boost::asio::deferred_t>
   auto remove(std::string_view id, Token&& token = {}) const {
     return boost::asio::co_spawn(executor_, remove_impl(state_, std::string(id)),
@@ -162,7 +169,8 @@ class RedisSessionRepository {
   // The user's live sessions, soonest to expire first. Drops index entries that have expired
   // or whose session key is gone, and skips a session now owned by another user.
   // R = std::vector<Session>. Errors: errc::decode_error naming the key of the first stored
-  // value that is not a session.
+  // value that is not a session; errc::timeout when the index changed between its read and
+  // the script 16 times in a row.
   template <class Token = boost::asio::deferred_t>
   auto list_for_user(const Uuid& user_id, Token&& token = {}) const {
     return boost::asio::co_spawn(executor_, list_impl(state_, user_id), std::forward<Token>(token));
@@ -170,7 +178,7 @@ class RedisSessionRepository {
 
   // Deletes every indexed session of the user (unreadable ones included; a session the index
   // names but another user owns is left alone) and the index, atomically. R = std::size_t:
-  // how many sessions were deleted.
+  // how many sessions were deleted. Errors: errc::timeout as list_for_user().
   template <class Token = boost::asio::deferred_t>
   auto revoke_all(const Uuid& user_id, Token&& token = {}) const {
     return boost::asio::co_spawn(executor_, revoke_all_impl(state_, user_id),
