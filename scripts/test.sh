@@ -112,13 +112,14 @@ stage_asan() {
 }
 
 # Test executables the TSan stage builds: the suites that drive one client from several threads
-# (files named *concurrency*_test.cpp, the cache's cross-thread single flight, and cached()
-# called from other threads, which shares its memo). Building only
+# (files named *concurrency*_test.cpp, the cache's cross-thread single flight and its
+# cancellation from several threads, and cached() called from other threads, which shares its
+# memo). Building only
 # these keeps a third cold build of the whole suite out of CI.
 tsan_targets() {
   local source name kind
   for source in tests/*/*concurrency*_test.cpp tests/integration/cache_single_flight_test.cpp \
-    tests/integration/cache_cached_test.cpp; do
+    tests/integration/cache_flight_cancel_test.cpp tests/integration/cache_cached_test.cpp; do
     [[ -e $source ]] || continue
     kind=$(basename "$(dirname "$source")")
     name=$(basename "$source" .cpp)
