@@ -66,7 +66,10 @@ run_ctest() {
   local rc=0
   "${no_aslr[@]}" ctest --preset "$preset" --output-on-failure --no-tests=error \
     --timeout "$test_timeout" -j "$test_jobs" "$@" 2>&1 | tee "$log" || rc=$?
-  ((rc == 0)) || return "$rc"
+  if ((rc != 0)); then
+    failure_digest "$log" >"$log_dir/$current_stage.failures"
+    return "$rc"
+  fi
   if grep -q '(Skipped)' "$log"; then
     note "skipped tests in the $preset run:"
     grep '(Skipped)' "$log" >&2
@@ -75,6 +78,15 @@ run_ctest() {
       return 1
     fi
   fi
+}
+
+# What failed in a ctest log, short enough to survive at the end of a long CI output: the
+# failed tests' names, then each failing assertion or sanitizer report with a few lines after it.
+failure_digest() {
+  local log=$1
+  sed -n '/The following tests FAILED/,$p' "$log" | head -n 40
+  grep -E -A8 ': Failure$|ERROR: (Address|Thread|Leak)Sanitizer|runtime error|\*\*\*Timeout|Exception: ' \
+    "$log" | head -n 150
 }
 
 configure_and_build() {
@@ -223,7 +235,7 @@ for stage in "${stages[@]}"; do
   fi
   say "stage $stage"
   stage_start=$SECONDS
-  rm -f "$log_dir/$stage.skip"
+  rm -f "$log_dir/$stage.skip" "$log_dir/$stage.failures"
   set +e
   (
     set -euo pipefail
@@ -253,6 +265,12 @@ echo
 if ((${#failed[@]} == 0)); then
   echo "test.sh: PASSED in $total_text: ${summary[*]}"
 else
+  for stage in "${failed[@]}"; do
+    if [[ -s $log_dir/$stage.failures ]]; then
+      echo "--- what failed in stage $stage (full log: $log_dir/ctest-$stage.log)"
+      cat "$log_dir/$stage.failures"
+    fi
+  done
   echo "test.sh: FAILED (${failed[*]}) in $total_text: ${summary[*]}"
   exit 1
 fi
