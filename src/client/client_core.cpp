@@ -27,11 +27,10 @@ std::size_t share(std::size_t total, std::size_t parts) {
   return total / parts + (total % parts != 0 ? 1 : 0);
 }
 
-// Completes `handler` with the refusal of its commands on a connection used as `use`; false
-// when they may run there.
+// For a request whose commands the caller named: completes `handler` with their refusal on a
+// connection used as `use`; false when they may run there.
 bool refuse_commands(const Request& request, ReplyHandler& handler, ConnectionUse use,
                      const Completer& completer) {
-  if (!request.check_commands) return false;
   auto why = refusal(request.bytes(), use);
   if (!why) return false;
   completer(Completion{std::move(handler), make_error(errc::invalid_argument, *why), Reply()},
@@ -58,7 +57,10 @@ LeaseCore::~LeaseCore() {
 }
 
 void LeaseCore::submit(Request&& request, ReplyHandler&& handler) {
-  if (refuse_commands(request, handler, ConnectionUse::exclusive, completer_)) return;
+  if (request.check_commands &&
+      refuse_commands(request, handler, ConnectionUse::exclusive, completer_)) {
+    return;
+  }
   connection_->submit(std::move(request), std::move(handler));
 }
 
@@ -84,9 +86,10 @@ ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, i
   }
 }
 
-std::shared_ptr<Connection> ClientCore::make_connection(ConnectionRole role) {
-  return std::make_shared<Connection>(executor(), settings_, tls_, db_, seed_.fetch_add(1),
-                                      limits_, role);
+std::shared_ptr<Connection> ClientCore::make_connection(ConnectionRole role,
+                                                        std::weak_ptr<PushListener> listener) {
+  return std::make_shared<Connection>(executor(), settings_, tls_, db_, seed_.fetch_add(1), limits_,
+                                      role, std::move(listener));
 }
 
 void ClientCore::connect(VoidHandler handler) {
@@ -210,7 +213,10 @@ void ClientCore::reject(ReplyHandler&& handler, errc code, const char* what) {
 }
 
 void ClientCore::submit(Request&& request, ReplyHandler&& handler) {
-  if (refuse_commands(request, handler, ConnectionUse::shared, completer_)) return;
+  if (request.check_commands &&
+      refuse_commands(request, handler, ConnectionUse::shared, completer_)) {
+    return;
+  }
   switch (state_.load(std::memory_order_acquire)) {
     case State::connected:
       pick().submit(std::move(request), std::move(handler));

@@ -64,6 +64,11 @@ class ClientCore final : public RequestSink {
   // Closes everything at once; pending operations fail with errc::shutting_down.
   void shutdown();
 
+  // A connection with the client's settings, TLS context and queue limits, not part of the
+  // pool: a lease's, or a subscriber's (`listener` gets its pushed messages).
+  std::shared_ptr<Connection> make_connection(ConnectionRole role,
+                                              std::weak_ptr<PushListener> listener = {});
+
   const RedisSettings& settings() const noexcept { return settings_; }
   int database() const noexcept { return db_; }
   PoolStats stats() const noexcept;
@@ -80,7 +85,6 @@ class ClientCore final : public RequestSink {
   }
   std::weak_ptr<ClientCore> weak_self() { return self(); }
   Connection& pick() noexcept;
-  std::shared_ptr<Connection> make_connection(ConnectionRole role);
   void open_lease_connection(LeaseReady handler);
   void hand_over(std::shared_ptr<Connection> connection, LeaseReady handler);
   void reject(ReplyHandler&& handler, errc code, const char* what);

@@ -1,10 +1,5 @@
 #include "net/completer.hpp"
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-
 namespace asyncredis::detail {
 
 namespace {
@@ -41,25 +36,6 @@ bool Completer::runs_on_our_context(const asio::any_completion_executor& executo
     return io != nullptr && *io == *io_executor_;
   }
   return false;
-}
-
-void Completer::operator()(Completion&& done, bool may_run_inline) const {
-  auto executor = asio::get_associated_executor(done.handler.get(), completion_executor_);
-  if (may_run_inline && runs_on_our_context(executor)) {
-    // We run on a strand of the handler's io_context: dispatch would call it right here.
-    done.handler(std::move(done.error), std::move(done.reply));
-    return;
-  }
-  auto call = [handler = std::move(done.handler), error = std::move(done.error),
-               reply = std::move(done.reply)]() mutable {
-    handler(std::move(error), std::move(reply));
-  };
-  if (may_run_inline) {
-    asio::dispatch(executor, std::move(call));
-  } else {
-    // The handler's executor may be type-erased without blocking.never; go through ours.
-    asio::post(executor_, asio::bind_executor(executor, std::move(call)));
-  }
 }
 
 }  // namespace asyncredis::detail

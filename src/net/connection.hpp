@@ -1,12 +1,22 @@
-// One connection to Redis: connects (and reconnects with backoff), runs the handshake,
-// writes waiting requests in batches, reads replies in order, times requests out, answers
-// cancellation and checks its own health. All its state lives on its strand.
+// One connection to Redis, and the shell around its stages. All its state lives on its strand.
+//
+//   connect    connection_connect.cpp   connect (TLS included) and handshake, under a timeout;
+//                                       backoff between attempts (net/backoff.hpp)
+//   write/read connection_io.cpp        net/pump.hpp decides what to write and what the bytes
+//                                       read complete; pushed messages go to a PushListener
+//   deadlines  connection_io.cpp        net/watchdog.hpp decides what is due: timeouts, health
+//                                       checks, owed replies, the end of a graceful stop
+//   lifecycle  connection.cpp           start, reconnect, stop; requests in and handlers out
+//
+// The stages that decide (Pump, Watchdog, the handshake's plan and check, Backoff) have no
+// sockets and no timers, and are unit-tested on their own; this class owns the I/O.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,13 +31,39 @@
 #include "asyncredis/settings.hpp"
 #include "net/backoff.hpp"
 #include "net/completer.hpp"
-#include "net/request_queue.hpp"
+#include "net/pump.hpp"
 #include "net/transport.hpp"
-#include "protocol/reply_reader.hpp"
+#include "net/watchdog.hpp"
 
 namespace asyncredis::detail {
 
 using VoidHandler = asio::any_completion_handler<void(std::exception_ptr)>;
+
+enum class ConnectionRole {
+  // One of the pool's: reconnects after every loss; checked whenever nothing was read for a
+  // health_check_interval (blocking commands are refused on it, so silence means a stall).
+  pooled,
+  // A lease's: stops for good at its first loss (a WATCH must not silently survive a
+  // reconnect); checked only when idle (a blocking command may rightly keep it silent, and
+  // its own timeout bounds it).
+  leased,
+  // A Subscriber's: reconnects like a pooled one, and tells the server's pushed messages from
+  // replies (ConnectionMode::subscriber), handing them to its PushListener.
+  subscriber,
+};
+
+// What a subscriber's connection tells its owner; called on the connection's strand.
+class PushListener {
+ public:
+  virtual ~PushListener() = default;
+  // The connection is up, before anything waiting is written: the place to subscribe again
+  // to what the last connection had. `first`: its first connection.
+  virtual void on_connected(bool first) = 0;
+  // The connection was lost; it reconnects unless stopped.
+  virtual void on_lost() = 0;
+  // Messages the server pushed, in the order they came; the listener may take them.
+  virtual void on_pushes(std::vector<Reply>& messages) = 0;
+};
 
 // What a request's cancellation slot shares with its connection: the slot's handler runs on
 // the thread that emits the signal and only sets `requested` and asks the strand to act; the
@@ -39,25 +75,15 @@ struct CancelState {
   std::uint64_t id = 0;  // the queue's id, once queued (strand only)
 };
 
-enum class ConnectionRole {
-  // One of the pool's: reconnects after every loss; checked whenever nothing was read for a
-  // health_check_interval (blocking commands are refused on it, so silence means a stall).
-  pooled,
-  // A lease's: stops for good at its first loss (a WATCH must not silently survive a
-  // reconnect); checked only when idle (a blocking command may rightly keep it silent, and
-  // its own timeout bounds it).
-  leased,
-};
-
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // `settings` is copied: pending handlers keep a connection alive after its client is gone,
   // so it must not refer to the client's settings. `tls`: the client's shared TLS context when
   // settings.tls is on, null otherwise. `limits`: this connection's share of the pool's queue
-  // bounds.
+  // bounds. `listener`: a subscriber connection's (held weakly), null otherwise.
   Connection(asio::any_io_executor executor, const RedisSettings& settings,
              std::shared_ptr<TlsContext> tls, int db, std::uint64_t seed, QueueLimits limits,
-             ConnectionRole role);
+             ConnectionRole role, std::weak_ptr<PushListener> listener = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -76,6 +102,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // errc::shutting_down and close now. `done` runs after.
   void stop(bool graceful, VoidHandler done);
 
+  // Ends the request behind `cancel` with errc::cancelled; any thread.
+  void cancel(std::shared_ptr<CancelState> cancel);
+
   // Requests submitted and not yet completed.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   bool is_up() const noexcept { return up_.load(std::memory_order_relaxed); }
@@ -84,37 +113,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool owes() const noexcept { return owes_.load(std::memory_order_relaxed); }
   std::size_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
 
-  // Ends the request behind `cancel` with errc::cancelled; any thread.
-  void cancel(std::shared_ptr<CancelState> cancel);
-
  private:
   enum class State { stopped, connecting, up, down };
 
+  // ---- lifecycle (connection.cpp)
   asio::awaitable<void> run(std::uint64_t run_id);
-  // One connect (TLS included) and handshake under connect_timeout; null on success. TLS
-  // failures are errc::tls_error, the connect timing out errc::timeout, other socket errors
-  // errc::not_connected.
-  asio::awaitable<std::exception_ptr> connect_once();
-  asio::awaitable<void> handshake();
+  void came_up(bool first);
   // A connect attempt failed: with fail_fast, what waits fails now.
   void note_down();
-
   void do_submit(Request&& request, ReplyHandler&& handler,
                  const std::shared_ptr<CancelState>& cancel);
-  void start_read();
-  void on_read(const boost::system::error_code& ec, std::size_t bytes, std::uint64_t generation);
-  void start_write();
-  void on_write(const boost::system::error_code& ec, std::uint64_t generation);
-  // The connection broke (I/O error, protocol error, failed health check, replies owed too
-  // long): written requests fail with `why`, waiting ones go out after the reconnect.
-  void lose(std::exception_ptr why);
-  void arm_deadline(Clock::time_point deadline);
-  void on_deadline(std::uint64_t timer_generation);
-  // Mirrors queue_.owes() for the pool and bounds how long it may last.
-  void note_owing();
-  void on_owing_too_long(std::uint64_t generation);
-  void start_health_check(std::uint64_t generation);
-  void on_health_check(std::uint64_t generation);
   void cancel_on_strand(const std::shared_ptr<CancelState>& cancel);
   void complete(Completion&& done, bool may_run_inline = true);
   void complete_all(std::vector<Completion>& done);
@@ -122,39 +130,59 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void finish_stop();
   std::exception_ptr error(errc code, const std::string& what) const;
 
+  // ---- connect (connection_connect.cpp)
+  // One connect (TLS included) and handshake under connect_timeout; null on success. TLS
+  // failures are errc::tls_error, the connect timing out errc::timeout, other socket errors
+  // errc::not_connected.
+  asio::awaitable<std::exception_ptr> connect_once();
+  asio::awaitable<void> handshake();
+
+  // ---- write, read, deadlines (connection_io.cpp)
+  void start_read();
+  void on_read(const boost::system::error_code& ec, std::size_t bytes, std::uint64_t generation);
+  void start_write();
+  void on_write(const boost::system::error_code& ec, std::uint64_t generation);
+  void deliver_pushes();
+  // The connection broke (I/O error, protocol error, failed health check, replies owed too
+  // long): written requests fail with `why`, waiting ones go out after the reconnect.
+  void lose(std::exception_ptr why);
+  // Mirrors the queue's owed replies for the pool and wakes the watchdog in time for them.
+  void note_owing();
+  // (Re)arms the watchdog's timer if `when` is earlier than what it waits for.
+  void wake_at(Clock::time_point when);
+  void rearm_watchdog();
+  void on_wake(std::uint64_t timer_generation);
+  void send_health_ping();
+
   const RedisSettings settings_;  // our own copy (see the constructor); transport_ refers to it
   const int db_;
   const ConnectionRole role_;
+  const std::weak_ptr<PushListener> listener_;
   Completer completer_;
   Strand strand_;
   Transport transport_;
-  ReplyReader reader_;
-  RequestQueue queue_;
+  Pump pump_;
+  Watchdog watchdog_;
   Backoff backoff_;
 
-  asio::steady_timer deadline_timer_;
-  asio::steady_timer health_timer_;
+  asio::steady_timer watchdog_timer_;
   asio::steady_timer connect_timer_;
   asio::steady_timer wait_timer_;  // backoff sleeps and "until the connection is lost"
-  asio::steady_timer owing_timer_;
-  asio::steady_timer stop_timer_;  // the bound on a graceful stop
 
   State state_ = State::stopped;
   bool draining_ = false;
   bool writing_ = false;
   bool in_reader_ = false;
   bool connect_timed_out_ = false;
-  bool known_down_ = false;  // the last connect attempt failed
-  bool deadline_armed_ = false;
-  bool owing_armed_ = false;
-  Clock::time_point deadline_at_{};
-  std::uint64_t deadline_generation_ = 0;
+  bool known_down_ = false;                   // the last connect attempt failed
+  std::optional<Clock::time_point> wake_at_;  // what watchdog_timer_ waits for
+  std::uint64_t wake_generation_ = 0;
   std::uint64_t generation_ = 0;  // bumps on every (re)connect: stale I/O handlers see it
   std::uint64_t run_id_ = 0;
   std::uint64_t reads_ = 0;
-  std::uint64_t reads_at_last_check_ = 0;
   std::string write_buffer_;
   std::vector<char> read_buffer_;
+  std::vector<Reply> read_pushes_;  // reused by every read
   MovableHandler<VoidHandler> first_attempt_;
   std::vector<VoidHandler> stop_handlers_;
 

@@ -1,6 +1,7 @@
 #include "net/request_queue.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "asyncredis/error.hpp"
@@ -38,26 +39,34 @@ std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler, Cloc
   entry.remaining = entry.total;
   entry.deliver = request.deliver;
   entry.size = static_cast<std::uint32_t>(bytes.size());
-  entry.timeout = timeout;
+  entry.timeout_ms =
+      static_cast<std::uint32_t>(std::min<std::int64_t>(timeout.count(), UINT32_MAX));
   entry.deadline = now + timeout;
-  if (request.retry_on_reconnect) entry.retry_payload = bytes;
-  if (entry.deliver == Deliver::array) entry.replies.reserve(entry.remaining);
+  if (request.retry_on_reconnect || entry.deliver == Deliver::array) {
+    entry.extra = std::make_unique<Extra>();
+    if (request.retry_on_reconnect) entry.extra->retry_payload = bytes;
+    if (entry.deliver == Deliver::array) entry.extra->replies.reserve(entry.remaining);
+  }
   waiting_bytes_.append(bytes);
   ++live_waiting_;
   live_waiting_bytes_ += bytes.size();
   // A new timeout starts its class at this request; an existing class's cursor is at or
-  // before it already.
-  if (std::none_of(classes_.begin(), classes_.end(),
-                   [&](const TimeoutClass& c) { return c.timeout == timeout; })) {
-    classes_.push_back(TimeoutClass{timeout, entry.seq, entry.deadline});
+  // before it already. (Nearly always one class, or a couple.)
+  bool known = false;
+  for (const TimeoutClass& c : classes_) {
+    if (c.timeout_ms == entry.timeout_ms) {
+      known = true;
+      break;
+    }
   }
+  if (!known) classes_.push_back(TimeoutClass{entry.timeout_ms, entry.seq, entry.deadline});
   return entry.seq;
 }
 
 Clock::time_point RequestQueue::owed_since() const {
   Clock::time_point oldest = Clock::time_point::max();
   for (const Entry& entry : written_) {
-    if (!entry.live()) oldest = std::min(oldest, entry.given_up_at);
+    if (!entry.live()) oldest = std::min(oldest, entry.deadline);
   }
   return oldest;
 }
@@ -91,9 +100,11 @@ void RequestQueue::take(Entry& entry, std::exception_ptr error, Reply&& reply, C
   done.handler = std::move(entry.handler);
   done.error = std::move(error);
   done.reply = std::move(reply);
-  collected_memory_ -= entry.replies_memory;
-  entry.replies_memory = 0;
-  entry.replies.clear();
+  if (entry.extra) {  // a pipeline's collected replies go with it
+    collected_memory_ -= entry.extra->replies_memory;
+    entry.extra->replies_memory = 0;
+    entry.extra->replies.clear();
+  }
 }
 
 void RequestQueue::end_early(Entry& entry, const std::exception_ptr& error, Clock::time_point now,
@@ -102,7 +113,7 @@ void RequestQueue::end_early(Entry& entry, const std::exception_ptr& error, Cloc
   if (entry.written) {
     --live_written_;
     ++owed_;
-    entry.given_up_at = now;
+    entry.deadline = now;
   } else {
     --live_waiting_;
     live_waiting_bytes_ -= entry.size;
@@ -117,7 +128,7 @@ void RequestQueue::pop_written() {
   } else {
     --owed_;
   }
-  collected_memory_ -= entry.replies_memory;
+  collected_memory_ -= entry.replies_memory();
   written_.pop_front();
 }
 
@@ -125,8 +136,8 @@ bool RequestQueue::collect(Entry& entry, Reply&& reply) {
   const std::size_t memory = memory_of(reply);
   if (collected_memory_ + memory > limits_.reply_memory) return false;
   collected_memory_ += memory;
-  entry.replies_memory += memory;
-  entry.replies.push_back(std::move(reply));
+  entry.extra->replies_memory += memory;
+  entry.extra->replies.push_back(std::move(reply));
   return true;
 }
 
@@ -153,7 +164,7 @@ RequestQueue::ReplyResult RequestQueue::on_reply(Reply&& reply, Completion& done
     return ReplyResult::pending;
   }
   if (entry.deliver == Deliver::array) {
-    Reply all = Reply::array(std::move(entry.replies));
+    Reply all = Reply::array(std::move(entry.extra->replies));
     take(entry, nullptr, std::move(all), done);
   } else {
     take(entry, nullptr, std::move(reply), done);
@@ -177,15 +188,15 @@ void RequestQueue::on_connection_lost(const std::exception_ptr& error,
   std::string retry_bytes;
   for (Entry& entry : written_) {
     if (!entry.live()) continue;
-    if (!entry.retry_payload.empty()) {
+    if (entry.extra && !entry.extra->retry_payload.empty()) {
       // Sent again from scratch: drop whatever part of its replies had arrived.
-      collected_memory_ -= entry.replies_memory;
-      entry.replies_memory = 0;
-      entry.replies.clear();
+      collected_memory_ -= entry.extra->replies_memory;
+      entry.extra->replies_memory = 0;
+      entry.extra->replies.clear();
       entry.remaining = entry.total;
       entry.written = false;
-      entry.size = static_cast<std::uint32_t>(entry.retry_payload.size());
-      retry_bytes += entry.retry_payload;
+      entry.size = static_cast<std::uint32_t>(entry.extra->retry_payload.size());
+      retry_bytes += entry.extra->retry_payload;
       retry.push_back(std::move(entry));
       continue;
     }
@@ -240,7 +251,7 @@ bool RequestQueue::expire_class(TimeoutClass& cls, Clock::time_point now,
   // the cursor then moves past them.
   auto visit = [&](std::deque<Entry>& list, std::deque<Entry>::iterator from) {
     for (auto it = from; it != list.end(); ++it) {
-      if (it->timeout != cls.timeout || !it->live()) continue;
+      if (it->timeout_ms != cls.timeout_ms || !it->live()) continue;
       if (it->deadline > now) {
         cls.cursor = it->seq;
         cls.next_deadline = it->deadline;

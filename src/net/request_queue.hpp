@@ -24,6 +24,7 @@
 #include <deque>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,25 +118,32 @@ class RequestQueue {
   std::optional<Clock::time_point> earliest_deadline() const;
 
  private:
+  // What only pipelines (replies collected) and retryable requests (their bytes kept) need:
+  // most requests have none, which keeps an Entry small (a deque block holds 8).
+  struct Extra {
+    std::vector<Reply> replies;  // collected for Deliver::array
+    std::size_t replies_memory = 0;
+    std::string retry_payload;  // kept only for retry_on_reconnect requests
+  };
   struct Entry {
     std::uint64_t seq = 0;  // the id push() returned; written_ then waiting_ ascend by it
     MovableHandler<ReplyHandler> handler;  // empty once the request has ended
-    std::uint32_t remaining = 1;           // replies still due
-    std::uint32_t total = 1;               // replies the request asks for
+    // Until the request ends early, when it times out; once it is given up while written,
+    // when that was (the owed reply is late from then on).
+    Clock::time_point deadline;
+    std::uint32_t remaining = 1;   // replies still due
+    std::uint32_t total = 1;       // replies the request asks for
+    std::uint32_t size = 0;        // bytes in waiting_bytes_ while waiting
+    std::uint32_t timeout_ms = 0;  // its class (see TimeoutClass)
     Deliver deliver = Deliver::single;
     bool written = false;
-    std::uint32_t size = 0;  // bytes in waiting_bytes_ while waiting
-    std::chrono::milliseconds timeout{0};
-    Clock::time_point deadline;
-    Clock::time_point given_up_at;  // written and ended early: when
-    std::vector<Reply> replies;     // collected for Deliver::array
-    std::size_t replies_memory = 0;
-    std::string retry_payload;  // kept only for retry_on_reconnect requests
+    std::unique_ptr<Extra> extra;
     bool live() const noexcept { return static_cast<bool>(handler); }
+    std::size_t replies_memory() const noexcept { return extra ? extra->replies_memory : 0; }
   };
   // The requests of one timeout value, oldest first by seq (so by deadline too).
   struct TimeoutClass {
-    std::chrono::milliseconds timeout;
+    std::uint32_t timeout_ms;
     std::uint64_t cursor = 0;  // seq of its oldest request not yet expired (or later)
     Clock::time_point next_deadline;
   };
