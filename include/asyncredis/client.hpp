@@ -113,6 +113,7 @@ class RedisClient : public Commands {
   void start_disconnect(VoidHandler handler);
   void start_lease(LeaseHandler handler);
 
+  friend class Subscriber;  // opens a connection of the client's, in subscriber mode
   std::shared_ptr<detail::ClientCore> core_;
 };
 

@@ -1,0 +1,214 @@
+// Subscriber: publish/subscribe on a connection of its own, kept through reconnects.
+//
+//   asyncredis::Subscriber sub(client);
+//   const std::vector<std::string> channels{"orders", "refunds"};
+//   co_await sub.subscribe(channels, use_awaitable);
+//   co_await sub.psubscribe("user:*", use_awaitable);
+//   while (auto m = co_await sub.receive(use_awaitable)) {
+//     if (m->kind == asyncredis::Message::Kind::resubscribed) { /* a gap: resynchronise */ }
+//     else handle(m->channel, m->payload);
+//   }
+//
+// Every operation takes any completion token and may be started from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+
+#include "asyncredis/command.hpp"
+
+namespace asyncredis {
+
+class RedisClient;
+namespace detail {
+class SubscriberCore;
+}
+
+// One thing receive() hands over.
+struct Message {
+  enum class Kind : std::uint8_t {
+    message,       // published to a channel subscribed to (SUBSCRIBE)
+    pmessage,      // published to a channel matching a pattern (PSUBSCRIBE); `pattern` says which
+    smessage,      // published to a shard channel (SSUBSCRIBE)
+    resubscribed,  // the connection was lost and is back, subscribed again to everything:
+                   // messages published in between are lost. No channel, no payload.
+  };
+  Kind kind = Kind::message;
+  std::string pattern;  // pmessage only
+  std::string channel;
+  std::string payload;  // bytes, as published
+  // Messages dropped before this one because the consumer fell behind (drop_oldest).
+  std::size_t dropped = 0;
+
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+struct SubscriberOptions {
+  // Messages received from the server and not yet taken by receive(): at most this many, and
+  // this many bytes (channel, pattern and payload).
+  std::size_t max_messages = 10'000;
+  std::size_t max_bytes = 64u * 1024u * 1024u;
+  enum class WhenFull {
+    drop_oldest,  // the oldest buffered messages go; the next one received says how many
+    disconnect,   // the subscriber closes: receive() hands over what it has, then fails
+                  // with errc::overloaded
+  };
+  WhenFull when_full = WhenFull::drop_oldest;
+};
+
+// Counters, readable from any thread.
+struct SubscriberStats {
+  std::uint64_t received = 0;      // messages from the server
+  std::uint64_t dropped = 0;       // of those, dropped because the buffer was full
+  std::uint64_t resubscribed = 0;  // reconnections after which everything was subscribed again
+  std::size_t buffered = 0;        // waiting for receive() now
+  std::size_t channels = 0;        // subscribed (or being subscribed) now, patterns and shard
+  std::size_t patterns = 0;        // channels counted apart
+  std::size_t shard_channels = 0;
+};
+
+class Subscriber {
+ public:
+  // A subscriber with `client`'s settings (address, TLS, user and password, timeouts) on a
+  // connection of its own, opened by the first subscription. It may outlive the client.
+  explicit Subscriber(RedisClient& client, SubscriberOptions options = {});
+  // Closes the connection; operations still pending complete with errc::shutting_down.
+  ~Subscriber();
+  Subscriber(Subscriber&&) noexcept;
+  Subscriber& operator=(Subscriber&&) noexcept;
+
+  // SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE: `names` is one name or a range of them (a vector, an
+  // initializer list). Completes once the server has confirmed every one; the names stay
+  // subscribed through reconnects. Fails with the connection's error (errc::timeout after the
+  // command timeout, errc::not_connected, errc::auth_failed, ...), errc::invalid_argument for
+  // an empty list, errc::shutting_down after close(). Signature void(std::exception_ptr).
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto subscribe(const Names& names, Token&& token = {}) {
+    return start(Kind::channel, true, names_of(names), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto subscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::channel, true, {std::string(name)}, std::forward<Token>(token));
+  }
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto psubscribe(const Names& patterns, Token&& token = {}) {
+    return start(Kind::pattern, true, names_of(patterns), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto psubscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::pattern, true, {std::string(name)}, std::forward<Token>(token));
+  }
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto ssubscribe(const Names& names, Token&& token = {}) {
+    return start(Kind::shard_channel, true, names_of(names), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto ssubscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::shard_channel, true, {std::string(name)}, std::forward<Token>(token));
+  }
+  // UNSUBSCRIBE, PUNSUBSCRIBE, SUNSUBSCRIBE of the names given (not subscribed ones are fine).
+  // Messages already received for them are still handed over.
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto unsubscribe(const Names& names, Token&& token = {}) {
+    return start(Kind::channel, false, names_of(names), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto unsubscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::channel, false, {std::string(name)}, std::forward<Token>(token));
+  }
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto punsubscribe(const Names& patterns, Token&& token = {}) {
+    return start(Kind::pattern, false, names_of(patterns), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto punsubscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::pattern, false, {std::string(name)}, std::forward<Token>(token));
+  }
+  template <class Names = std::initializer_list<std::string_view>,
+            class Token = boost::asio::deferred_t>
+  requires(!StringLike<Names>) auto sunsubscribe(const Names& names, Token&& token = {}) {
+    return start(Kind::shard_channel, false, names_of(names), std::forward<Token>(token));
+  }
+  template <class Token = boost::asio::deferred_t>
+  auto sunsubscribe(std::string_view name, Token&& token = {}) {
+    return start(Kind::shard_channel, false, {std::string(name)}, std::forward<Token>(token));
+  }
+
+  // The next message, in the order the server sent them (a resubscribed event where a gap
+  // was), or std::nullopt once close() was called and everything buffered was handed over.
+  // No timeout: it waits as long as no message comes; cancel it (Asio cancellation, e.g. a
+  // timer with awaitable operators) to stop waiting. Several may wait at once; each message
+  // goes to one of them, in the order they began. Fails with errc::cancelled, errc::overloaded
+  // (WhenFull::disconnect), errc::shutting_down (the Subscriber destroyed).
+  // Signature void(std::exception_ptr, std::optional<Message>).
+  template <class Token = boost::asio::deferred_t>
+  auto receive(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, std::optional<Message>)>(
+        [](auto handler, Subscriber* self) { self->start_receive(std::move(handler)); }, token,
+        this);
+  }
+
+  // The next buffered message without waiting, or std::nullopt when none is buffered now
+  // (receive() then waits for one, or tells the end or the error). For a consumer that takes
+  // what one read brought in one go, e.g. to answer it in one write:
+  //   while (auto m = sub.try_receive()) handle(*m);
+  std::optional<Message> try_receive();
+
+  // Closes the connection. Pending subscribe()s fail with errc::shutting_down; receive()
+  // hands over what is buffered, then std::nullopt.
+  void close();
+
+  SubscriberStats stats() const;
+  boost::asio::any_io_executor get_executor() const;
+
+ private:
+  enum class Kind : std::uint8_t { channel, pattern, shard_channel };
+  using VoidHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  using MessageHandler =
+      boost::asio::any_completion_handler<void(std::exception_ptr, std::optional<Message>)>;
+
+  static std::vector<std::string> names_of(std::initializer_list<std::string_view> names) {
+    return {names.begin(), names.end()};
+  }
+  template <class Range>
+  requires(std::ranges::input_range<Range> &&
+           !StringLike<Range>) static std::vector<std::string> names_of(const Range& names) {
+    std::vector<std::string> out;
+    for (const auto& name : names) out.emplace_back(std::string_view(name));
+    return out;
+  }
+
+  template <class Token>
+  auto start(Kind kind, bool add, std::vector<std::string> names, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [](auto handler, Subscriber* self, Kind kind, bool add, std::vector<std::string> names) {
+          self->start_change(kind, add, std::move(names), std::move(handler));
+        },
+        token, this, kind, add, std::move(names));
+  }
+
+  void start_change(Kind kind, bool add, std::vector<std::string> names, VoidHandler handler);
+  void start_receive(MessageHandler handler);
+
+  std::shared_ptr<detail::SubscriberCore> core_;
+};
+
+}  // namespace asyncredis

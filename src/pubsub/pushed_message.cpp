@@ -1,0 +1,46 @@
+#include "pubsub/pushed_message.hpp"
+
+#include <vector>
+
+namespace asyncredis::detail {
+
+namespace {
+
+bool strings(const std::vector<Reply>& elements) {
+  for (const Reply& e : elements) {
+    if (!e.is_string()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Message> message_of(Reply&& pushed) {
+  if (!pushed.is_array()) return std::nullopt;
+  std::vector<Reply>& e = pushed.elements();
+  if (e.empty() || !strings(e)) return std::nullopt;
+  const std::string_view kind = e[0].str();
+  Message message;
+  if (kind == "message" && e.size() == 3) {
+    message.kind = Message::Kind::message;
+  } else if (kind == "smessage" && e.size() == 3) {
+    message.kind = Message::Kind::smessage;
+  } else if (kind == "pmessage" && e.size() == 4) {
+    message.kind = Message::Kind::pmessage;
+    message.pattern = std::move(e[1]).str();
+  } else {
+    return std::nullopt;
+  }
+  message.channel = std::move(e[e.size() - 2]).str();
+  message.payload = std::move(e.back()).str();
+  return message;
+}
+
+bool confirms(const Reply& reply, std::string_view command, std::string_view name) {
+  if (!reply.is_array() || reply.elements().size() != 3) return false;
+  const std::vector<Reply>& e = reply.elements();
+  return e[0].is_string() && e[0].str() == command && e[1].is_string() && e[1].str() == name &&
+         e[2].is_integer();
+}
+
+}  // namespace asyncredis::detail
