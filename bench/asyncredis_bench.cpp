@@ -15,6 +15,8 @@
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
 // --command outage: shuts the server down, then --requests GETs over --duration seconds wait
 // and expire; prints the io thread's CPU time (see outage.cpp).
+// --command pubsub: messages delivered per second through a Subscriber, at most --inflight
+// published and not yet received (see pubsub.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -32,6 +34,7 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "outage.hpp"
+#include "pubsub.hpp"
 
 namespace {
 
@@ -59,7 +62,7 @@ constexpr std::int64_t cached_argument = 42;
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "asyncredis-bench: " << problem << "\n"
             << "usage: asyncredis-bench [--url URL]\n"
-            << "         [--command get|set|cached-hit|key-build|outage] [--requests N]\n"
+            << "         [--command get|set|cached-hit|key-build|outage|pubsub] [--requests N]\n"
             << "         [--duration S]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
             << "         [--json] [--tolerate-errors] [--cached-key]\n"
@@ -112,8 +115,9 @@ Options parse(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
-      o.command != "key-build" && o.command != "outage")
-    usage("--command: '" + o.command + "' is not get, set, cached-hit, key-build or outage");
+      o.command != "key-build" && o.command != "outage" && o.command != "pubsub")
+    usage("--command: '" + o.command +
+          "' is not get, set, cached-hit, key-build, outage or pubsub");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
   return o;
 }
@@ -267,6 +271,10 @@ int main(int argc, char** argv) {
     if (options.command == "outage") {
       settings.validate();
       return outage_bench(settings, options.requests, options.duration, options.json);
+    }
+    if (options.command == "pubsub") {
+      settings.validate();
+      return pubsub_bench(settings, options.requests, options.inflight, options.json);
     }
     settings.command_timeout = std::chrono::seconds(30);
     made.emplace(io.get_executor(), settings);  // checks the settings
