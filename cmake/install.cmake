@@ -63,6 +63,21 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(ASYNCREDIS_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# A static libasyncredis.a carries none of its dependencies: the plain `pkg-config --cflags
+# --libs asyncredis` the README gives must then name hiredis, OpenSSL and the thread library
+# itself (pkg-config puts them after -lasyncredis, where a static link looks for them). A
+# shared library records its own dependencies, so they stay private there.
+if(BUILD_SHARED_LIBS)
+  set(ASYNCREDIS_PC_REQUIRES "nlohmann_json >= 3.10")
+  set(ASYNCREDIS_PC_REQUIRES_PRIVATE "hiredis, openssl")
+  set(ASYNCREDIS_PC_LIBS "")
+  set(ASYNCREDIS_PC_LIBS_PRIVATE "-pthread")
+else()
+  set(ASYNCREDIS_PC_REQUIRES "nlohmann_json >= 3.10, hiredis, openssl")
+  set(ASYNCREDIS_PC_REQUIRES_PRIVATE "")
+  set(ASYNCREDIS_PC_LIBS "-pthread")
+  set(ASYNCREDIS_PC_LIBS_PRIVATE "")
+endif()
 set(ASYNCREDIS_PC_PREFIX "@ASYNCREDIS_PC_PREFIX@")  # kept for the install-time pass
 configure_file("${PROJECT_SOURCE_DIR}/cmake/asyncredis.pc.in"
                "${PROJECT_BINARY_DIR}/asyncredis.pc.in" @ONLY)

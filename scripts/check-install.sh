@@ -3,7 +3,7 @@
 #   1. cmake --install a build into a fresh temporary prefix;
 #   2. configure, build and run tests/install (find_package(asyncredis CONFIG REQUIRED));
 #   3. pkg-config --cflags --libs asyncredis resolves, and a program built with only those
-#      flags links and runs.
+#      flags (the README's command), and with --static added, links and runs.
 #
 # Usage: scripts/check-install.sh [--shared] [BUILD_DIR]
 #   BUILD_DIR  an already built tree to install (default: build/default)
@@ -84,17 +84,20 @@ say "install_check printed: $output"
 
 say "checking pkg-config"
 export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-flags_args=(--cflags --libs)
-[[ $kind == static ]] && flags_args+=(--static)
-flags=$(pkg-config "${flags_args[@]}" asyncredis) || die "pkg-config ${flags_args[*]} asyncredis failed"
-say "pkg-config ${flags_args[*]} asyncredis: $flags"
-[[ $flags == *"-I$prefix/include"* ]] || die "pkg-config Cflags do not point into $prefix"
-# Word splitting of $flags is intended: it is a list of compiler arguments.
-# shellcheck disable=SC2086
-c++ -std=c++20 -o "$work/pc_check" tests/install/main.cpp $flags ||
-  die "a program built with only pkg-config's flags does not compile or link"
-pc_output=$(LD_LIBRARY_PATH="$(dirname "$pc")/..${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_check") ||
-  die "pc_check exited with an error"
-[[ $pc_output == "$output" ]] || die "pc_check printed '$pc_output', expected '$output'"
+# Exactly the README's command, `c++ main.cpp $(pkg-config --cflags --libs asyncredis)`, for
+# either kind of library; and --static, which a fully static link adds.
+for flags_args in "--cflags --libs" "--cflags --libs --static"; do
+  # shellcheck disable=SC2086
+  flags=$(pkg-config $flags_args asyncredis) || die "pkg-config $flags_args asyncredis failed"
+  say "pkg-config $flags_args asyncredis: $flags"
+  [[ $flags == *"-I$prefix/include"* ]] || die "pkg-config Cflags do not point into $prefix"
+  # Word splitting of $flags is intended: it is a list of compiler arguments.
+  # shellcheck disable=SC2086
+  c++ -std=c++20 -o "$work/pc_check" tests/install/main.cpp $flags ||
+    die "a program built with \$(pkg-config $flags_args asyncredis) does not compile or link"
+  pc_output=$(LD_LIBRARY_PATH="$(dirname "$pc")/..${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/pc_check") ||
+    die "pc_check exited with an error"
+  [[ $pc_output == "$output" ]] || die "pc_check printed '$pc_output', expected '$output'"
+done
 
 say "OK ($kind library: CMake package and pkg-config)"
