@@ -36,6 +36,11 @@ void complete_later(const asio::any_io_executor& executor, FlightHandler handler
 
 // Removes a waiter whose caller cancelled and completes it with errc::cancelled.
 struct CancelWaiter {
+  // A constructor, not an aggregate: the slot's emplace() constructs with parentheses, which
+  // clang 14 does not accept for aggregates.
+  CancelWaiter(std::weak_ptr<CacheCore> core, std::weak_ptr<Flight> flight, std::uint64_t id)
+      : core(std::move(core)), flight(std::move(flight)), id(id) {}
+
   std::weak_ptr<CacheCore> core;
   std::weak_ptr<Flight> flight;
   std::uint64_t id;
