@@ -1,5 +1,5 @@
-// asyncredis-bench: throughput and latency of asyncredis, with the workload of the hiredis
-// reference in shared/perf (GET/SET of "key:__rand_int__", a 32-byte value, N in flight).
+// asyncredis-bench: throughput and latency of asyncredis, with the workload of our hiredis
+// reference, bench/reference (GET/SET of "key:__rand_int__", a 32-byte value, N in flight).
 //
 //   asyncredis-bench --command get --requests 1000000 --inflight 256 --connections 1
 //

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Compares asyncredis-bench with the hiredis reference client (../shared/perf) the way
-# ../shared/perf/README.md prescribes: a private redis-server and the client pinned to the
-# same CPU, rounds interleaved, the median of each, and the ratio.
+# Compares asyncredis-bench with our hiredis reference client (bench/reference) the way
+# bench/README.md prescribes: a private redis-server and the client pinned to the same CPU,
+# rounds interleaved, the median of each, and the ratio.
 #
 #   scripts/bench-compare.sh [--rounds 5] [--build-dir build/default] [--cache]
 #
@@ -9,7 +9,7 @@
 # plain GET of the same value, of the hit's own key and of the short reference key (all
 # asyncredis, same protocol), and the time of a key build.
 #
-# Needs a built asyncredis-bench (cmake --build --preset default) and libevent-dev.
+# Needs asyncredis-bench and hiredis-reference built (cmake --build --preset default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,13 +26,13 @@ while [ $# -gt 0 ]; do
 done
 
 bench="$build_dir/bench/asyncredis-bench"
-reference_src="${ASYNCREDIS_PERF_DIR:-../shared/perf}/hiredis_bench.c"
-[ -x "$bench" ] || { echo "no $bench: build the default preset first" >&2; exit 1; }
-[ -f "$reference_src" ] || { echo "no $reference_src (set ASYNCREDIS_PERF_DIR)" >&2; exit 1; }
+reference="$build_dir/bench/hiredis-reference"
+for program in "$bench" "$reference"; do
+  [ -x "$program" ] || { echo "no $program: build the default preset first" >&2; exit 1; }
+done
 
 work=$(mktemp -d)
 trap 'kill "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
-gcc -O2 -o "$work/hiredis_bench" "$reference_src" -lhiredis -levent
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
@@ -75,14 +75,14 @@ if $cache; then
   exit 0
 fi
 
-printf '%-4s %8s %12s %12s %7s\n' cmd inflight hiredis asyncredis ratio
+printf '%-4s %8s %12s %12s %7s\n' cmd inflight reference asyncredis ratio
 for cmd in GET SET; do
   for inflight in 1 16 256; do
     n=$(requests_for "$inflight")
     : > "$work/ref"; : > "$work/ours"
     for _ in $(seq "$rounds"); do
-      taskset -c 0 "$work/hiredis_bench" -p "$port" -m asyncargv -b "$inflight" -c "$cmd" -n "$n" \
-        | ops >> "$work/ref"
+      taskset -c 0 "$reference" --port "$port" --mode async --command "${cmd,,}" \
+        --inflight "$inflight" --requests "$n" | ops >> "$work/ref"
       ours "${cmd,,}" "$inflight" "$n" >> "$work/ours"
     done
     ref=$(median < "$work/ref"); mine=$(median < "$work/ours")

@@ -12,7 +12,6 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   redis-server redis-tools
   clang libclang-rt-14-dev  # sanitizers and libFuzzer with clang
-  libevent-dev              # the hiredis reference benchmark
   curl openssl
   valgrind libc6-dbg        # callgrind instruction counts; libc6-dbg gives valgrind libc symbols
 )
