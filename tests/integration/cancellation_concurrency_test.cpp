@@ -19,6 +19,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/fault_helpers.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
@@ -102,10 +103,8 @@ TEST(CancellationConcurrency, GetOrTimerOnManyThreads) {
         });
   }
   test::IoThreads threads(io, 4);
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (finished < kLoops && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(5ms);  // the main thread only watches
-  }
+  // The main thread only watches.
+  test::wait_until([&] { return finished == kLoops; }, 60s);
   ASSERT_EQ(finished.load(), kLoops);
   EXPECT_EQ(replies + timers, kLoops * kRounds);
   std::printf("get() || timer: %d replies first, %d timers first\n", replies.load(), timers.load());
@@ -116,8 +115,7 @@ TEST(CancellationConcurrency, GetOrTimerOnManyThreads) {
     EXPECT_EQ(pong, "PONG");
     pinged = true;
   });
-  for (int i = 0; i < 10'000 && !pinged; ++i) std::this_thread::sleep_for(1ms);
-  EXPECT_TRUE(pinged.load());
+  EXPECT_TRUE(test::wait_until([&] { return pinged.load(); }));
   threads.stop();
 }
 

@@ -15,6 +15,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/fault_helpers.hpp"
 #include "support/redis_server.hpp"
+#include "support/wait.hpp"
 
 namespace asyncredis {
 namespace {
@@ -73,9 +74,7 @@ TEST(SubscriberConcurrency, FourPublishersOneReceiver) {
       EXPECT_EQ(seen.count(std::to_string(p) + "/" + std::to_string(i)), 2u) << p << "/" << i;
     }
   }
-  for (int i = 0; i < 10'000 && published < kPublishers * kEach; ++i) {
-    std::this_thread::sleep_for(1ms);  // polls, with a deadline, for the last replies
-  }
+  test::wait_until([&] { return published == kPublishers * kEach; });  // the last replies
   EXPECT_EQ(published.load(), kPublishers * kEach);
   sub.close();
   client.disconnect(asio::use_future).get();
