@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs every Debian package asyncredis needs to build, test, fuzz and benchmark.
+# Installs every Debian package asyncredis needs to build, test, fuzz, benchmark and document.
 # Idempotent: when everything is present it only runs dpkg-query and returns in well under a
 # second; apt-get (and apt-get update) runs only for missing packages.
 # Works as root (CI) or through sudo. Leaves no system redis-server running: the tests and the
@@ -14,6 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # sanitizers and libFuzzer with clang
   curl openssl
   valgrind libc6-dbg        # callgrind instruction counts; libc6-dbg gives valgrind libc symbols
+  doxygen                   # the reference manual (scripts/docs.sh)
 )
 
 say() { printf 'setup: %s\n' "$*"; }
