@@ -19,28 +19,32 @@
 
 namespace asyncredis {
 
+/// One keyspace notification, read from a Subscriber's Message by keyspace_event().
 struct KeyspaceEvent {
-  std::string event;  // "set", "del", "expire", "expired", "evicted", ...
-  std::string key;
-  int db = 0;
+  std::string event;  ///< "set", "del", "expire", "expired", "evicted", ...
+  std::string key;    ///< the key the event happened to
+  int db = 0;         ///< the database of the key
 
+  /// Equal when event, key and db are.
   friend bool operator==(const KeyspaceEvent&, const KeyspaceEvent&) = default;
 };
 
-// The event a message carries: from a keyspace channel ("__keyspace@<db>__:<key>", the
-// payload is the event) or a keyevent channel ("__keyevent@<db>__:<event>", the payload is the
-// key). Nothing for any other message.
+/// The event a message carries: from a keyspace channel ("__keyspace@<db>__:<key>", the
+/// payload is the event) or a keyevent channel ("__keyevent@<db>__:<event>", the payload is the
+/// key). Nothing for any other message; it never throws for a foreign channel.
 std::optional<KeyspaceEvent> keyspace_event(const Message& message);
 
-// What to psubscribe to: the keyspace channels of the keys matching `key_pattern` in database
-// `db` ("__keyspace@0__:user:*"), or the keyevent channels of the events matching
-// `event_pattern` ("__keyevent@0__:expired"). The patterns are glob patterns, as in KEYS.
+/// What to psubscribe to for the keyspace channels of the keys matching `key_pattern` (a glob
+/// pattern, as in KEYS) in database `db`: "__keyspace@0__:user:*".
 std::string keyspace_pattern(int db, std::string_view key_pattern = "*");
+/// What to psubscribe to for the keyevent channels of the events matching `event_pattern` (a
+/// glob pattern) in database `db`: "__keyevent@0__:expired".
 std::string keyevent_pattern(int db, std::string_view event_pattern = "*");
 
-// CONFIG SET notify-keyspace-events `flags` ("KEA" for everything; see the Redis manual). This
-// is the server's setting, for all its clients: call it only when that is what you mean (the
-// library never does by itself). Signature void(std::exception_ptr).
+/// CONFIG SET notify-keyspace-events `flags` ("KEA" for everything; see the Redis manual). This
+/// is the server's setting, for all its clients: call it only when that is what you mean (the
+/// library never does by itself). Signature void(std::exception_ptr); errc::server_error when
+/// the server refuses (bad flags, or CONFIG renamed away), and the command errors of any call.
 template <class Token = boost::asio::deferred_t>
 auto enable_keyspace_events(const Commands& commands, std::string_view flags, Token&& token = {}) {
   return commands.command<void>("CONFIG", "SET", "notify-keyspace-events", flags,

@@ -19,30 +19,35 @@
 
 namespace asyncredis {
 
+/// What a SCAN iteration returns (client.scan(options)).
 struct ScanOptions {
-  std::string match;      // MATCH pattern; empty: every key
-  std::size_t count = 0;  // COUNT hint; 0: Redis's default (10)
-  std::string type;       // TYPE filter (string, hash, ...); empty: every type
+  std::string match;      ///< MATCH pattern; empty: every key
+  std::size_t count = 0;  ///< COUNT hint; 0: Redis's default (10)
+  std::string type;       ///< TYPE filter (string, hash, ...); empty: every type
 };
 
-// Escapes the glob characters of `literal` (* ? [ ] \) so it matches only itself in a
-// MATCH pattern: escape_glob("user:*") + "*" matches keys starting with "user:*".
+/// Escapes the glob characters of `literal` (* ? [ ] \\) so it matches only itself in a
+/// MATCH pattern: escape_glob("user:*") + "*" matches keys starting with "user:*".
 std::string escape_glob(std::string_view literal);
 
-// One SCAN iteration over the whole keyspace. Keys present for the whole iteration are
-// returned at least once (SCAN's guarantee); a key may come back more than once.
-//   auto it = client.scan({.match = "session:*", .count = 500});
-//   while (auto keys = co_await it.next(use_awaitable)) { ... }
+/// One SCAN iteration over the whole keyspace. Keys present for the whole iteration are
+/// returned at least once (SCAN's guarantee); a key may come back more than once.
+///
+///     auto it = client.scan({.match = "session:*", .count = 500});
+///     while (auto keys = co_await it.next(use_awaitable)) { ... }
 class ScanIterator {
  public:
+  /// Made by Commands::scan() (on a RedisClient or a Lease), which passes its request sink.
   ScanIterator(detail::RequestSink* sink, ScanOptions options)
       : sink_(sink), options_(std::move(options)) {}
 
-  // True once the server returned cursor 0.
+  /// True once the server returned cursor 0.
   bool done() const noexcept { return done_; }
 
-  // The next batch (possibly empty), or std::nullopt when the iteration is complete.
-  // One next() at a time; the iterator must outlive the operation.
+  /// The next batch (possibly empty), or std::nullopt when the iteration is complete.
+  /// One next() at a time; the iterator must outlive the operation. Signature
+  /// void(std::exception_ptr, std::optional<std::vector<std::string>>); fails with the
+  /// command errors (timeout, connection_lost, ...), after which next() retries the same cursor.
   template <class Token = boost::asio::deferred_t>
   auto next(Token&& token = {}) {
     using Result = std::optional<std::vector<std::string>>;

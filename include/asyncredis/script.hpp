@@ -9,13 +9,16 @@
 
 namespace asyncredis {
 
+/// A Lua script run by its SHA1 (EVALSHA), loaded with EVAL only when Redis answers NOSCRIPT;
+/// run it with RedisClient::eval(). Cheap to copy (the source and SHA1 are shared).
 class Script {
  public:
-  // Computes the script's SHA1 (OpenSSL) once, here.
+  /// Computes the script's SHA1 (OpenSSL) once, here; it does not contact Redis.
   explicit Script(std::string source);
 
+  /// The Lua source, as given.
   const std::string& source() const noexcept;
-  // Lowercase hex SHA1 of source(), as SCRIPT LOAD returns it.
+  /// Lowercase hex SHA1 of source(), as SCRIPT LOAD returns it.
   const std::string& sha1() const noexcept;
 
  private:
