@@ -51,53 +51,64 @@ void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args
 template <class Fn, class Keep, class KeyFn>
 class Cached;
 
-// Values are stored as JSON text (nlohmann::json, or any T with to_json/from_json), so the
-// Python service reads what this one writes. Two stored forms are this library's own, both
-// starting with a 0x00 byte that no JSON text starts with: a cached "not found", and a value
-// with the early-refresh header (GetOrSetOptions::early_refresh).
-//
-// "Not found" is a std::nullopt: set(key, std::nullopt) or a get_or_set computation returning
-// an empty std::optional<U> stores it (with negative_ttl), and get<std::optional<U>> returns
-// it as an engaged optional holding std::nullopt: cached, not found. That is never a miss (an
-// empty outer optional) nor a stored JSON null (which is a value of U = nlohmann::json). Read
-// as a T that is not an optional, it is errc::decode_error.
-//
-// Keys are options.key_prefix + key, or in a namespace
-//   key_prefix + namespace + ':' + generation + ':' + key
-// where the generation is a counter at key_prefix + namespace + ":generation", kept on
-// Redis's clock: it starts at Redis's TIME in microseconds, and each invalidation moves it to
-// at least that clock before its INCR (one script each). The counter has no TTL (one small key
-// per namespace, kept until deleted), so a volatile-* maxmemory policy never evicts it; under
-// allkeys-* it may be evicted like any key, or it may be deleted by hand. Either way the next
-// read restarts it from Redis's clock, above every generation handed out before, so old
-// entries never become visible again: they stay unreachable and expire by their TTL. (What
-// would defeat this is Redis's clock going back, e.g. a fail-over to a replica whose clock is
-// behind, at the moment the counter is lost.)
-//
-// Every operation is an Asio asynchronous operation taking any completion token (deferred when
-// omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
-// it may be started from any thread. Failures are asyncredis::Error: the client's errors
-// (errc::timeout, connection_lost, server_error, ... unless options.when_unavailable absorbs
-// them), errc::decode_error naming the key for a stored value that is not a T,
-// errc::invalid_argument for a bad TTL. The client must outlive the service and every
-// operation. A CacheService is cheap to copy; copies share statistics and in-flight
-// computations.
+/// JSON values in Redis with a default TTL, single-flight get_or_set, cached "not found"
+/// results, and invalidation by pattern (SCAN + UNLINK) or by namespace.
+///
+/// Values are stored as JSON text (nlohmann::json, or any T with to_json/from_json), so the
+/// Python service reads what this one writes. Two stored forms are this library's own, both
+/// starting with a 0x00 byte that no JSON text starts with: a cached "not found", and a value
+/// with the early-refresh header (GetOrSetOptions::early_refresh).
+///
+/// "Not found" is a std::nullopt: set(key, std::nullopt) or a get_or_set computation returning
+/// an empty std::optional<U> stores it (with negative_ttl), and get<std::optional<U>> returns
+/// it as an engaged optional holding std::nullopt: cached, not found. That is never a miss (an
+/// empty outer optional) nor a stored JSON null (which is a value of U = nlohmann::json). Read
+/// as a T that is not an optional, it is errc::decode_error.
+///
+/// Keys are options.key_prefix + key, or in a namespace
+///
+///     key_prefix + namespace + ':' + generation + ':' + key
+///
+/// where the generation is a counter at key_prefix + namespace + ":generation", kept on
+/// Redis's clock: it starts at Redis's TIME in microseconds, and each invalidation moves it to
+/// at least that clock before its INCR (one script each). The counter has no TTL (one small key
+/// per namespace, kept until deleted), so a volatile-* maxmemory policy never evicts it; under
+/// allkeys-* it may be evicted like any key, or it may be deleted by hand. Either way the next
+/// read restarts it from Redis's clock, above every generation handed out before, so old
+/// entries never become visible again: they stay unreachable and expire by their TTL. (What
+/// would defeat this is Redis's clock going back, e.g. a fail-over to a replica whose clock is
+/// behind, at the moment the counter is lost.)
+///
+/// Every operation is an Asio asynchronous operation taking any completion token (deferred when
+/// omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
+/// it may be started from any thread. Failures are asyncredis::Error: the client's errors
+/// (errc::timeout, connection_lost, server_error, ... unless options.when_unavailable absorbs
+/// them), errc::decode_error naming the key for a stored value that is not a T,
+/// errc::invalid_argument for a bad TTL. The client must outlive the service and every
+/// operation. A CacheService is cheap to copy; copies share statistics and in-flight
+/// computations.
 class CacheService {
  public:
-  // Throws Error(errc::invalid_argument) naming the option for a TTL <= 0, a jitter outside
-  // [0, 1), a negative generation_refresh, or scan_count/unlink_batch 0.
+  /// Throws Error(errc::invalid_argument) naming the option for a TTL <= 0, a jitter outside
+  /// [0, 1), a negative generation_refresh, or scan_count/unlink_batch 0.
   explicit CacheService(RedisClient& client, CacheOptions options = {});
-  // Over any command surface (client.with(...), a Lease); `executor` runs the operations.
+  /// Over any command surface (client.with(...), a Lease); `executor` runs the operations.
   CacheService(Commands commands, boost::asio::any_io_executor executor, CacheOptions options = {});
 
-  // The same service with its keys in namespace `ns` (replacing the current one; "" for none).
+  /// The same service with its keys in namespace `ns` (replacing the current one; "" for none).
   CacheService in_namespace(std::string ns) const;
+  /// The namespace this service's keys live in ("" for none).
   const std::string& key_namespace() const noexcept { return namespace_; }
+  /// The options it was made with (shared by its copies and namespace views).
   const CacheOptions& options() const noexcept;
+  /// The counters shared by this service's copies and namespace views.
   CacheStats stats() const noexcept;
+  /// The executor the operations run on.
   const boost::asio::any_io_executor& get_executor() const noexcept;
 
-  // The value at `key` as a T, or std::nullopt on a miss. See above for "not found".
+  /// The value at `key` as a T, or std::nullopt on a miss. See above for "not found".
+  /// Signature void(std::exception_ptr, std::optional<T>); errc::decode_error naming the key
+  /// when the stored value is not a T.
   template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
   auto get(std::string_view key, Token&& token = {}) const {
     using R = std::optional<T>;
@@ -109,14 +120,16 @@ class CacheService {
         token, *this, std::string(key));
   }
 
-  // get<nlohmann::json>.
+  /// get<nlohmann::json>(key): the stored JSON as it is.
   template <class Token = boost::asio::deferred_t>
   auto get_json(std::string_view key, Token&& token = {}) const {
     return get<nlohmann::json>(key, std::forward<Token>(token));
   }
 
-  // Stores value's JSON for `ttl` (0: default_ttl; negative_ttl for a "not found"); an empty
-  // optional or std::nullopt stores "not found". Signature void(std::exception_ptr).
+  /// Stores value's JSON for `ttl` (0: default_ttl; negative_ttl for a "not found"); an empty
+  /// optional or std::nullopt stores "not found". Signature void(std::exception_ptr);
+  /// errc::invalid_argument for a negative TTL or a value with no JSON text (a string that is
+  /// not UTF-8).
   template <class T, class Token = boost::asio::deferred_t>
   auto set(std::string_view key, const T& value, std::chrono::milliseconds ttl,
            Token&& token = {}) const {
@@ -124,59 +137,66 @@ class CacheService {
                                 run_set(*this, std::string(key), encode(value), ttl),
                                 std::forward<Token>(token));
   }
+  /// set(key, value, ttl) with the default TTL (negative_ttl for a "not found").
   template <class T, class Token = boost::asio::deferred_t>
   requires(!std::convertible_to<Token, std::chrono::milliseconds>) auto set(
       std::string_view key, const T& value, Token&& token = {}) const {
     return set(key, value, std::chrono::milliseconds(0), std::forward<Token>(token));
   }
 
-  // Removes `key` (UNLINK): true when it existed.
+  /// Removes `key` (UNLINK): true when it existed. Signature void(std::exception_ptr, bool);
+  /// fails with the client's errors even under treat_as_miss.
   template <class Token = boost::asio::deferred_t>
   auto del(std::string_view key, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_del(*this, std::string(key)),
                                 std::forward<Token>(token));
   }
 
-  // Whether `key` holds an entry (a cached "not found" counts).
+  /// Whether `key` holds an entry (a cached "not found" counts). Signature
+  /// void(std::exception_ptr, bool).
   template <class Token = boost::asio::deferred_t>
   auto exists(std::string_view key, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_exists(*this, std::string(key)),
                                 std::forward<Token>(token));
   }
 
-  // Sets `key`'s remaining lifetime (> 0): true when the key exists.
+  /// Sets `key`'s remaining lifetime (> 0): true when the key exists. Signature
+  /// void(std::exception_ptr, bool); errc::invalid_argument for a TTL <= 0.
   template <class Token = boost::asio::deferred_t>
   auto expire(std::string_view key, std::chrono::milliseconds ttl, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_expire(*this, std::string(key), ttl),
                                 std::forward<Token>(token));
   }
 
-  // One MGET: for each key, in order, what get<T> would return.
+  /// One MGET: for each key, in order, what get<T> would return. Signature
+  /// void(std::exception_ptr, std::vector<std::optional<T>>); one value that is not a T fails
+  /// the whole call with errc::decode_error.
   template <class T = nlohmann::json, class Token = boost::asio::deferred_t>
   auto mget(std::vector<std::string> keys, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_mget<T>(*this, std::move(keys)),
                                 std::forward<Token>(token));
   }
 
-  // The value at `key`; on a miss co_awaits compute() (a callable returning
-  // asio::awaitable<R>), stores its result and returns it. R = std::optional<U> caches an
-  // empty result as "not found". Callers for one key in this process share one computation
-  // (options.single_flight), run by the first of them:
-  //   - a waiting caller that is cancelled (its own deadline, ...) stops waiting, alone;
-  //   - if the running caller is cancelled, its computation is cancelled and a waiting
-  //     caller runs its own compute() for the others (none waiting: nothing more runs);
-  //   - after options.flight_timeout (CacheOptions::flight_timeout by default) every caller
-  //     sharing it fails with errc::timeout (the computation is cancelled) and the next
-  //     caller starts afresh;
-  //   - a computation that throws stores nothing and every caller sharing it gets its
-  //     exception;
-  //   - a set() or del() of the key, or a delete_pattern(), through this service (or a copy)
-  //     while it runs: its result goes to the callers that shared it but is not stored, and
-  //     callers from then on compute afresh.
-  // compute() runs on the handler's executor (the service's for a handler without one), where
-  // the caller's cancellation comes from. With early_refresh, a caller drawn to refresh a
-  // still-valid entry that fails to compute gets the old value. Errors: as above, and
-  // errc::invalid_argument for a negative flight_timeout.
+  /// The value at `key`; on a miss co_awaits compute() (a callable returning
+  /// asio::awaitable<R>), stores its result and returns it. R = std::optional<U> caches an
+  /// empty result as "not found". Callers for one key in this process share one computation
+  /// (options.single_flight), run by the first of them:
+  ///   - a waiting caller that is cancelled (its own deadline, ...) stops waiting, alone;
+  ///   - if the running caller is cancelled, its computation is cancelled and a waiting
+  ///     caller runs its own compute() for the others (none waiting: nothing more runs);
+  ///   - after options.flight_timeout (CacheOptions::flight_timeout by default) every caller
+  ///     sharing it fails with errc::timeout (the computation is cancelled) and the next
+  ///     caller starts afresh;
+  ///   - a computation that throws stores nothing and every caller sharing it gets its
+  ///     exception;
+  ///   - a set() or del() of the key, or a delete_pattern(), through this service (or a copy)
+  ///     while it runs: its result goes to the callers that shared it but is not stored, and
+  ///     callers from then on compute afresh.
+  ///
+  /// compute() runs on the handler's executor (the service's for a handler without one), where
+  /// the caller's cancellation comes from. With early_refresh, a caller drawn to refresh a
+  /// still-valid entry that fails to compute gets the old value. Errors: as above, and
+  /// errc::invalid_argument for a negative flight_timeout.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
                   Token&& token = {}) const {
@@ -197,6 +217,7 @@ class CacheService {
         },
         token, *this, std::string(key), options, std::move(compute));
   }
+  /// get_or_set(key, options, compute) with only a TTL (0: default_ttl) and the default options.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, std::chrono::milliseconds ttl, Compute compute,
                   Token&& token = {}) const {
@@ -205,22 +226,24 @@ class CacheService {
     return get_or_set<T>(key, options, std::move(compute), std::forward<Token>(token));
   }
 
-  // Removes every key of this service (prefix and namespace applied) matching the glob
-  // `pattern`, with SCAN MATCH/COUNT followed to the end and UNLINK in batches: the server
-  // keeps answering other clients throughout. Returns how many keys were removed. The prefix
-  // and namespace are escaped, so their * ? [ ] \ match only themselves.
+  /// Removes every key of this service (prefix and namespace applied) matching the glob
+  /// `pattern`, with SCAN MATCH/COUNT followed to the end and UNLINK in batches: the server
+  /// keeps answering other clients throughout. Returns how many keys were removed. The prefix
+  /// and namespace are escaped, so their * ? [ ] \\ match only themselves. Signature
+  /// void(std::exception_ptr, std::size_t).
   template <class Token = boost::asio::deferred_t>
   auto delete_pattern(std::string_view pattern, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_delete_pattern(*this, std::string(pattern)),
                                 std::forward<Token>(token));
   }
 
-  // Invalidates every key of namespace `ns` at once: one INCR of its generation, which is
-  // part of every key in it (the old entries are no longer reachable and expire by their
-  // TTL). Returns the new generation. Cost: a namespaced operation reads the generation once
-  // per options.generation_refresh (one EVALSHA), so another process sees the invalidation
-  // within that time; this service sees it at once. A lost counter never brings old entries
-  // back (see the class comment).
+  /// Invalidates every key of namespace `ns` at once: one INCR of its generation, which is
+  /// part of every key in it (the old entries are no longer reachable and expire by their
+  /// TTL). Returns the new generation. Cost: a namespaced operation reads the generation once
+  /// per options.generation_refresh (one EVALSHA), so another process sees the invalidation
+  /// within that time; this service sees it at once. A lost counter never brings old entries
+  /// back (see the class comment). Signature void(std::exception_ptr, std::int64_t);
+  /// errc::invalid_argument for an empty `ns`.
   template <class Token = boost::asio::deferred_t>
   auto invalidate_namespace(std::string_view ns, Token&& token = {}) const {
     return detail::cache_launch(get_executor(), run_invalidate_namespace(*this, std::string(ns)),

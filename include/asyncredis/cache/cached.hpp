@@ -91,21 +91,28 @@ void cached_check_own_key(std::string_view prefix, std::string_view own);
 
 }  // namespace detail
 
-// The memoized function; see cached(). Cheap to copy (copies share the function). Calls may
-// be made from any thread; the function must be callable as const.
+/// The memoized function; see cached(). Cheap to copy (copies share the function). Calls may
+/// be made from any thread; the function must be callable as const.
+///
+///     auto get_user = asyncredis::cached(cache, "user", std::chrono::minutes(10),
+///         [&](std::int64_t id) -> asio::awaitable<std::optional<User>> { co_return ...; });
+///     std::optional<User> u = co_await get_user(42);      // cached, or computed and stored
+///     co_await get_user.invalidate(42);                   // deletes exactly that key
 template <class Fn, class Keep = detail::CacheAlways, class KeyFn = detail::CachedDigest>
 class Cached {
  public:
+  /// As cached(cache, prefix, ttl, fn): throws Error(errc::invalid_argument) for an empty prefix
+  /// or a negative TTL.
   Cached(CacheService cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
       : Cached(validated_state(std::move(cache), std::move(prefix), ttl, std::move(fn)),
                default_memo_entries, default_memo_bytes) {}
 
-  // fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
-  // argument may be a completion token, signature void(std::exception_ptr, R); without one
-  // the result is an asio::awaitable<R>. A std::optional<U> result that is empty is cached as
-  // "not found" (for the service's negative_ttl). Errors: those of CacheService::get_or_set
-  // (Redis errors, errc::decode_error for a stored value that is not an R) and whatever fn
-  // throws, which is never cached.
+  /// fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
+  /// argument may be a completion token, signature void(std::exception_ptr, R); without one
+  /// the result is an asio::awaitable<R>. A std::optional<U> result that is empty is cached as
+  /// "not found" (for the service's negative_ttl). Errors: those of CacheService::get_or_set
+  /// (Redis errors, errc::decode_error for a stored value that is not an R) and whatever fn
+  /// throws, which is never cached.
   template <class... Xs>
   auto operator()(Xs&&... xs) const {
     return detail::cached_split_token<Fn>(
@@ -115,10 +122,10 @@ class Cached {
         boost::asio::use_awaitable, std::forward<Xs>(xs)...);
   }
 
-  // The key a call with `args` uses, as passed to the CacheService (which adds its key_prefix
-  // and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>". Throws
-  // Error(errc::invalid_argument) for a key function's result that is empty or holds a ':'
-  // (it could then be another memoizer's key: see invalidate_all()).
+  /// The key a call with `args` uses, as passed to the CacheService (which adds its key_prefix
+  /// and namespace): "<prefix>:<digest of args>", or "<prefix>:<key function's result>". Throws
+  /// Error(errc::invalid_argument) for a key function's result that is empty or holds a ':'
+  /// (it could then be another memoizer's key: see invalidate_all()).
   template <class... Args>
   std::string key_for(const Args&... args) const {
     if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
@@ -135,9 +142,9 @@ class Cached {
     }
   }
 
-  // Deletes the entry of a call with `args` (the key of key_for): true when there was one.
-  // The last argument may be a completion token (void(std::exception_ptr, bool)); without one
-  // the result is an asio::awaitable<bool>. Fails with the client's errors.
+  /// Deletes the entry of a call with `args` (the key of key_for): true when there was one.
+  /// The last argument may be a completion token (void(std::exception_ptr, bool)); without one
+  /// the result is an asio::awaitable<bool>. Fails with the client's errors.
   template <class... Xs>
   auto invalidate(Xs&&... xs) const {
     return detail::cached_split_token<Fn>(
@@ -147,10 +154,11 @@ class Cached {
         boost::asio::use_awaitable, std::forward<Xs>(xs)...);
   }
 
-  // Deletes every entry of this memoizer (SCAN and UNLINK, as CacheService::delete_pattern):
-  // how many were removed. Only its own: "<prefix>:" and a digest (a key function's result,
-  // which holds no ':'), so a memoizer whose prefix extends this one's ("user:posts" of
-  // "user") keeps its entries.
+  /// Deletes every entry of this memoizer (SCAN and UNLINK, as CacheService::delete_pattern):
+  /// how many were removed. Only its own: "<prefix>:" and a digest (a key function's result,
+  /// which holds no ':'), so a memoizer whose prefix extends this one's ("user:posts" of
+  /// "user") keeps its entries. Without a token the result is an asio::awaitable<std::size_t>;
+  /// with one, void(std::exception_ptr, std::size_t). Fails with the client's errors.
   template <class Token = boost::asio::use_awaitable_t<>>
   auto invalidate_all(Token&& token = {}) const {
     const CacheService& cache = state_->cache;
@@ -169,8 +177,8 @@ class Cached {
     }
   }
 
-  // A copy that stores a result only when keep(result) is true (the others are returned, and
-  // shared with concurrent callers, but computed again next time).
+  /// A copy that stores a result only when keep(result) is true (the others are returned, and
+  /// shared with concurrent callers, but computed again next time).
   template <class K>
   Cached<Fn, std::decay_t<K>, KeyFn> cache_if(K&& keep) const {
     using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
@@ -179,10 +187,10 @@ class Cached {
         {s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}});
   }
 
-  // A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string, non-empty and
-  // without ':'; a call whose key is not fails with errc::invalid_argument) instead of the
-  // digest, e.g. to share keys with another service: key_with([](int id) { return
-  // std::to_string(id); }) gives "user:42".
+  /// A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string, non-empty and
+  /// without ':'; a call whose key is not fails with errc::invalid_argument) instead of the
+  /// digest, e.g. to share keys with another service: key_with([](int id) { return
+  /// std::to_string(id); }) gives "user:42".
   template <class K>
   Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
     using Other = Cached<Fn, Keep, std::decay_t<K>>;
@@ -191,15 +199,15 @@ class Cached {
         {s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options, {}});
   }
 
-  // A copy with single flight on (the default) or off.
+  /// A copy with single flight on (the default) or off.
   Cached single_flight(bool on) const {
     State s = *state_;
     s.options.single_flight = on;
     return copy_with(std::move(s));
   }
 
-  // A copy whose shared computations have this time limit (GetOrSetOptions::flight_timeout;
-  // 0: the service's). Throws Error(errc::invalid_argument) for a negative limit.
+  /// A copy whose shared computations have this time limit (GetOrSetOptions::flight_timeout;
+  /// 0: the service's). Throws Error(errc::invalid_argument) for a negative limit.
   Cached flight_timeout(std::chrono::milliseconds limit) const {
     if (limit.count() < 0) {
       throw Error(errc::invalid_argument, "cached: flight_timeout must not be negative, got " +
@@ -210,9 +218,9 @@ class Cached {
     return copy_with(std::move(s));
   }
 
-  // A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
-  // beta 1 is the usual choice, 0 turns it off. Throws Error(errc::invalid_argument) for a
-  // negative beta.
+  /// A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
+  /// beta 1 is the usual choice, 0 turns it off. Throws Error(errc::invalid_argument) for a
+  /// negative beta.
   Cached early_refresh(double beta) const {
     if (!(beta >= 0)) throw Error(errc::invalid_argument, "cached: early_refresh must be >= 0");
     State s = *state_;
@@ -220,18 +228,21 @@ class Cached {
     return copy_with(std::move(s));
   }
 
-  // A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
-  // value each last decoded: a hit whose stored text is unchanged is answered with a copy of
-  // that value instead of parsing it again (on by default: 1,024 calls, 1 MiB). 0 turns it
-  // off, e.g. for a result type whose copies share state. Results that cannot be copied are
-  // never remembered. Each copy made by an option method starts with an empty memo of the
-  // same bounds.
+  /// A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
+  /// value each last decoded: a hit whose stored text is unchanged is answered with a copy of
+  /// that value instead of parsing it again (on by default: 1,024 calls, 1 MiB). 0 turns it
+  /// off, e.g. for a result type whose copies share state. Results that cannot be copied are
+  /// never remembered. Each copy made by an option method starts with an empty memo of the
+  /// same bounds.
   Cached memo(std::size_t max_entries, std::size_t max_bytes = default_memo_bytes) const {
     return Cached(State(*state_), max_entries, max_bytes);
   }
 
+  /// The service the entries are stored through.
   const CacheService& cache() const noexcept { return state_->cache; }
+  /// The prefix of this memoizer's keys, without the ':'.
   const std::string& prefix() const noexcept { return state_->prefix; }
+  /// The entries' lifetime (0: the service's default_ttl).
   std::chrono::milliseconds ttl() const noexcept { return state_->options.ttl; }
 
  private:
@@ -386,10 +397,10 @@ class Cached {
   std::shared_ptr<detail::DecodedMemo> memo_;
 };
 
-// Memoizes `fn`, any callable returning asio::awaitable<R>, in `cache` under keys
-// "<prefix>:<SHA-256 of the arguments>" (see KeyBuilder) for `ttl` (0: the service's
-// default_ttl). Single flight is on; see Cached for the options. Throws
-// Error(errc::invalid_argument) for an empty prefix or a negative TTL.
+/// Memoizes `fn`, any callable returning asio::awaitable<R>, in `cache` under keys
+/// "<prefix>:<SHA-256 of the arguments>" (see KeyBuilder) for `ttl` (0: the service's
+/// default_ttl). Single flight is on; see Cached for the options. Throws
+/// Error(errc::invalid_argument) for an empty prefix or a negative TTL.
 template <class Fn>
 Cached<std::decay_t<Fn>> cached(CacheService cache, std::string prefix,
                                 std::chrono::milliseconds ttl, Fn&& fn) {

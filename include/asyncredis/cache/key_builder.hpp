@@ -19,44 +19,50 @@
 
 namespace asyncredis {
 
-// The encoding (format v1; the golden vectors in tests/unit/cache_key_builder_test.cpp pin it).
-// Numbers are 8 bytes big-endian; a length or count is an unsigned 8-byte number.
-//
-//   argument list   'A' count item...
-//   null            'n'                      nullptr, std::nullopt, an empty optional, JSON null
-//   bool            'b' 0x00|0x01
-//   integer         'i' int64                any integer type (char excluded), JSON integers
-//                   'u' uint64               only unsigned values above INT64_MAX
-//   floating point  'f' IEEE-754 bits        float and double as double; -0.0 as 0.0, one NaN
-//   text            's' length bytes         std::string(_view), const char*, char, u8 strings;
-//                                            UTF-8 bytes as given (no Unicode normalisation)
-//   bytes           'y' length bytes         std::vector<std::byte>, std::span<const std::byte>
-//   sequence        'l' count item...        ranges, std::pair, std::tuple, JSON arrays
-//   set             'e' count item...        std::set, std::unordered_set: items sorted by
-//                                            their encoding
-//   map             'm' count (key value)... std::map, std::unordered_map, JSON objects: entries
-//                                            sorted by the encoding of their key
-//   anything else   its JSON form (to_json), encoded as above
-//
-// So f(1), f(1.0) and f("1") differ, int and long of the same value agree, and two maps with
-// the same entries agree whatever their order.
+/// Cache keys derived from function arguments, stable across runs, machines and compilers:
+/// "<prefix>:" + lowercase hex SHA-256 of a canonical, type-tagged encoding.
+///
+/// The encoding (format v1; the golden vectors in tests/unit/cache_key_builder_test.cpp pin it).
+/// Numbers are 8 bytes big-endian; a length or count is an unsigned 8-byte number.
+///
+/// ~~~
+///   argument list   'A' count item...
+///   null            'n'                      nullptr, std::nullopt, an empty optional, JSON null
+///   bool            'b' 0x00|0x01
+///   integer         'i' int64                any integer type (char excluded), JSON integers
+///                   'u' uint64               only unsigned values above INT64_MAX
+///   floating point  'f' IEEE-754 bits        float and double as double; -0.0 as 0.0, one NaN
+///   text            's' length bytes         std::string(_view), const char*, char, u8 strings;
+///                                            UTF-8 bytes as given (no Unicode normalisation)
+///   bytes           'y' length bytes         std::vector<std::byte>, std::span<const std::byte>
+///   sequence        'l' count item...        ranges, std::pair, std::tuple, JSON arrays
+///   set             'e' count item...        std::set, std::unordered_set: items sorted by
+///                                            their encoding
+///   map             'm' count (key value)... std::map, std::unordered_map, JSON objects: entries
+///                                            sorted by the encoding of their key
+///   anything else   its JSON form (to_json), encoded as above
+/// ~~~
+///
+/// So f(1), f(1.0) and f("1") differ, int and long of the same value agree, and two maps with
+/// the same entries agree whatever their order.
 class KeyBuilder {
  public:
-  // Keys are "<prefix>:<digest>"; with an empty prefix just "<digest>".
+  /// Keys are "<prefix>:<digest>"; with an empty prefix just "<digest>".
   explicit KeyBuilder(std::string prefix = {}) : prefix_(std::move(prefix)) {}
 
+  /// The prefix the keys start with (without the ':').
   const std::string& prefix() const noexcept { return prefix_; }
 
-  // The key of a call with `args`. Throws Error(errc::invalid_argument) for a value that has
-  // no encoding (a discarded JSON value), and what a custom type's to_json throws.
+  /// The key of a call with `args`. Throws Error(errc::invalid_argument) for a value that has
+  /// no encoding (a discarded JSON value), and what a custom type's to_json throws.
   template <class... Args>
   std::string operator()(const Args&... args) const;
 
-  // The 64 lowercase hex digits of the SHA-256 of encode(args...).
+  /// The 64 lowercase hex digits of the SHA-256 of encode(args...); throws as operator() does.
   template <class... Args>
   static std::string digest(const Args&... args);
 
-  // The canonical bytes that are hashed, for tests and debugging.
+  /// The canonical bytes that are hashed, for tests and debugging; throws as operator() does.
   template <class... Args>
   static std::string encode(const Args&... args);
 
