@@ -26,65 +26,71 @@ namespace asyncredis {
 
 class RedisClient;
 
+/// How a RateLimiter counts and what it does when Redis is unreachable; checked by its
+/// constructor.
 struct RateLimiterOptions {
-  RateLimitStrategy strategy = RateLimitStrategy::fixed_window;
-  // Keys are "<key_prefix>:<key>..." ("<key>..." when empty). The default matches the seed.
+  RateLimitStrategy strategy = RateLimitStrategy::fixed_window;  ///< how requests are counted
+  /// Keys are "<key_prefix>:<key>..." ("<key>..." when empty). The default matches the seed.
   std::string key_prefix = "ratelimit";
-  OnUnavailable on_unavailable = OnUnavailable::fail_open;
-  // How long a check waits for Redis before the policy decides (errc::timeout counts as
-  // unreachable). A rate limiter sits in front of every request, so this is deliberately much
-  // shorter than the client's command_timeout. 0: the client's command_timeout.
+  OnUnavailable on_unavailable =
+      OnUnavailable::fail_open;  ///< what decides when Redis cannot be reached
+  /// How long a check waits for Redis before the policy decides (errc::timeout counts as
+  /// unreachable). A rate limiter sits in front of every request, so this is deliberately much
+  /// shorter than the client's command_timeout. 0: the client's command_timeout.
   std::chrono::milliseconds timeout{500};
-  // After Redis was found unreachable, decide by the policy without asking Redis for this
-  // long, so an outage does not add `timeout` to every request. 0: ask Redis every time.
+  /// After Redis was found unreachable, decide by the policy without asking Redis for this
+  /// long, so an outage does not add `timeout` to every request. 0: ask Redis every time.
   std::chrono::milliseconds cooldown{0};
-  // Size bound of the local fallback limiter's table (OnUnavailable::local_fallback).
+  /// Size bound of the local fallback limiter's table (OnUnavailable::local_fallback).
   std::size_t local_max_keys = 10'000;
 };
 
-// Counts requests per key in Redis with one atomic script per check, on Redis's clock.
-//
-// Every operation is an Asio asynchronous operation taking any completion token (deferred when
-// omitted), with signature void(std::exception_ptr, RateLimitResult) for check/peek and
-// void(std::exception_ptr) for reset; it may be started from any thread, and runs on the
-// client's executor. The RedisClient (or the connection behind the Commands) must outlive
-// every operation. A RateLimiter is cheap to copy; copies share the fallback limiter.
-//
-// Keys (see RateLimitStrategy): fixed window "<prefix>:<key>:<index>", exactly the Python
-// seed's layout and a plain integer, so a seed service and this one share a budget; sliding
-// window "<prefix>:<key>:sw:<index>"; GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
-// (burst as effective_burst()), one state per rate: two limits on one key never share a
-// state, and a changed limit starts afresh. Every key is written with its expiry in the same
-// script, so none can exist without a TTL. Every key a script touches is passed in KEYS: a
-// window check passes the counters of the windows around this machine's current one and the
-// script, on Redis's clock, uses the right ones (if the clocks are a window or more apart it
-// asks again around Redis's window). In a Redis Cluster put a hash tag in the key
-// ("{user:42}") so a check's keys share a slot.
-//
-// Sharing with the Python seed: its window index is int(datetime.utcnow().timestamp()) //
-// window, and utcnow() is naive, so timestamp() reads it as local time: on a host whose zone
-// is not UTC its index is off by the UTC offset and the two services count in different keys.
-// Run the Python side with TZ=UTC (or fix it to time.time()) to share one budget.
+/// Counts requests per key in Redis with one atomic script per check, on Redis's clock.
+///
+/// Every operation is an Asio asynchronous operation taking any completion token (deferred when
+/// omitted), with signature void(std::exception_ptr, RateLimitResult) for check/peek and
+/// void(std::exception_ptr) for reset; it may be started from any thread, and runs on the
+/// client's executor. The RedisClient (or the connection behind the Commands) must outlive
+/// every operation. A RateLimiter is cheap to copy; copies share the fallback limiter.
+///
+/// Keys (see RateLimitStrategy): fixed window "<prefix>:<key>:<index>", exactly the Python
+/// seed's layout and a plain integer, so a seed service and this one share a budget; sliding
+/// window "<prefix>:<key>:sw:<index>"; GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
+/// (burst as effective_burst()), one state per rate: two limits on one key never share a
+/// state, and a changed limit starts afresh. Every key is written with its expiry in the same
+/// script, so none can exist without a TTL. Every key a script touches is passed in KEYS: a
+/// window check passes the counters of the windows around this machine's current one and the
+/// script, on Redis's clock, uses the right ones (if the clocks are a window or more apart it
+/// asks again around Redis's window). In a Redis Cluster put a hash tag in the key
+/// ("{user:42}") so a check's keys share a slot.
+///
+/// Sharing with the Python seed: its window index is int(datetime.utcnow().timestamp()) //
+/// window, and utcnow() is naive, so timestamp() reads it as local time: on a host whose zone
+/// is not UTC its index is off by the UTC offset and the two services count in different keys.
+/// Run the Python side with TZ=UTC (or fix it to time.time()) to share one budget.
 class RateLimiter {
  public:
-  // The client must outlive the limiter's operations. Throws Error(errc::invalid_argument) for
-  // local_max_keys == 0 or a negative timeout/cooldown.
+  /// The client must outlive the limiter's operations. Throws Error(errc::invalid_argument) for
+  /// local_max_keys == 0 or a negative timeout/cooldown.
   explicit RateLimiter(RedisClient& client, RateLimiterOptions options = {});
-  // Over any command surface (a client, client.with(...), a Lease); `executor` runs the
-  // operations. `commands` must come from a client or lease, not be default-constructed.
+  /// Over any command surface (a client, client.with(...), a Lease); `executor` runs the
+  /// operations. `commands` must come from a client or lease, not be default-constructed.
   RateLimiter(Commands commands, boost::asio::any_io_executor executor,
               RateLimiterOptions options = {});
 
-  // Counts `cost` units of `key` against `limit` per `window` and says whether they are
-  // allowed. The fixed window counts denied units too (see RateLimitStrategy); the sliding
-  // window and GCRA count only allowed ones. cost 0 is peek().
-  // Throws Error(errc::invalid_argument) at once for a limit, window, burst or cost out of
-  // range (cost above the limit, or GCRA's burst, could never be allowed). Fails with:
-  //   - nothing when Redis is unreachable (is_unavailable()): the policy decides and the
-  //     result's decided_by and unavailable_error say so (errc::timeout also when a window
-  //     shorter than a round trip moved on before each of 3 tries reached Redis);
-  //   - errc::server_error for any other error reply (WRONGTYPE on the key, ...), whatever
-  //     the policy; errc::cancelled when the caller cancels.
+  /// Counts `cost` units of `key` against `limit` per `window` and says whether they are
+  /// allowed. The fixed window counts denied units too (see RateLimitStrategy); the sliding
+  /// window and GCRA count only allowed ones. cost 0 is peek().
+  /// Throws Error(errc::invalid_argument) at once for a limit, window, burst or cost out of
+  /// range (cost above the limit, or GCRA's burst, could never be allowed). Fails with:
+  ///
+  ///   - nothing when Redis is unreachable (is_unavailable()): the policy decides and the
+  ///     result's decided_by and unavailable_error say so (errc::timeout also when a window
+  ///     shorter than a round trip moved on before each of 3 tries reached Redis);
+  ///   - errc::server_error for any other error reply (WRONGTYPE on the key, ...), whatever
+  ///     the policy; errc::cancelled when the caller cancels.
+  ///
+  /// Signature void(std::exception_ptr, RateLimitResult).
   template <class Token = boost::asio::deferred_t>
   auto check(std::string_view key, const RateLimit& rate, std::int64_t cost = 1,
              Token&& token = {}) const {
@@ -92,17 +98,20 @@ class RateLimiter {
     return boost::asio::co_spawn(executor_, run_check(state_, std::string(key), rate, cost),
                                  std::forward<Token>(token));
   }
+  /// check(key, rate, 1, token): one unit.
   template <class Token>
   requires(!std::convertible_to<Token, std::int64_t>) auto check(std::string_view key,
                                                                  const RateLimit& rate,
                                                                  Token&& token) const {
     return check(key, rate, 1, std::forward<Token>(token));
   }
+  /// check(key, RateLimit{limit, window}, cost, token): a rate without a burst.
   template <class Token = boost::asio::deferred_t>
   auto check(std::string_view key, std::int64_t limit, std::chrono::milliseconds window,
              std::int64_t cost = 1, Token&& token = {}) const {
     return check(key, RateLimit{limit, window}, cost, std::forward<Token>(token));
   }
+  /// check(key, RateLimit{limit, window}, 1, token): one unit of a rate without a burst.
   template <class Token>
   requires(!std::convertible_to<Token, std::int64_t>) auto check(std::string_view key,
                                                                  std::int64_t limit,
@@ -111,37 +120,40 @@ class RateLimiter {
     return check(key, RateLimit{limit, window}, 1, std::forward<Token>(token));
   }
 
-  // The state of `key` without counting anything: `allowed` says whether one more unit would
-  // be allowed now, `remaining` how many, `retry_after` how long until one would be. Errors
-  // and the unreachable policy as check().
+  /// The state of `key` without counting anything: `allowed` says whether one more unit would
+  /// be allowed now, `remaining` how many, `retry_after` how long until one would be. Errors
+  /// and the unreachable policy as check().
   template <class Token = boost::asio::deferred_t>
   auto peek(std::string_view key, const RateLimit& rate, Token&& token = {}) const {
     return check(key, rate, 0, std::forward<Token>(token));
   }
+  /// peek(key, RateLimit{limit, window}, token).
   template <class Token = boost::asio::deferred_t>
   auto peek(std::string_view key, std::int64_t limit, std::chrono::milliseconds window,
             Token&& token = {}) const {
     return check(key, RateLimit{limit, window}, 0, std::forward<Token>(token));
   }
 
-  // Forgets `key`'s usage for this limiter's strategy (every window length), in Redis and in
-  // the local fallback. The window strategies' keys carry the window index, so this SCANs for
-  // them (O(keyspace), never KEYS): meant for administration, not per request. Fails with the
-  // client's errors (unreachable Redis included: no policy applies to a reset).
+  /// Forgets `key`'s usage for this limiter's strategy (every window length), in Redis and in
+  /// the local fallback. The window strategies' keys carry the window index, so this SCANs for
+  /// them (O(keyspace), never KEYS): meant for administration, not per request. Fails with the
+  /// client's errors (unreachable Redis included: no policy applies to a reset). Signature
+  /// void(std::exception_ptr).
   template <class Token = boost::asio::deferred_t>
   auto reset(std::string_view key, Token&& token = {}) const {
     return boost::asio::co_spawn(executor_, run_reset(state_, std::string(key)),
                                  std::forward<Token>(token));
   }
 
+  /// The options it was made with.
   const RateLimiterOptions& options() const noexcept;
-  // The Redis key a check of `key` counts in at window `index` (fixed and sliding window).
-  // Throws Error(errc::invalid_argument) for a GCRA limiter (its keys carry the rate).
+  /// The Redis key a check of `key` counts in at window `index` (fixed and sliding window).
+  /// Throws Error(errc::invalid_argument) for a GCRA limiter (its keys carry the rate).
   std::string redis_key(std::string_view key, std::int64_t index) const;
-  // The Redis key of `key`'s GCRA state for `rate`. Throws Error(errc::invalid_argument) for
-  // a window strategy.
+  /// The Redis key of `key`'s GCRA state for `rate`. Throws Error(errc::invalid_argument) for
+  /// a window strategy.
   std::string redis_key(std::string_view key, const RateLimit& rate) const;
-  // The in-process limiter used by OnUnavailable::local_fallback.
+  /// The in-process limiter used by OnUnavailable::local_fallback.
   LocalRateLimiter& local_limiter() const noexcept;
 
  private:
