@@ -122,7 +122,8 @@ class Subscriber {
   auto subscribe(std::string_view name, Token&& token = {}) {
     return start(Kind::channel, true, {std::string(name)}, std::forward<Token>(token));
   }
-  /// PSUBSCRIBE to the glob patterns `patterns` ("user:*"); messages come as pmessage.
+  /// PSUBSCRIBE to the glob patterns `patterns` ("user:*"), whose messages come as pmessage;
+  /// completes and fails as subscribe(names).
   template <class Names = std::initializer_list<std::string_view>,
             class Token = boost::asio::deferred_t>
   requires(!StringLike<Names>) auto psubscribe(const Names& patterns, Token&& token = {}) {
@@ -133,7 +134,8 @@ class Subscriber {
   auto psubscribe(std::string_view name, Token&& token = {}) {
     return start(Kind::pattern, true, {std::string(name)}, std::forward<Token>(token));
   }
-  /// SSUBSCRIBE to the shard channels `names` (Redis 7); messages come as smessage.
+  /// SSUBSCRIBE to the shard channels `names` (Redis 7), whose messages come as smessage;
+  /// completes and fails as subscribe(names).
   template <class Names = std::initializer_list<std::string_view>,
             class Token = boost::asio::deferred_t>
   requires(!StringLike<Names>) auto ssubscribe(const Names& names, Token&& token = {}) {
