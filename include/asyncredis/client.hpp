@@ -24,6 +24,8 @@ class LeaseCore;
 
 class RedisClient;
 
+/// One connection of the client's held exclusively, from RedisClient::lease() until destroyed or
+/// release()d: its commands run in order on that connection (transactions, blocking commands).
 // One connection of the client's, exclusively yours until the Lease is destroyed (or
 // release()d). Commands on it run in order on that connection: WATCH, then reads, then
 // transaction(); or blocking commands (BLPOP, ...) that would stall a shared connection.
@@ -31,13 +33,18 @@ class RedisClient;
 // UNWATCH) before another caller gets it.
 class Lease : public Commands {
  public:
-  Lease() = default;  // no connection
+  Lease() = default;  ///< no connection: not valid()
+  /// Takes over the other's connection; the other is left without one.
   Lease(Lease&&) noexcept;
+  /// Gives this lease's connection back (as release()), then takes over the other's.
   Lease& operator=(Lease&&) noexcept;
+  /// Gives the connection back to the pool (as release()).
   ~Lease();
 
+  /// Whether the lease holds a connection; commands may only be started on a valid() lease.
   bool valid() const noexcept { return core_ != nullptr; }
-  // Gives the connection back to the pool now.
+  /// Gives the connection back to the pool now; one with requests still in flight is closed
+  /// and replaced instead. Afterwards the lease is not valid().
   void release() noexcept;
 
  private:
@@ -47,33 +54,36 @@ class Lease : public Commands {
   std::shared_ptr<detail::LeaseCore> core_;
 };
 
-// Counters of the pool, readable at any time from any thread.
+/// Counters of the pool, readable at any time from any thread (RedisClient::stats()).
 struct PoolStats {
-  std::size_t connections = 0;       // multiplexed connections configured
-  std::size_t connected = 0;         // of those, currently up
-  std::size_t pending_requests = 0;  // waiting or on the wire
-  std::size_t reconnects = 0;        // connections re-established after a loss
-  std::size_t leases = 0;            // exclusive connections currently leased
+  std::size_t connections = 0;       ///< multiplexed connections configured
+  std::size_t connected = 0;         ///< of those, currently up
+  std::size_t pending_requests = 0;  ///< waiting or on the wire
+  std::size_t reconnects = 0;        ///< connections re-established after a loss
+  std::size_t leases = 0;            ///< exclusive connections currently leased
 };
 
+/// A pool of multiplexed, automatically pipelined connections to one Redis database, with every
+/// command of Commands. Operations may be started from any thread.
 class RedisClient : public Commands {
  public:
-  // Nothing connects until connect(). Settings are validated here (Error(errc::
-  // invalid_setting) naming the field). `db` is the database to SELECT; by default
-  // settings.cache_db (an explicit 0 stays 0).
+  /// Nothing connects until connect(). Settings are validated here (Error(errc::
+  /// invalid_setting) naming the field). `db` is the database to SELECT; by default
+  /// settings.cache_db (an explicit 0 stays 0).
   RedisClient(boost::asio::any_io_executor executor, RedisSettings settings,
               std::optional<int> db = std::nullopt);
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
-  // Closes every connection; operations still pending complete with errc::shutting_down.
+  /// Closes every connection; operations still pending complete with errc::shutting_down.
   ~RedisClient();
 
-  // Opens the pool's connections (and the handshake: AUTH, SELECT, CLIENT SETNAME). Completes
-  // once the first connection is ready; the others follow in the background. Fails with the
-  // first connection's error (errc::timeout after connect_timeout, errc::auth_failed,
-  // errc::tls_error naming why a certificate did not verify, errc::protocol_error for a server
-  // whose handshake replies are not Redis's, errc::not_connected for an I/O error) and leaves
-  // the client disconnected. Signature: void(std::exception_ptr).
+  /// Opens the pool's connections (and the handshake: AUTH, SELECT, CLIENT SETNAME). Completes
+  /// once the first connection is ready; the others follow in the background. Fails with the
+  /// first connection's error (errc::timeout after connect_timeout, errc::auth_failed,
+  /// errc::tls_error naming why a certificate did not verify, errc::protocol_error for a server
+  /// whose handshake replies are not Redis's, errc::not_connected for an I/O error) and leaves
+  /// the client disconnected. Signature: void(std::exception_ptr). Already connected: succeeds
+  /// at once; while connecting or disconnecting: errc::invalid_argument.
   template <class Token = boost::asio::deferred_t>
   auto connect(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
@@ -81,8 +91,10 @@ class RedisClient : public Commands {
         this);
   }
 
-  // Stops taking new operations (they fail with errc::shutting_down), lets every operation
-  // in flight complete, then closes the connections. Signature: void(std::exception_ptr).
+  /// Stops taking new operations (they fail with errc::shutting_down), lets every operation
+  /// in flight complete (up to settings.disconnect_timeout), then closes the connections.
+  /// Signature: void(std::exception_ptr). Not connected: succeeds at once; while connecting
+  /// or already disconnecting: errc::invalid_argument. connect() may follow.
   template <class Token = boost::asio::deferred_t>
   auto disconnect(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
@@ -90,9 +102,10 @@ class RedisClient : public Commands {
         this);
   }
 
-  // An exclusive connection (opened on demand; at most settings.max_connections leases at
-  // once, further requests wait up to connect_timeout). Signature:
-  // void(std::exception_ptr, Lease).
+  /// An exclusive connection (opened on demand; at most settings.max_connections leases at
+  /// once, further requests wait up to connect_timeout). Signature:
+  /// void(std::exception_ptr, Lease). Fails with errc::not_connected before connect(),
+  /// errc::timeout when no lease frees up in time, or a new connection's error as connect().
   template <class Token = boost::asio::deferred_t>
   auto lease(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, Lease)>(
@@ -100,9 +113,13 @@ class RedisClient : public Commands {
         this);
   }
 
+  /// The executor given to the constructor.
   boost::asio::any_io_executor get_executor() const noexcept;
+  /// The settings given to the constructor.
   const RedisSettings& settings() const noexcept;
+  /// The database the connections SELECT (the constructor's `db`, else settings().cache_db).
   int database() const noexcept;
+  /// The pool's counters now.
   PoolStats stats() const noexcept;
 
  private:

@@ -11,107 +11,113 @@
 
 namespace asyncredis {
 
-// TLS options; used when RedisSettings::tls is true (rediss:// URLs).
+/// TLS options; used when RedisSettings::tls is true (rediss:// URLs). RedisClient's
+/// constructor loads them: a file it cannot use is Error(errc::invalid_setting) naming it.
 struct TlsSettings {
-  std::string ca_file;              // PEM bundle of trusted CAs; empty: the system's default paths
-  std::string ca_path;              // directory of hashed CA certificates
-  std::string cert_file;            // client certificate (PEM) for mutual TLS
-  std::string key_file;             // client private key (PEM) for mutual TLS
-  std::string server_name;          // SNI and name to verify; empty: the host
-  bool verify_peer = true;          // verify the certificate chain and host name
-  std::string min_version = "1.2";  // "1.2" or "1.3"
+  std::string ca_file;              ///< PEM bundle of trusted CAs; empty: the system's defaults
+  std::string ca_path;              ///< directory of hashed CA certificates
+  std::string cert_file;            ///< client certificate (PEM) for mutual TLS
+  std::string key_file;             ///< client private key (PEM) for mutual TLS
+  std::string server_name;          ///< SNI and name to verify; empty: the host
+  bool verify_peer = true;          ///< verify the certificate chain and host name
+  std::string min_version = "1.2";  ///< oldest TLS version accepted: "1.2" or "1.3"
 
+  /// Equal when every field is.
   friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
 };
 
-// The settings of the Python service's RedisSettings (same names and defaults) plus what a
-// production client needs. Plain data: set fields directly, or use from_url()/from_env().
+/// The settings of the Python service's RedisSettings (same names and defaults) plus what a
+/// production client needs. Plain data: set fields directly, or use from_url()/from_env().
 struct RedisSettings {
-  std::string host = "localhost";
-  std::uint16_t port = 6379;
-  std::optional<std::string> username;  // ACL user; none: the default user
-  std::optional<std::string> password;
+  std::string host = "localhost";       ///< server host name or IP address
+  std::uint16_t port = 6379;            ///< server TCP port
+  std::optional<std::string> username;  ///< ACL user; none: the default user
+  std::optional<std::string> password;  ///< sent with AUTH; none: no AUTH
 
   // Database numbers of the services sharing this Redis.
-  int cache_db = 0;
-  int celery_broker_db = 1;
-  int celery_result_db = 2;
-  int session_db = 3;
+  int cache_db = 0;          ///< the cache's; RedisClient's database unless told otherwise
+  int celery_broker_db = 1;  ///< Celery's broker
+  int celery_result_db = 2;  ///< Celery's result backend
+  int session_db = 3;        ///< the session store's
 
-  std::size_t max_connections = 10;       // multiplexed connections in the pool
-  std::chrono::seconds default_ttl{300};  // cache entries' default lifetime
+  std::size_t max_connections = 10;       ///< multiplexed connections in the pool
+  std::chrono::seconds default_ttl{300};  ///< cache entries' default lifetime
 
-  std::string client_name;  // CLIENT SETNAME; empty: not sent
-  std::string unix_socket;  // non-empty: connect here instead of host:port
-  bool tls = false;
-  TlsSettings tls_options;
+  std::string client_name;  ///< CLIENT SETNAME; empty: not sent
+  std::string unix_socket;  ///< non-empty: connect here instead of host:port
+  bool tls = false;         ///< connect with TLS (tls_options); set by rediss:// URLs
+  TlsSettings tls_options;  ///< used when tls is on
 
-  std::chrono::milliseconds connect_timeout{5000};         // TCP/unix connect plus handshake
-  std::chrono::milliseconds command_timeout{5000};         // default for each operation
-  std::chrono::milliseconds health_check_interval{15000};  // PING after this much idle; 0: off
-  std::chrono::milliseconds reconnect_min_delay{50};       // first backoff step
-  std::chrono::milliseconds reconnect_max_delay{5000};     // backoff ceiling
-  // A request that timed out or was cancelled after it was written still owes its reply (a
-  // BLPOP keeps blocking on the server). Its connection takes no new requests meanwhile; if
-  // the reply has not come this long after the request was given up, the connection is
-  // closed and replaced, and what waits behind it goes out on the new one.
+  std::chrono::milliseconds connect_timeout{5000};         ///< TCP/unix connect plus handshake
+  std::chrono::milliseconds command_timeout{5000};         ///< default for each operation
+  std::chrono::milliseconds health_check_interval{15000};  ///< PING after this much idle; 0: off
+  std::chrono::milliseconds reconnect_min_delay{50};       ///< first backoff step
+  std::chrono::milliseconds reconnect_max_delay{5000};     ///< backoff ceiling
+  /// A request that timed out or was cancelled after it was written still owes its reply (a
+  /// BLPOP keeps blocking on the server). Its connection takes no new requests meanwhile; if
+  /// the reply has not come this long after the request was given up, the connection is
+  /// closed and replaced, and what waits behind it goes out on the new one.
   std::chrono::milliseconds abandoned_reply_timeout{3000};
-  // disconnect() lets operations in flight finish for at most this long; then whatever is
-  // still on the wire fails with errc::shutting_down and the connections close.
+  /// disconnect() lets operations in flight finish for at most this long; then whatever is
+  /// still on the wire fails with errc::shutting_down and the connections close.
   std::chrono::milliseconds disconnect_timeout{5000};
 
-  // What may wait to be written, across the pool (each connection takes an even share; a
-  // lease connection a share too): past either bound, new requests fail at once with
-  // errc::overloaded instead of queueing without limit while Redis is away.
+  /// What may wait to be written, across the pool (each connection takes an even share; a
+  /// lease connection a share too): past either bound, new requests fail at once with
+  /// errc::overloaded instead of queueing without limit while Redis is away.
   std::size_t max_queued_requests = 100000;
-  std::size_t max_queued_bytes = 64u * 1024u * 1024u;
-  // On: while a connection is known to be down (its first reconnect attempt failed), requests
-  // for it fail at once with errc::not_connected instead of waiting for a reconnect (up to
-  // their timeout), and those already waiting fail too. The pool still prefers a connection
-  // that is up.
+  std::size_t max_queued_bytes = 64u * 1024u * 1024u;  ///< the same bound in bytes
+  /// On: while a connection is known to be down (its first reconnect attempt failed), requests
+  /// for it fail at once with errc::not_connected instead of waiting for a reconnect (up to
+  /// their timeout), and those already waiting fail too. The pool still prefers a connection
+  /// that is up.
   bool fail_fast = false;
 
   // A reply over either limit is a protocol_error and the connection is replaced. Built
   // against hiredis 0.14 (Debian 12) the effective limits are at most 8 nested arrays and
   // 1 GiB, whatever these say (its parser's own ceilings); with hiredis 1.x, 1,024 arrays.
-  std::size_t max_reply_size = 512u * 1024u * 1024u;  // bytes one reply may take
-  int max_nesting_depth = 64;                         // arrays within arrays
+  std::size_t max_reply_size = 512u * 1024u * 1024u;  ///< bytes one reply may take
+  int max_nesting_depth = 64;                         ///< arrays within arrays
 
   // "redis://[:password@]host:port/db" like the Python service (db defaults to cache_db, an
   // explicit 0 stays 0); "rediss://" when tls; "unix://[:password@]/path?db=N" for a socket.
   // With a username it renders "redis://user:password@...". Reserved characters in the user
   // and password are percent-escaped.
+  /// These settings as the REDIS_URL the Python services read (redis://, rediss:// or unix://)
+  /// for database `db` (default: cache_db), password in clear. Throws nothing; no validation.
   std::string url(std::optional<int> db = std::nullopt) const;
-  // url() with the password written as "***" (user, host, port and db kept): the form to log
-  // or print. url() itself stays the exact REDIS_URL the Python services read, because callers
-  // hand it to connections and other processes; a redacted url() would break them at AUTH.
+  /// url() with the password written as "***" (user, host, port and db kept): the form to log
+  /// or print. url() itself stays the exact REDIS_URL the Python services read, because callers
+  /// hand it to connections and other processes; a redacted url() would break them at AUTH.
   std::string redacted_url(std::optional<int> db = std::nullopt) const;
 
-  // Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
-  // port, /db (sets cache_db) or ?db=N, percent-escapes. Other fields keep their defaults.
-  // Throws Error(errc::invalid_setting) naming the URL part and the bad value.
+  /// Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
+  /// port, /db (sets cache_db) or ?db=N, percent-escapes. Other fields keep their defaults.
+  /// Throws Error(errc::invalid_setting) naming the URL part and the bad value.
   static RedisSettings from_url(std::string_view url);
 
-  // Reads REDIS_URL first, then the single variables on top of it: REDIS_HOST, REDIS_PORT,
-  // REDIS_USERNAME, REDIS_PASSWORD, REDIS_CACHE_DB, REDIS_CELERY_BROKER_DB,
-  // REDIS_CELERY_RESULT_DB, REDIS_SESSION_DB, REDIS_MAX_CONNECTIONS, REDIS_DEFAULT_TTL
-  // (seconds), REDIS_CLIENT_NAME, REDIS_SOCKET, REDIS_TLS (true/false/1/0),
-  // REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, REDIS_HEALTH_CHECK_INTERVAL_MS,
-  // REDIS_ABANDONED_REPLY_TIMEOUT_MS, REDIS_DISCONNECT_TIMEOUT_MS, REDIS_MAX_QUEUED_REQUESTS,
-  // REDIS_MAX_QUEUED_BYTES, REDIS_FAIL_FAST (true/false/1/0),
-  // REDIS_TLS_CA_FILE, REDIS_TLS_CA_PATH, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
-  // REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY. Unset variables keep the defaults.
-  // Throws Error(errc::invalid_setting) naming the variable and its value.
+  /// Reads REDIS_URL first, then the single variables on top of it: REDIS_HOST, REDIS_PORT,
+  /// REDIS_USERNAME, REDIS_PASSWORD, REDIS_CACHE_DB, REDIS_CELERY_BROKER_DB,
+  /// REDIS_CELERY_RESULT_DB, REDIS_SESSION_DB, REDIS_MAX_CONNECTIONS, REDIS_DEFAULT_TTL
+  /// (seconds), REDIS_CLIENT_NAME, REDIS_SOCKET, REDIS_TLS (true/false/1/0),
+  /// REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS, REDIS_HEALTH_CHECK_INTERVAL_MS,
+  /// REDIS_ABANDONED_REPLY_TIMEOUT_MS, REDIS_DISCONNECT_TIMEOUT_MS, REDIS_MAX_QUEUED_REQUESTS,
+  /// REDIS_MAX_QUEUED_BYTES, REDIS_FAIL_FAST (true/false/1/0),
+  /// REDIS_TLS_CA_FILE, REDIS_TLS_CA_PATH, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
+  /// REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY. Unset variables keep the defaults.
+  /// Throws Error(errc::invalid_setting) naming the variable and its value.
   static RedisSettings from_env();
 
-  // As from_env(), reading variables through `getenv` (for tests and embedding).
+  /// Looks up one variable by name: its value, or nullopt when it is unset.
   using Getenv = std::function<std::optional<std::string>(std::string_view name)>;
+  /// As from_env(), reading variables through `getenv` (for tests and embedding).
   static RedisSettings from_env(const Getenv& getenv);
 
-  // Checks every field's range (port 1-65535, db 0-..., max_connections >= 1, timeouts > 0,
-  // ...). Throws Error(errc::invalid_setting) naming the field and the value.
+  /// Checks every field's range (port 1-65535, db 0-..., max_connections >= 1, timeouts > 0,
+  /// ...). Throws Error(errc::invalid_setting) naming the field and the value.
   void validate() const;
 
+  /// Equal when every field is.
   friend bool operator==(const RedisSettings&, const RedisSettings&) = default;
 };
 
