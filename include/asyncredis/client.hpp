@@ -13,6 +13,7 @@
 #include <boost/asio/deferred.hpp>
 
 #include "asyncredis/commands.hpp"
+#include "asyncredis/commands/blocking.hpp"
 #include "asyncredis/settings.hpp"
 
 namespace asyncredis {
@@ -30,8 +31,9 @@ class RedisClient;
 // release()d). Commands on it run in order on that connection: WATCH, then reads, then
 // transaction(); or blocking commands (BLPOP, ...) that would stall a shared connection.
 // A lease that ends inside MULTI or with keys WATCHed has its connection reset (DISCARD,
-// UNWATCH) before another caller gets it.
-class Lease : public Commands {
+// UNWATCH) before another caller gets it. Besides Commands, a Lease has the blocking list
+// commands (BLPOP, BRPOP, BLMOVE).
+class Lease : public BlockingCommands<Commands> {
  public:
   Lease() = default;  ///< no connection: not valid()
   /// Takes over the other's connection; the other is left without one.

@@ -63,9 +63,10 @@ PoolStats RedisClient::stats() const noexcept {
 }
 
 Lease::Lease(std::shared_ptr<detail::LeaseCore> core)
-    : Commands(core.get()), core_(std::move(core)) {}
+    : BlockingCommands<Commands>(core.get()), core_(std::move(core)) {}
 
-Lease::Lease(Lease&& other) noexcept : Commands(other), core_(std::move(other.core_)) {
+Lease::Lease(Lease&& other) noexcept
+    : BlockingCommands<Commands>(other), core_(std::move(other.core_)) {
   other.sink_ = nullptr;
 }
 

@@ -400,14 +400,25 @@ TEST_F(Commands, JsonValues) {
   });
 }
 
-TEST_F(Commands, EveryCompletionTokenWorks) {
+// Runs body on this thread with a connected client whose io_context runs on another one, so
+// the body may block on futures.
+void with_threaded_client(const RedisSettings& settings,
+                          const std::function<void(RedisClient&)>& body) {
   asio::io_context io;
-  RedisClient client(io.get_executor(), server_->settings());
+  RedisClient client(io.get_executor(), settings);
   std::thread runner;
   {
     auto guard = asio::make_work_guard(io);
     runner = std::thread([&] { io.run(); });
     client.connect(asio::use_future).get();
+    body(client);
+    client.disconnect(asio::use_future).get();
+  }
+  runner.join();
+}
+
+TEST_F(Commands, EveryCompletionTokenWorks) {
+  with_threaded_client(server_->settings(), [](RedisClient& client) {
     // futures
     EXPECT_TRUE(client.set("tok", "f", asio::use_future).get());
     EXPECT_EQ(client.get("tok", asio::use_future).get(), std::optional<std::string>("f"));
@@ -425,9 +436,29 @@ TEST_F(Commands, EveryCompletionTokenWorks) {
     client.sadd("set", "x", asio::use_future).get();
     auto failing = client.get("set", asio::use_future);
     EXPECT_THROW(failing.get(), Error);
-    client.disconnect(asio::use_future).get();
-  }
-  runner.join();
+  });
+}
+
+TEST_F(Commands, ViewWithAnotherDefaultTokenSharesConnectionAndOptions) {
+  with_threaded_client(server_->settings(), [](RedisClient& client) {
+    // Calls without a token return futures; the connection is the client's.
+    const BasicCommands<asio::use_future_t<>> futures(
+        static_cast<const asyncredis::Commands&>(client));
+    EXPECT_TRUE(futures.set("view", "v").get());
+    EXPECT_EQ(client.get("view", asio::use_future).get(), std::optional<std::string>("v"));
+    EXPECT_EQ(futures.command<std::string>("GET", "view").get(), "v");
+    // The CallOptions come along: a 100 ms timeout ends a BLPOP that would wait 5 s.
+    Lease lease = client.lease(asio::use_future).get();
+    const BasicCommands<asio::use_future_t<>> quick(lease.with_timeout(100ms));
+    auto blocked = quick.command<Reply>("BLPOP", "nothing", 5);
+    try {
+      blocked.get();
+      ADD_FAILURE() << "BLPOP did not time out";
+    } catch (const Error& e) {
+      EXPECT_EQ(static_cast<errc>(e.code().value()), errc::timeout);
+    }
+    lease.release();
+  });
 }
 
 }  // namespace

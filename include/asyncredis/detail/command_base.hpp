@@ -1,0 +1,64 @@
+// CommandBase: the root of the command mixins (asyncredis/commands/*.hpp). It holds where
+// requests go and the per-call options, and starts a request as an Asio operation; every
+// typed command is one call of start<T>(make_request(...), token).
+#pragma once
+
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/async_result.hpp>
+
+#include "asyncredis/call_options.hpp"
+#include "asyncredis/command.hpp"
+#include "asyncredis/detail/converting_handler.hpp"
+#include "asyncredis/detail/request.hpp"
+
+namespace asyncredis::detail {
+
+// `DefaultToken` is the completion token of a method called without one (asio::deferred for
+// Commands; a blocking token for a synchronous facade).
+template <class DefaultToken>
+class CommandBase {
+ public:
+  using default_token_type = DefaultToken;
+
+  CommandBase() = default;
+
+ protected:
+  explicit CommandBase(RequestSink* sink) : sink_(sink) {}
+  // The same sink and options under another default token.
+  template <class Other>
+  explicit CommandBase(const CommandBase<Other>& other)
+      : sink_(other.sink_), options_(other.options_) {}
+
+  // Starts `request` with a handler converting its reply with `convert` to T.
+  template <class T, class Token, class Convert = DefaultConvert<T>>
+  auto start(Request&& request, Token&& token, Convert convert = {}) const {
+    return boost::asio::async_initiate<Token, signature_t<T>>(
+        [](auto handler, RequestSink* sink, Request request, Convert convert) {
+          using H = std::decay_t<decltype(handler)>;
+          sink->submit(std::move(request),
+                       ConvertingHandler<T, H, Convert>(std::move(handler), std::move(convert)));
+        },
+        token, sink_, std::move(request), std::move(convert));
+  }
+
+  // A request carrying this view's options, with `args` (name first) encoded when given.
+  template <Arg... Args>
+  Request make_request(const Args&... args) const {
+    Request request;
+    request.timeout = options_.timeout;
+    request.retry_on_reconnect = options_.retry_on_reconnect;
+    if constexpr (sizeof...(Args) > 0) encode_command(request.payload, args...);
+    return request;
+  }
+
+  RequestSink* sink_ = nullptr;
+  CallOptions options_;
+
+ private:
+  template <class Other>
+  friend class CommandBase;
+};
+
+}  // namespace asyncredis::detail
