@@ -1,0 +1,76 @@
+// SyncClient: the client for code that is not asynchronous (a CLI, a test, a legacy service).
+//
+//   asyncredis::SyncClient redis(asyncredis::RedisSettings::from_env());
+//   redis.set("greeting", "hello");
+//   std::optional<std::string> v = redis.get("greeting");
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "asyncredis/client.hpp"
+#include "asyncredis/commands.hpp"
+#include "asyncredis/commands/blocking.hpp"
+#include "asyncredis/settings.hpp"
+#include "asyncredis/use_sync.hpp"
+
+namespace asyncredis {
+
+/// The command surface of RedisClient whose methods block and return their result:
+/// `get(key)` returns std::optional<std::string>, failures throw asyncredis::Error.
+using SyncCommands = BasicCommands<use_sync_t>;
+
+namespace detail {
+class SyncRuntime;
+
+// What a SyncClient runs on (its io thread and the asynchronous client). A base class, so that
+// it exists before the command surface that points into it.
+class SyncHost {
+ protected:
+  SyncHost(RedisSettings settings, std::optional<int> db);
+  ~SyncHost();
+  SyncHost(const SyncHost&) = delete;
+  SyncHost& operator=(const SyncHost&) = delete;
+
+  std::unique_ptr<SyncRuntime> runtime_;
+};
+}  // namespace detail
+
+/// One connection held exclusively, with blocking methods, including BLPOP, BRPOP and BLMOVE.
+/// The connection goes back to the pool when the SyncLease is destroyed.
+class SyncLease : public BlockingCommands<SyncCommands> {
+ public:
+  /// The asynchronous lease underneath.
+  explicit SyncLease(Lease lease);
+
+ private:
+  Lease lease_;
+};
+
+/// A RedisClient that owns its io thread: every typed method of Commands, blocking, returning
+/// its value and throwing asyncredis::Error (errc::timeout after the command timeout,
+/// errc::server_error for an error reply, ...). Safe to call from many threads at once: their
+/// commands share the pool's pipelined connections. Never call it from its own io thread
+/// (inside a computation handed to its asynchronous client): errc::invalid_argument.
+class SyncClient : private detail::SyncHost, public SyncCommands {
+ public:
+  /// Starts the io thread and connects; returns once the first connection is ready. Throws
+  /// Error(errc::invalid_setting) for bad settings and RedisClient::connect()'s errors.
+  explicit SyncClient(RedisSettings settings, std::optional<int> db = std::nullopt);
+  /// Lets the commands in flight finish (at most settings.disconnect_timeout), closes the
+  /// connections and joins the io thread.
+  ~SyncClient();
+
+  /// An exclusive connection (for blocking commands and WATCH transactions); waits up to
+  /// connect_timeout for one. Throws RedisClient::lease()'s errors.
+  SyncLease lease() const;
+
+  /// The asynchronous client underneath (same pool and io thread): for a Subscriber, a
+  /// CacheService (see SyncCache) or any asynchronous operation.
+  RedisClient& async_client() const noexcept;
+
+  /// The pool's counters.
+  PoolStats stats() const noexcept;
+};
+
+}  // namespace asyncredis
