@@ -17,6 +17,8 @@
 // and expire; prints the io thread's CPU time (see outage.cpp).
 // --command pubsub: messages delivered per second through a Subscriber, at most --inflight
 // published and not yet received (see pubsub.cpp).
+// --sync [--threads N]: get or set through the blocking SyncClient from N caller threads, to
+// compare with `hiredis-reference --mode sync --threads N` (see sync.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -35,6 +37,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "outage.hpp"
 #include "pubsub.hpp"
+#include "sync.hpp"
 
 namespace {
 
@@ -52,6 +55,8 @@ struct Options {
   bool json = false;
   bool tolerate_errors = false;
   bool cached_key = false;
+  bool sync = false;  // through SyncClient, from `threads` caller threads
+  long threads = 1;
   double duration = 10;  // outage: seconds over which the requests are issued
 };
 
@@ -66,6 +71,7 @@ constexpr std::int64_t cached_argument = 42;
             << "         [--duration S]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
             << "         [--json] [--tolerate-errors] [--cached-key]\n"
+            << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
             << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
   std::exit(2);
 }
@@ -107,6 +113,10 @@ Options parse(int argc, char** argv) {
       o.json = true;
     else if (flag == "--tolerate-errors")
       o.tolerate_errors = true;
+    else if (flag == "--sync")
+      o.sync = true;
+    else if (flag == "--threads")
+      o.threads = positive(flag, value());
     else if (flag == "--cached-key")
       o.cached_key = true;
     else if (flag == "--help" || flag == "-h")
@@ -118,6 +128,8 @@ Options parse(int argc, char** argv) {
       o.command != "key-build" && o.command != "outage" && o.command != "pubsub")
     usage("--command: '" + o.command +
           "' is not get, set, cached-hit, key-build, outage or pubsub");
+  if (o.sync && o.command != "get" && o.command != "set") usage("--sync: --command get or set");
+  if (o.threads > 256) usage("--threads: at most 256");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
   return o;
 }
@@ -277,6 +289,10 @@ int main(int argc, char** argv) {
       return pubsub_bench(settings, options.requests, options.inflight, options.json);
     }
     settings.command_timeout = std::chrono::seconds(30);
+    if (options.sync) {
+      return sync_bench(settings, options.command, options.requests, options.threads,
+                        options.value_size, options.json);
+    }
     made.emplace(io.get_executor(), settings);  // checks the settings
   } catch (const asyncredis::Error& e) {
     usage(e.message());

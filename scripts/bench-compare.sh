@@ -3,11 +3,14 @@
 # bench/README.md prescribes: a private redis-server and the client pinned to the same CPU,
 # rounds interleaved, the median of each, and the ratio.
 #
-#   scripts/bench-compare.sh [--rounds 5] [--build-dir build/default] [--cache]
+#   scripts/bench-compare.sh [--rounds 5] [--build-dir build/default] [--cache | --sync]
 #
 # --cache compares instead what issue 3 asks of the cache: a hit through cached() against a
 # plain GET of the same value, of the hit's own key and of the short reference key (all
 # asyncredis, same protocol), and the time of a key build.
+# --sync compares the blocking SyncClient from 1 and 16 caller threads with the reference's
+# blocking loops (`--mode sync --threads T`, a connection per thread), and with asyncredis's
+# own asynchronous client at the same number in flight (the facade's overhead).
 #
 # Needs asyncredis-bench and hiredis-reference built (cmake --build --preset default).
 set -euo pipefail
@@ -16,12 +19,14 @@ cd "$(dirname "$0")/.."
 rounds=5
 build_dir=build/default
 cache=false
+sync=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --cache) cache=true; shift ;;
-    *) echo "usage: $0 [--rounds N] [--build-dir DIR] [--cache]" >&2; exit 2 ;;
+    --sync) sync=true; shift ;;
+    *) echo "usage: $0 [--rounds N] [--build-dir DIR] [--cache | --sync]" >&2; exit 2 ;;
   esac
 done
 
@@ -72,6 +77,28 @@ if $cache; then
       "$(median < "$work/cost")" "$(median < "$work/short")"
   done
   taskset -c 0 "$bench" --command key-build --requests 2000000
+  exit 0
+fi
+
+if $sync; then
+  printf '%-4s %8s %12s %12s %12s %7s %9s\n' cmd threads reference sync async ratio overhead
+  for cmd in GET SET; do
+    for threads in 1 16; do
+      n=$(requests_for "$threads")
+      : > "$work/ref"; : > "$work/sync"; : > "$work/async"
+      for _ in $(seq "$rounds"); do
+        taskset -c 0 "$reference" --port "$port" --mode sync --command "${cmd,,}" \
+          --threads "$threads" --requests "$n" | ops >> "$work/ref"
+        ours "${cmd,,}" 1 "$n" --sync --threads "$threads" >> "$work/sync"
+        ours "${cmd,,}" "$threads" "$n" >> "$work/async"
+      done
+      ref=$(median < "$work/ref"); mine=$(median < "$work/sync"); async=$(median < "$work/async")
+      # ratio: the reference's time per request over ours (>1: faster than raw hiredis);
+      # overhead: the async client's rate over the sync one's at the same number in flight.
+      printf '%-4s %8s %12.0f %12.0f %12.0f %7.3f %9.3f\n' "$cmd" "$threads" "$ref" "$mine" \
+        "$async" "$(echo "$mine / $ref" | bc -l)" "$(echo "$async / $mine" | bc -l)"
+    done
+  done
   exit 0
 fi
 

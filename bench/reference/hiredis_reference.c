@@ -5,7 +5,8 @@
  * is what a careful user of raw hiredis would write, with no tricks: commands go through
  * hiredis's own argv formatter, replies through its reader.
  *
- *   sync   one command, wait for the reply, repeat (redisCommandArgv)
+ *   sync   one command, wait for the reply, repeat (redisCommandArgv); with --threads T, T
+ *          such loops on threads of their own, a connection each (inflight= reports T)
  *   async  up to --inflight commands on the wire at once (redisAsyncCommandArgv), on a small
  *          epoll loop of its own, so it needs nothing but hiredis
  *
@@ -14,11 +15,12 @@
  * ops_per_s=<x>
  *
  * Usage: hiredis-reference [--host H] [--port P] --mode sync|async --command get|set
- *                          --requests N [--inflight W]
+ *                          --requests N [--inflight W] [--threads T]
  */
 #include <errno.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,17 +74,45 @@ static void prepare(const char* host, int port) {
 
 /* ---- sync ---------------------------------------------------------------------------- */
 
-static double run_sync(const char* host, int port, struct Workload* w, long requests) {
-  redisContext* c = redisConnect(host, port);
-  if (c == NULL || c->err) fail("cannot connect", c ? c->errstr : "out of memory");
-  const double start = now_seconds();
-  for (long i = 0; i < requests; ++i) {
-    redisReply* r = redisCommandArgv(c, w->argc, w->argv, w->lens);
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) fail("command failed", r ? r->str : c->errstr);
+/* One caller thread with a connection of its own, as a threaded hiredis user writes it. */
+struct SyncCaller {
+  redisContext* c;
+  struct Workload* w;
+  long requests;
+};
+
+static void* sync_loop(void* arg) {
+  struct SyncCaller* caller = arg;
+  for (long i = 0; i < caller->requests; ++i) {
+    redisReply* r = redisCommandArgv(caller->c, caller->w->argc, caller->w->argv, caller->w->lens);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+      fail("command failed", r ? r->str : caller->c->errstr);
     freeReplyObject(r);
   }
+  return NULL;
+}
+
+/* `threads` callers share `requests` evenly; connections are open before the clock starts. */
+static double run_sync(const char* host, int port, struct Workload* w, long requests,
+                       long threads) {
+  struct SyncCaller callers[256];
+  pthread_t ids[256];
+  for (long t = 0; t < threads; ++t) {
+    callers[t].c = redisConnect(host, port);
+    if (callers[t].c == NULL || callers[t].c->err)
+      fail("cannot connect", callers[t].c ? callers[t].c->errstr : "out of memory");
+    callers[t].w = w;
+    callers[t].requests = requests / threads + (t < requests % threads ? 1 : 0);
+  }
+  const double start = now_seconds();
+  if (threads == 1) {
+    sync_loop(&callers[0]);
+  } else {
+    for (long t = 0; t < threads; ++t) pthread_create(&ids[t], NULL, sync_loop, &callers[t]);
+    for (long t = 0; t < threads; ++t) pthread_join(ids[t], NULL);
+  }
   const double secs = now_seconds() - start;
-  redisFree(c);
+  for (long t = 0; t < threads; ++t) redisFree(callers[t].c);
   return secs;
 }
 
@@ -205,7 +235,7 @@ static double run_async(const char* host, int port, struct Workload* w, long req
 static void usage(const char* self) {
   fprintf(stderr,
           "usage: %s [--host H] [--port P] --mode sync|async --command get|set --requests N "
-          "[--inflight W]\n",
+          "[--inflight W] [--threads T (sync: caller threads, a connection each; 1-256)]\n",
           self);
   exit(2);
 }
@@ -217,6 +247,7 @@ int main(int argc, char** argv) {
   int port = 6379;
   long requests = 0;
   long inflight = 1;
+  long threads = 1;
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -233,17 +264,20 @@ int main(int argc, char** argv) {
       requests = atol(value);
     else if (strcmp(arg, "--inflight") == 0)
       inflight = atol(value);
+    else if (strcmp(arg, "--threads") == 0)
+      threads = atol(value);
     else
       usage(argv[0]);
     ++i;
   }
-  if (mode == NULL || command == NULL || requests < 1 || inflight < 1 || port < 1) usage(argv[0]);
+  if (mode == NULL || command == NULL || requests < 1 || inflight < 1 || port < 1 || threads < 1 ||
+      threads > 256) usage(argv[0]);
   struct Workload w = make_workload(command);
   prepare(host, port);
   double secs;
   if (strcmp(mode, "sync") == 0) {
-    inflight = 1;
-    secs = run_sync(host, port, &w, requests);
+    inflight = threads;
+    secs = run_sync(host, port, &w, requests, threads);
   } else if (strcmp(mode, "async") == 0) {
     secs = run_async(host, port, &w, requests, inflight);
   } else {
