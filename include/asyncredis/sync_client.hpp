@@ -32,19 +32,25 @@ class SyncHost {
   SyncHost(const SyncHost&) = delete;
   SyncHost& operator=(const SyncHost&) = delete;
 
+  // A sink in front of `inner` whose blocking callers run the event loop themselves (no
+  // thread switch per call); `inner` must outlive it.
+  std::shared_ptr<RequestSink> blocking_sink(RequestSink& inner) const;
+
   std::unique_ptr<SyncRuntime> runtime_;
 };
 }  // namespace detail
 
 /// One connection held exclusively, with blocking methods, including BLPOP, BRPOP and BLMOVE.
 /// The connection goes back to the pool when the SyncLease is destroyed.
-class SyncLease : public BlockingCommands<SyncCommands> {
- public:
-  /// The asynchronous lease underneath.
-  explicit SyncLease(Lease lease);
+class SyncClient;
 
+class SyncLease : public BlockingCommands<SyncCommands> {
  private:
+  friend class SyncClient;
+  SyncLease(Lease lease, const SyncClient& client);
+
   Lease lease_;
+  std::shared_ptr<detail::RequestSink> sink_owner_;
 };
 
 /// A RedisClient that owns its io thread: every typed method of Commands, blocking, returning
@@ -71,6 +77,10 @@ class SyncClient : private detail::SyncHost, public SyncCommands {
 
   /// The pool's counters.
   PoolStats stats() const noexcept;
+
+ private:
+  friend class SyncLease;  // wraps its lease's sink with blocking_sink()
+  std::shared_ptr<detail::RequestSink> sink_owner_;
 };
 
 }  // namespace asyncredis

@@ -31,13 +31,35 @@ inline constexpr use_sync_t use_sync{};
 
 namespace detail {
 
-// Throws Error(errc::invalid_argument) on a SyncClient's own io thread, where a blocking wait
-// could never end (src/sync/sync_runtime.cpp marks those threads).
+// Throws Error(errc::invalid_argument) on a thread that is running a SyncClient's event loop,
+// where a blocking wait could never end (src/sync/ marks those threads).
 void check_may_block();
 
+// The state of one blocking call that the thread completing it and the waiting thread share.
+// The notification happens under the mutex, so the caller cannot return and destroy it before
+// the completing thread is done with it.
+struct SyncWaitState {
+  std::mutex mutex;
+  std::condition_variable ready;
+  bool done = false;
+  bool offered = false;  // a SyncDriver handed this waiter the event loop to run
+};
+
+// Something that can run the event loop an operation completes on, on the waiting thread,
+// instead of leaving the waiter to sleep until another thread wakes it (a SyncClient does).
+class SyncDriver {
+ public:
+  virtual void drive(SyncWaitState& wait) = 0;
+
+ protected:
+  ~SyncDriver() = default;
+};
+
+// Set, on the initiating thread, by a request sink that has a driver for the operation it
+// was just given; the waiter of that call takes it (and clears it) before it waits.
+SyncDriver*& sync_driver_slot() noexcept;
+
 // The caller's side of one blocking call: the handler stores the outcome and wakes the caller.
-// The notification happens under the mutex, so the caller cannot return and destroy the
-// waiter before the completing thread is done with it.
 template <class... Ts>
 class SyncWaiter {
  public:
@@ -45,11 +67,11 @@ class SyncWaiter {
    public:
     explicit Handler(SyncWaiter* waiter) : waiter_(waiter) {}
     void operator()(std::exception_ptr error, Ts... values) {
-      std::lock_guard lock(waiter_->mutex_);
+      std::lock_guard lock(waiter_->state_.mutex);
       waiter_->error_ = std::move(error);
       if constexpr (sizeof...(Ts) == 1) waiter_->value_.emplace(std::move(values)...);
-      waiter_->done_ = true;
-      waiter_->ready_.notify_one();
+      waiter_->state_.done = true;
+      waiter_->state_.ready.notify_one();
     }
 
    private:
@@ -59,18 +81,17 @@ class SyncWaiter {
   Handler handler() { return Handler(this); }
 
   auto wait() {
+    if (SyncDriver* driver = std::exchange(sync_driver_slot(), nullptr)) driver->drive(state_);
     {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return done_; });
+      std::unique_lock lock(state_.mutex);
+      state_.ready.wait(lock, [this] { return state_.done; });
     }
     if (error_) std::rethrow_exception(error_);
     if constexpr (sizeof...(Ts) == 1) return std::move(*value_);
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  bool done_ = false;
+  SyncWaitState state_;
   std::exception_ptr error_;
   std::optional<std::tuple_element_t<0, std::tuple<Ts..., int>>> value_;
 };
@@ -85,6 +106,7 @@ struct boost::asio::async_result<asyncredis::use_sync_t, void(std::exception_ptr
   template <class Initiation, class... Args>
   static auto initiate(Initiation&& initiation, asyncredis::use_sync_t, Args&&... args) {
     asyncredis::detail::check_may_block();
+    asyncredis::detail::sync_driver_slot() = nullptr;  // left by an earlier, non-blocking call
     asyncredis::detail::SyncWaiter<std::decay_t<Ts>...> waiter;
     std::forward<Initiation>(initiation)(waiter.handler(), std::forward<Args>(args)...);
     return waiter.wait();

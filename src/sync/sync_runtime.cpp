@@ -4,28 +4,16 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/use_sync.hpp"
+#include "sync/sync_sink.hpp"
 
 namespace asyncredis::detail {
 
-namespace {
-// Set on every SyncClient io thread: a blocking call there would wait for itself.
-thread_local bool sync_io_thread = false;
-}  // namespace
-
-void check_may_block() {
-  if (sync_io_thread) {
-    throw Error(errc::invalid_argument,
-                "a blocking call on a SyncClient's own io thread would wait for itself; use the "
-                "asynchronous client's operations there");
-  }
-}
-
 SyncRuntime::SyncRuntime(RedisSettings settings, std::optional<int> db)
-    : work_(io_.get_executor()), client_(io_.get_executor(), std::move(settings), db) {
-  thread_ = std::thread([this] {
-    sync_io_thread = true;
-    io_.run();
-  });
+    : io_(1),
+      work_(io_.get_executor()),
+      driver_(io_),
+      client_(io_.get_executor(), std::move(settings), db),
+      background_([this] { driver_.run_background(); }) {
   try {
     client_.connect(use_sync);
   } catch (...) {
@@ -43,10 +31,15 @@ SyncRuntime::~SyncRuntime() {
   stop();
 }
 
+std::shared_ptr<RequestSink> SyncRuntime::blocking_sink(RequestSink& inner) {
+  return std::make_shared<SyncSink>(inner, driver_);
+}
+
 void SyncRuntime::stop() noexcept {
+  driver_.stop();
+  if (background_.joinable()) background_.join();
   work_.reset();
   io_.stop();
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace asyncredis::detail

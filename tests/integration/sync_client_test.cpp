@@ -119,6 +119,17 @@ TEST_F(SyncClientTest, BlockingCallOnItsOwnIoThreadIsRefused) {
   EXPECT_EQ(code.load(), static_cast<int>(errc::invalid_argument));
 }
 
+TEST_F(SyncClientTest, AsynchronousUsersAreServedWhileNoCallerBlocks) {
+  SyncClient redis(server_->settings());
+  redis.set("k", "v");
+  // No thread is inside a blocking call: the background thread must run the event loop.
+  std::atomic<bool> got{false};
+  redis.async_client().get("k", [&](std::exception_ptr error, std::optional<std::string> v) {
+    got = !error && v == "v";
+  });
+  EXPECT_TRUE(test::wait_until([&] { return got.load(); }, 10s));
+}
+
 TEST_F(SyncClientTest, DestructorReturnsWhenTheServerIsGone) {
   test::RedisServer own;
   auto redis = std::make_unique<SyncClient>(own.settings());
