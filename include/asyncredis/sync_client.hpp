@@ -40,10 +40,10 @@ class SyncHost {
 };
 }  // namespace detail
 
-/// One connection held exclusively, with blocking methods, including BLPOP, BRPOP and BLMOVE.
-/// The connection goes back to the pool when the SyncLease is destroyed.
 class SyncClient;
 
+/// One connection held exclusively, with blocking methods, including BLPOP, BRPOP and BLMOVE.
+/// The connection goes back to the pool when the SyncLease is destroyed.
 class SyncLease : public BlockingCommands<SyncCommands> {
  private:
   friend class SyncClient;

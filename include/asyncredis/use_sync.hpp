@@ -99,6 +99,7 @@ class SyncWaiter {
 }  // namespace detail
 }  // namespace asyncredis
 
+/// @cond
 template <class... Ts>
 struct boost::asio::async_result<asyncredis::use_sync_t, void(std::exception_ptr, Ts...)> {
   static_assert(sizeof...(Ts) <= 1, "use_sync: signatures with one value at most");
@@ -112,3 +113,4 @@ struct boost::asio::async_result<asyncredis::use_sync_t, void(std::exception_ptr
     return waiter.wait();
   }
 };
+/// @endcond

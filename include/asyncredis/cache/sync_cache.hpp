@@ -138,6 +138,7 @@ class SyncCache {
 template <class Fn>
 class SyncCached {
  public:
+  /// Memoizes `fn` in `cache`; see cached(const SyncCache&, ...).
   SyncCached(const SyncCache& cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
       : pool_(cache.pool_),
         cached_(cache.service_, std::move(prefix), ttl,
