@@ -74,9 +74,9 @@ TEST_F(StreamCommandsTest, TrimByLengthAndByMinimumId) {
     EXPECT_EQ(left[1].id, "6-0");
     // Neither bound, or both, are refused before anything is sent.
     const StreamTrim nothing;
-    EXPECT_THROW(c.xtrim("s", nothing), Error);
+    EXPECT_THROW(static_cast<void>(c.xtrim("s", nothing)), Error);
     const StreamTrim both{.max_len = 1, .min_id = "1-0"};
-    EXPECT_THROW(c.xtrim("s", both), Error);
+    EXPECT_THROW(static_cast<void>(c.xtrim("s", both)), Error);
   });
 }
 
