@@ -31,12 +31,16 @@
 
 #include "asyncredis/call_options.hpp"
 #include "asyncredis/command.hpp"
+#include "asyncredis/commands/functions.hpp"
 #include "asyncredis/commands/hashes.hpp"
+#include "asyncredis/commands/hyperloglog.hpp"
 #include "asyncredis/commands/json.hpp"
 #include "asyncredis/commands/keys.hpp"
+#include "asyncredis/commands/lists.hpp"
 #include "asyncredis/commands/server.hpp"
 #include "asyncredis/commands/sets.hpp"
 #include "asyncredis/commands/sorted_sets.hpp"
+#include "asyncredis/commands/streams.hpp"
 #include "asyncredis/commands/strings.hpp"
 #include "asyncredis/detail/command_base.hpp"
 #include "asyncredis/detail/converting_handler.hpp"
@@ -54,8 +58,9 @@ namespace detail {
 // Every typed command, one mixin per data type, in a line (each mixin derives from the one
 // inside it).
 template <class DefaultToken>
-using TypedCommands = ServerCommands<JsonCommands<SortedSetCommands<
-    SetCommands<HashCommands<KeyCommands<StringCommands<CommandBase<DefaultToken>>>>>>>>;
+using TypedCommands = ServerCommands<
+    FunctionCommands<JsonCommands<HyperLogLogCommands<StreamCommands<SortedSetCommands<SetCommands<
+        ListCommands<HashCommands<KeyCommands<StringCommands<CommandBase<DefaultToken>>>>>>>>>>>>;
 }  // namespace detail
 
 // The command surface shared by RedisClient (pooled, multiplexed connections) and Lease (one
@@ -80,9 +85,7 @@ class BasicCommands : public detail::TypedCommands<DefaultToken> {
   }
   // Shorthand for with({.timeout = timeout, ...}).
   BasicCommands with_timeout(std::chrono::milliseconds timeout) const {
-    CallOptions options = this->options_;
-    options.timeout = timeout;
-    return with(options);
+    return with(this->options_with_timeout(timeout));
   }
 
   // The executor that runs the handlers without an executor of their own (the client's);

@@ -1,4 +1,5 @@
-// ScanIterator: walking the keyspace with SCAN's cursor, never with KEYS.
+// ScanIterator: walking the keyspace with SCAN's cursor, never with KEYS; and ScanPage, one
+// page of HSCAN / SSCAN / ZSCAN.
 #pragma once
 
 #include <cstddef>
@@ -79,5 +80,40 @@ class ScanIterator {
   std::string cursor_ = "0";
   bool done_ = false;
 };
+
+// One page of HSCAN, SSCAN or ZSCAN: the items, and the cursor to pass to the next call
+// ("0": the walk is complete). Items present for the whole walk come at least once.
+//   const ScanOptions options{.count = 100};
+//   std::string cursor = "0";
+//   do {
+//     auto page = co_await client.hscan("h", cursor, options, use_awaitable);
+//     for (auto& [field, value] : page.items) ...
+//     cursor = page.cursor;
+//   } while (cursor != "0");
+// One call per page rather than an iterator like ScanIterator: the call holds no state
+// that must outlive it, so it works with every completion token (a blocking one too), and
+// a walk can stop and resume later from a stored cursor.
+template <class Items>
+struct ScanPage {
+  std::string cursor;
+  Items items;
+  bool done() const noexcept { return cursor == "0"; }
+};
+
+namespace detail {
+// MATCH and COUNT of `options`; Error(errc::invalid_argument) naming `command` when
+// options.type is set (TYPE filters SCAN's keys only).
+std::vector<std::string> cursor_args(std::string_view command, const ScanOptions& options);
+
+// Converts [cursor, items] with ItemsConvert for the items.
+template <class ItemsConvert>
+struct ScanPageConvert {
+  using Items = std::invoke_result_t<const ItemsConvert&, Reply&&>;
+  ScanPage<Items> operator()(Reply&& reply) const {
+    auto [cursor, items] = std::move(reply).as<std::pair<std::string, Reply>>();
+    return {std::move(cursor), ItemsConvert{}(std::move(items))};
+  }
+};
+}  // namespace detail
 
 }  // namespace asyncredis

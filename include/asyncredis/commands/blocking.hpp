@@ -3,8 +3,9 @@
 // RedisClient, command<T>("BLPOP", ...) fails with errc::invalid_argument.
 //
 // `timeout` is the server's wait (0: forever). The request's own client-side timeout is the
-// view's (with_timeout()) when one is set, else `timeout` plus kBlockingReplyGrace; a
-// timeout of 0 with no with_timeout() is bounded by the settings' command_timeout.
+// view's (lease.with_timeout(...).blpop(...)) when one is set, else `timeout` plus
+// detail::kBlockingReplyGrace; a timeout of 0 with no with_timeout() is bounded by the
+// settings' command_timeout.
 #pragma once
 
 #include <chrono>
@@ -13,19 +14,29 @@
 #include <string_view>
 #include <utility>
 
+#include "asyncredis/call_options.hpp"
 #include "asyncredis/command.hpp"
 #include "asyncredis/commands/lists.hpp"
+#include "asyncredis/detail/command_base.hpp"
 #include "asyncredis/detail/request.hpp"
 
 namespace asyncredis {
-
-// How long after the server's own timeout the reply (nil) may still take to arrive.
-inline constexpr std::chrono::milliseconds kBlockingReplyGrace{2000};
 
 template <class Base>
 class BlockingCommands : public Base {
  public:
   using Base::Base;
+
+  // Views as Base's with() and with_timeout() that keep the blocking commands: a BLPOP that
+  // waits forever (timeout 0) needs a client-side timeout longer than command_timeout.
+  BlockingCommands with(CallOptions options) const {
+    BlockingCommands copy = *this;
+    copy.options_ = options;
+    return copy;
+  }
+  BlockingCommands with_timeout(std::chrono::milliseconds timeout) const {
+    return with(this->options_with_timeout(timeout));
+  }
 
   // BLPOP / BRPOP over one key or a range of keys (the first non-empty one wins): the
   // (key, element) popped, or std::nullopt when `timeout` passed first.
@@ -58,9 +69,7 @@ class BlockingCommands : public Base {
   template <Arg... Args>
   detail::Request blocking_request(std::chrono::milliseconds timeout, const Args&... args) const {
     detail::Request request = this->make_request(args...);
-    if (request.timeout.count() == 0 && timeout.count() > 0) {
-      request.timeout = timeout + kBlockingReplyGrace;
-    }
+    detail::extend_timeout_for_block(request, timeout);
     return request;
   }
 };

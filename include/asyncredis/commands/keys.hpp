@@ -3,10 +3,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "asyncredis/command.hpp"
+#include "asyncredis/detail/command_base.hpp"
 
 namespace asyncredis {
 
@@ -62,6 +65,54 @@ class KeyCommands : public Base {
   auto pttl(std::string_view key, Token&& token = {}) const {
     return this->template start<std::int64_t>(this->make_request("PTTL", key),
                                               std::forward<Token>(token));
+  }
+  // TYPE: "string", "list", "set", "zset", "hash", "stream", or "none" for a missing key.
+  template <class Token = typename Base::default_token_type>
+  auto type(std::string_view key, Token&& token = {}) const {
+    return this->template start<std::string>(this->make_request("TYPE", key),
+                                             std::forward<Token>(token));
+  }
+  // RENAME (replacing `to` if it exists). A missing `from` is errc::server_error ("ERR no
+  // such key").
+  template <class Token = typename Base::default_token_type>
+  auto rename(std::string_view from, std::string_view to, Token&& token = {}) const {
+    return this->template start<void>(this->make_request("RENAME", from, to),
+                                      std::forward<Token>(token));
+  }
+  // PERSIST: true when the key had an expiry and lost it.
+  template <class Token = typename Base::default_token_type>
+  auto persist(std::string_view key, Token&& token = {}) const {
+    return this->template start<bool>(this->make_request("PERSIST", key),
+                                      std::forward<Token>(token));
+  }
+  // COPY: true when copied; false when `from` is missing or `to` exists (without `replace`).
+  template <class Token = typename Base::default_token_type>
+  auto copy(std::string_view from, std::string_view to, bool replace, Token&& token = {}) const {
+    return this->template start<bool>(
+        this->make_request("COPY", from, to, detail::flag_arg(replace, "REPLACE")),
+        std::forward<Token>(token));
+  }
+  // DUMP: the key's value serialized (binary; for restore()), or std::nullopt when missing.
+  template <class Token = typename Base::default_token_type>
+  auto dump(std::string_view key, Token&& token = {}) const {
+    return this->template start<std::optional<std::string>>(this->make_request("DUMP", key),
+                                                            std::forward<Token>(token));
+  }
+  // RESTORE of a dump() with `ttl` (0: none). An existing key without `replace` is
+  // errc::server_error (BUSYKEY); bytes that are not a dump too.
+  template <class Token = typename Base::default_token_type>
+  auto restore(std::string_view key, std::chrono::milliseconds ttl, std::string_view serialized,
+               bool replace, Token&& token = {}) const {
+    return this->template start<void>(this->make_request("RESTORE", key, ttl.count(), serialized,
+                                                         detail::flag_arg(replace, "REPLACE")),
+                                      std::forward<Token>(token));
+  }
+  // OBJECT ENCODING: how Redis stores the value ("listpack", "hashtable", "int", ...), or
+  // std::nullopt for a missing key.
+  template <class Token = typename Base::default_token_type>
+  auto object_encoding(std::string_view key, Token&& token = {}) const {
+    return this->template start<std::optional<std::string>>(
+        this->make_request("OBJECT", "ENCODING", key), std::forward<Token>(token));
   }
 };
 

@@ -3,8 +3,11 @@
 // typed command is one call of start<T>(make_request(...), token).
 #pragma once
 
+#include <chrono>
+#include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/async_result.hpp>
 
@@ -14,6 +17,22 @@
 #include "asyncredis/detail/request.hpp"
 
 namespace asyncredis::detail {
+
+// An optional word argument (REPLACE, MKSTREAM, ...): `word` when `present`, else nothing.
+inline std::vector<std::string_view> flag_arg(bool present, std::string_view word) {
+  return present ? std::vector<std::string_view>{word} : std::vector<std::string_view>{};
+}
+
+// How long after the server's own timeout a blocking command's reply (nil) may still take.
+inline constexpr std::chrono::milliseconds kBlockingReplyGrace{2000};
+
+// A command that waits `block` on the server (0: forever) must not hit the client-side
+// timeout first: without a view timeout (with_timeout()), it becomes block + the grace.
+inline void extend_timeout_for_block(Request& request, std::chrono::milliseconds block) {
+  if (request.timeout.count() == 0 && block.count() > 0) {
+    request.timeout = block + kBlockingReplyGrace;
+  }
+}
 
 // `DefaultToken` is the completion token of a method called without one (asio::deferred for
 // Commands; a blocking token for a synchronous facade).
@@ -41,6 +60,13 @@ class CommandBase {
                        ConvertingHandler<T, H, Convert>(std::move(handler), std::move(convert)));
         },
         token, sink_, std::move(request), std::move(convert));
+  }
+
+  // This view's options with another timeout (with_timeout()).
+  CallOptions options_with_timeout(std::chrono::milliseconds timeout) const {
+    CallOptions options = options_;
+    options.timeout = timeout;
+    return options;
   }
 
   // A request carrying this view's options, with `args` (name first) encoded when given.

@@ -11,6 +11,9 @@
 //   std::pair<A, B>        array of two
 //   std::tuple<Ts...>      array of sizeof...(Ts)
 //
+// Replies that no single type describes have converters in detail (below): a flat array of
+// pairs kept in order (ZRANGE WITHSCORES, HSCAN's fields), nil read as an empty value.
+//
 // Every conversion but Reply throws Error(errc::server_error) with the server's text for an
 // error reply, and Error(errc::unexpected_type) "expected X, got Y" on a mismatch.
 #pragma once
@@ -197,3 +200,44 @@ std::tuple<Ts...> FromReply<std::tuple<Ts...>>::convert(Reply&& reply) {
 }
 
 }  // namespace asyncredis
+
+namespace asyncredis::detail {
+
+// [a1, b1, a2, b2, ...] as pairs, in the reply's order (a map would lose it).
+template <class A, class B>
+std::vector<std::pair<A, B>> pairs_from_flat_array(Reply&& reply) {
+  check_not_error(reply);
+  if (!reply.is_array()) throw_unexpected("array of pairs", reply);
+  auto& elements = reply.elements();
+  if (elements.size() % 2 != 0) {
+    throw_unexpected_size("an even number of elements, such as", elements.size() + 1,
+                          elements.size());
+  }
+  std::vector<std::pair<A, B>> out;
+  out.reserve(elements.size() / 2);
+  for (std::size_t i = 0; i < elements.size(); i += 2) {
+    out.emplace_back(FromReply<A>::convert(std::move(elements[i])),
+                     FromReply<B>::convert(std::move(elements[i + 1])));
+  }
+  return out;
+}
+
+// The converter of a command whose reply is a flat array of pairs.
+template <class A, class B>
+struct FlatPairs {
+  std::vector<std::pair<A, B>> operator()(Reply&& reply) const {
+    return pairs_from_flat_array<A, B>(std::move(reply));
+  }
+};
+
+// The converter of a command that answers nil where a caller wants an empty T (LPOP key
+// count on a missing list).
+template <class T>
+struct NilAsEmpty {
+  T operator()(Reply&& reply) const {
+    if (reply.is_nil()) return T{};
+    return FromReply<T>::convert(std::move(reply));
+  }
+};
+
+}  // namespace asyncredis::detail
