@@ -1,0 +1,100 @@
+#include "observe/observation.hpp"
+
+#include <cctype>
+
+#include "asyncredis/error.hpp"
+
+namespace asyncredis::detail {
+
+namespace {
+
+std::size_t digits(std::uint64_t n) noexcept {
+  std::size_t count = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++count;
+  }
+  return count;
+}
+
+// ":<n>\r\n" without its type byte and CRLF.
+std::size_t integer_size(std::int64_t n) noexcept {
+  const bool negative = n < 0;
+  const std::uint64_t magnitude =
+      negative ? static_cast<std::uint64_t>(-(n + 1)) + 1 : static_cast<std::uint64_t>(n);
+  return digits(magnitude) + (negative ? 1 : 0);
+}
+
+}  // namespace
+
+std::string command_name(const Request& request) {
+  if (request.deliver == Deliver::array) return "PIPELINE";
+  if (request.deliver == Deliver::last) return "MULTI";
+  // "*<n>\r\n$<len>\r\n<NAME>\r\n..."
+  const std::string_view bytes = request.bytes();
+  const std::size_t header_end = bytes.find("\r\n");
+  if (bytes.empty() || bytes[0] != '*' || header_end == std::string_view::npos) return "?";
+  const std::size_t length_end = bytes.find("\r\n", header_end + 2);
+  if (length_end == std::string_view::npos || bytes[header_end + 2] != '$') return "?";
+  std::size_t length = 0;
+  for (std::size_t i = header_end + 3; i < length_end; ++i) {
+    if (bytes[i] < '0' || bytes[i] > '9') return "?";
+    length = length * 10 + static_cast<std::size_t>(bytes[i] - '0');
+  }
+  const std::size_t begin = length_end + 2;
+  if (begin + length > bytes.size()) return "?";
+  std::string name(bytes.substr(begin, length));
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::unique_ptr<Observation> observe(CommandObserver& observer, const Request& request,
+                                     std::string_view node) {
+  auto observation = std::make_unique<Observation>();
+  observation->observer = &observer;
+  observation->start = std::chrono::steady_clock::now();
+  observation->command = command_name(request);
+  observation->bytes_out = request.bytes().size();
+  observer.on_start(observation->command, node);
+  return observation;
+}
+
+void report(const Observation& observation, std::string_view node, const std::exception_ptr& error,
+            const Reply& reply) noexcept {
+  CommandEvent event;
+  event.command = observation.command;
+  event.node = node;
+  event.latency = std::chrono::steady_clock::now() - observation.start;
+  if (error) {
+    event.error = error_code_of(error);
+  } else if (reply.is_error()) {
+    event.error = make_error_code(errc::server_error);
+  }
+  event.bytes_out = observation.bytes_out;
+  event.bytes_in = observation.bytes_in;
+  event.retries = observation.retries;
+  observation.observer->on_end(event);
+}
+
+std::size_t wire_size(const Reply& reply) noexcept {
+  constexpr std::size_t framing = 3;  // the type byte and the CRLF after the header
+  switch (reply.type()) {
+    case Reply::Type::nil:
+      return 5;  // $-1\r\n
+    case Reply::Type::simple_string:
+    case Reply::Type::error:
+      return framing + reply.str().size();
+    case Reply::Type::integer:
+      return framing + integer_size(reply.integer());
+    case Reply::Type::bulk_string:
+      return framing + digits(reply.str().size()) + reply.str().size() + 2;
+    case Reply::Type::array: {
+      std::size_t total = framing + digits(reply.elements().size());
+      for (const Reply& element : reply.elements()) total += wire_size(element);
+      return total;
+    }
+  }
+  return 0;
+}
+
+}  // namespace asyncredis::detail
