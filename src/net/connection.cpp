@@ -262,7 +262,7 @@ void Connection::submit(Request&& request, ReplyHandler&& handler, Observe obser
 
 void Connection::do_submit(Request&& request, ReplyHandler&& handler,
                            const std::shared_ptr<CancelState>& cancel,
-                           std::unique_ptr<Observation> observation) {
+                           std::unique_ptr<Observation>&& observation) {
   auto refuse = [&](errc code, const std::string& what) {
     complete(Completion{std::move(handler), error(code, what), Reply(), std::move(observation)},
              false);

@@ -133,7 +133,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void note_down();
   void do_submit(Request&& request, ReplyHandler&& handler,
                  const std::shared_ptr<CancelState>& cancel,
-                 std::unique_ptr<Observation> observation);
+                 std::unique_ptr<Observation>&& observation);
   void cancel_on_strand(const std::shared_ptr<CancelState>& cancel);
   void complete(Completion&& done, bool may_run_inline = true);
   void complete_all(std::vector<Completion>& done);

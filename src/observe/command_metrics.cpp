@@ -1,6 +1,8 @@
 // CommandMetrics: per command name, atomic counters in a table that only grows. A name seen
 // before is found under a shared lock and counted with relaxed atomic adds, so io threads
-// counting never wait for each other; a new name takes the lock exclusively once.
+// counting never wait for each other; a new name takes the lock exclusively once. Each thread
+// remembers the last name it counted (most traffic repeats one command), which skips the
+// lock and the hash.
 #include "asyncredis/command_metrics.hpp"
 
 #include <algorithm>
@@ -47,13 +49,34 @@ struct NameHash {
   }
 };
 
+// Tells CommandMetrics objects apart for the threads' memory of the last name: an address
+// may be reused by a later object, an id never is.
+std::atomic<std::uint64_t> next_id{1};
+
+struct LastSeen {
+  std::uint64_t owner = 0;
+  std::string name;
+  Series* series = nullptr;
+};
+thread_local LastSeen last_seen;
+
 }  // namespace
 
 struct CommandMetrics::Impl {
+  const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
   mutable std::shared_mutex mutex;
   std::unordered_map<std::string, std::unique_ptr<Series>, NameHash, std::equal_to<>> series;
 
   Series& series_of(std::string_view command) {
+    if (last_seen.owner == id && last_seen.name == command) return *last_seen.series;
+    Series& found = find_or_add(command);
+    last_seen.owner = id;
+    last_seen.name = command;
+    last_seen.series = &found;
+    return found;
+  }
+
+  Series& find_or_add(std::string_view command) {
     {
       std::shared_lock lock(mutex);
       if (auto it = series.find(command); it != series.end()) return *it->second;

@@ -1,7 +1,5 @@
 #include "observe/observation.hpp"
 
-#include <cctype>
-
 #include "asyncredis/error.hpp"
 
 namespace asyncredis::detail {
@@ -25,26 +23,38 @@ std::size_t integer_size(std::int64_t n) noexcept {
   return digits(magnitude) + (negative ? 1 : 0);
 }
 
+// Reads the digits at bytes[pos] up to "\r\n" into `value`; the position after the CRLF, or 0
+// if the bytes are not that.
+std::size_t read_number(std::string_view bytes, std::size_t pos, std::size_t& value) {
+  value = 0;
+  const std::size_t start = pos;
+  while (pos < bytes.size() && bytes[pos] >= '0' && bytes[pos] <= '9') {
+    value = value * 10 + static_cast<std::size_t>(bytes[pos] - '0');
+    ++pos;
+  }
+  if (pos == start || pos + 1 >= bytes.size() || bytes[pos] != '\r' || bytes[pos + 1] != '\n') {
+    return 0;
+  }
+  return pos + 2;
+}
+
 }  // namespace
 
+// Called for every observed request: a hand-written scan, no locale-aware toupper.
 std::string command_name(const Request& request) {
   if (request.deliver == Deliver::array) return "PIPELINE";
   if (request.deliver == Deliver::last) return "MULTI";
   // "*<n>\r\n$<len>\r\n<NAME>\r\n..."
   const std::string_view bytes = request.bytes();
-  const std::size_t header_end = bytes.find("\r\n");
-  if (bytes.empty() || bytes[0] != '*' || header_end == std::string_view::npos) return "?";
-  const std::size_t length_end = bytes.find("\r\n", header_end + 2);
-  if (length_end == std::string_view::npos || bytes[header_end + 2] != '$') return "?";
-  std::size_t length = 0;
-  for (std::size_t i = header_end + 3; i < length_end; ++i) {
-    if (bytes[i] < '0' || bytes[i] > '9') return "?";
-    length = length * 10 + static_cast<std::size_t>(bytes[i] - '0');
+  std::size_t count = 0, length = 0;
+  std::size_t pos = bytes.starts_with('*') ? read_number(bytes, 1, count) : 0;
+  if (pos == 0 || pos >= bytes.size() || bytes[pos] != '$') return "?";
+  pos = read_number(bytes, pos + 1, length);
+  if (pos == 0 || length > bytes.size() - pos) return "?";
+  std::string name(bytes.substr(pos, length));
+  for (char& c : name) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   }
-  const std::size_t begin = length_end + 2;
-  if (begin + length > bytes.size()) return "?";
-  std::string name(bytes.substr(begin, length));
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return name;
 }
 
