@@ -19,6 +19,8 @@
 // published and not yet received (see pubsub.cpp).
 // --sync [--threads N]: get or set through the blocking SyncClient from N caller threads, to
 // compare with `hiredis-reference --mode sync --threads N` (see sync.cpp).
+// --observer histograms: get, set and cached-hit with a CommandMetrics attached (the cost of
+// the histograms); none, the default, measures the client without an observer.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -57,7 +59,8 @@ struct Options {
   bool cached_key = false;
   bool sync = false;  // through SyncClient, from `threads` caller threads
   long threads = 1;
-  double duration = 10;  // outage: seconds over which the requests are issued
+  bool histograms = false;  // --observer histograms
+  double duration = 10;     // outage: seconds over which the requests are issued
 };
 
 // What cached-hit's memoizer calls its key, and the argument of every measured call.
@@ -70,7 +73,7 @@ constexpr std::int64_t cached_argument = 42;
             << "         [--command get|set|cached-hit|key-build|outage|pubsub] [--requests N]\n"
             << "         [--duration S]\n"
             << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
-            << "         [--json] [--tolerate-errors] [--cached-key]\n"
+            << "         [--json] [--tolerate-errors] [--cached-key] [--observer none|histograms]\n"
             << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
             << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
   std::exit(2);
@@ -119,7 +122,13 @@ Options parse(int argc, char** argv) {
       o.threads = positive(flag, value());
     else if (flag == "--cached-key")
       o.cached_key = true;
-    else if (flag == "--help" || flag == "-h")
+    else if (flag == "--observer") {
+      const std::string_view observer = value();
+      if (observer != "none" && observer != "histograms") {
+        usage("--observer: '" + std::string(observer) + "' is not none or histograms");
+      }
+      o.histograms = observer == "histograms";
+    } else if (flag == "--help" || flag == "-h")
       usage("help");
     else
       usage("unknown flag " + std::string(flag));
@@ -275,6 +284,7 @@ int main(int argc, char** argv) {
   if (options.command == "key-build") return key_build(options);
   asio::io_context io(1);
   std::optional<asyncredis::RedisClient> made;
+  std::shared_ptr<asyncredis::CommandMetrics> metrics;
   try {
     asyncredis::RedisSettings settings = options.url
                                              ? asyncredis::RedisSettings::from_url(*options.url)
@@ -289,6 +299,10 @@ int main(int argc, char** argv) {
       return pubsub_bench(settings, options.requests, options.inflight, options.json);
     }
     settings.command_timeout = std::chrono::seconds(30);
+    if (options.histograms) {
+      metrics = std::make_shared<asyncredis::CommandMetrics>();
+      settings.observer = metrics;
+    }
     if (options.sync) {
       return sync_bench(settings, options.command, options.requests, options.threads,
                         options.value_size, options.json);
@@ -379,6 +393,12 @@ int main(int argc, char** argv) {
         percentile_us(latencies, 0.5), percentile_us(latencies, 0.99),
         percentile_us(latencies, 0.999), load.errors());
     if (load.errors() > 0) std::printf("first error: %s\n", load.first_error().c_str());
+    if (metrics) {  // the histograms saw every request (and the SET before the clock started)
+      for (const auto& h : metrics->snapshot()) {
+        std::printf("observed command=%s count=%llu\n", h.command.c_str(),
+                    static_cast<unsigned long long>(h.count));
+      }
+    }
     if (cache) {  // every measured call must have been a hit
       const asyncredis::CacheStats stats = cache->stats();
       std::printf("cache hits=%llu misses=%llu\n", static_cast<unsigned long long>(stats.hits),

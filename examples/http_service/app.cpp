@@ -63,8 +63,12 @@ asyncredis::RateLimiterOptions limiter_options(const AppConfig& config) {
 // down. The cache fails rather than treating an outage as a miss (treat_as_miss would hide
 // it), so get_user() can tell a bypass from a miss.
 App::App(asyncredis::RedisClient& cache_client, asyncredis::RedisClient& session_client,
-         UserGateway& gateway, AppConfig config)
-    : gateway_(gateway),
+         UserGateway& gateway, AppConfig config,
+         std::shared_ptr<const asyncredis::CommandMetrics> command_metrics)
+    : cache_client_(cache_client),
+      session_client_(session_client),
+      command_metrics_(std::move(command_metrics)),
+      gateway_(gateway),
       config_(config),
       cache_(cache_client.with_timeout(config.redis_timeout), cache_client.get_executor()),
       get_user_(asyncredis::cached(cache_, "user", config.user_cache_ttl, LoadUser{&gateway})),
@@ -72,6 +76,9 @@ App::App(asyncredis::RedisClient& cache_client, asyncredis::RedisClient& session
       sessions_(session_client.with_timeout(config.redis_timeout), session_client.get_executor()) {}
 
 asio::awaitable<Response> App::handle(const Request& request, ClientInfo client) {
+  if (request.target() == "/metrics" && request.method() == http::verb::get) {
+    co_return metrics(request);
+  }
   try {
     // The rate-limit layer, in front of every route: a 429 is an ordinary answer here, not an
     // exception thrown through the framework (the seed's mistake 8).
@@ -79,6 +86,7 @@ asio::awaitable<Response> App::handle(const Request& request, ClientInfo client)
     const std::string key = "ip:" + client.address;
     auto decision =
         co_await limiter_.check(key, config_.rate_limit, config_.rate_window, use_awaitable);
+    ++(decision.allowed ? rate_decisions_.allowed : rate_decisions_.denied);
     if (!decision.allowed) {
       Response denied = json_response(request, http::status::too_many_requests,
                                       {{"detail", "Rate limit exceeded"},
@@ -209,6 +217,21 @@ asio::awaitable<Response> App::logout(const Request& request, const ClientInfo& 
   response.set(http::field::set_cookie,
                session_cookie("", std::chrono::seconds(0), secure_cookie(client)));
   co_return response;
+}
+
+Response App::metrics(const Request& request) const {
+  MetricsSources sources;
+  sources.pools = {{"cache", cache_client_.stats()}, {"sessions", session_client_.stats()}};
+  sources.cache = cache_.stats();
+  sources.rate_allowed = rate_decisions_.allowed.load();
+  sources.rate_denied = rate_decisions_.denied.load();
+  if (command_metrics_) sources.commands = command_metrics_->snapshot();
+  Response response(http::status::ok, request.version());
+  response.set(http::field::content_type, prometheus_content_type);
+  response.keep_alive(request.keep_alive());
+  response.body() = render_prometheus(sources);
+  response.prepare_payload();
+  return response;
 }
 
 bool App::secure_cookie(const ClientInfo& client) const {

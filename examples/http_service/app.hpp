@@ -11,6 +11,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "client_info.hpp"
 #include "http_types.hpp"
+#include "metrics.hpp"
 #include "user_gateway.hpp"
 
 namespace demo {
@@ -41,9 +42,11 @@ struct LoadUser {
 class App {
  public:
   // cache_client selects the cache database (rate limits live there too), session_client the
-  // session database, as the Python service splits them.
+  // session database, as the Python service splits them. `command_metrics`: what GET /metrics
+  // reports of command latencies (null: none).
   App(asyncredis::RedisClient& cache_client, asyncredis::RedisClient& session_client,
-      UserGateway& gateway, AppConfig config);
+      UserGateway& gateway, AppConfig config,
+      std::shared_ptr<const asyncredis::CommandMetrics> command_metrics = nullptr);
 
   // Answers one request from `client`; never throws. Errors become 4xx/5xx answers; a 5xx
   // says only "Service unavailable" (Redis could not serve) or "Internal server error", and
@@ -59,7 +62,13 @@ class App {
   boost::asio::awaitable<Response> logout(const Request& request, const ClientInfo& client,
                                           bool everywhere);
   bool secure_cookie(const ClientInfo& client) const;
+  // GET /metrics: outside the rate limit, so that scraping neither counts nor is refused.
+  Response metrics(const Request& request) const;
 
+  asyncredis::RedisClient& cache_client_;
+  asyncredis::RedisClient& session_client_;
+  std::shared_ptr<const asyncredis::CommandMetrics> command_metrics_;
+  RateLimitCounters rate_decisions_;
   UserGateway& gateway_;
   AppConfig config_;
   asyncredis::CacheService cache_;

@@ -7,6 +7,8 @@
 // behind a per-address rate limit. Cache and rate limits live in settings.cache_db, sessions
 // in settings.session_db. While Redis is down, users come from the gateway (BYPASS) and the
 // session routes answer 503, each within the demo's Redis deadline (--redis-timeout-ms).
+// GET /metrics answers in the Prometheus text format (pools, cache, rate limits, command
+// latencies); the client's connection events go to stderr.
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
@@ -106,12 +108,17 @@ int main(int argc, char** argv) {
     if (const char* set = std::getenv("REDIS_FAIL_FAST"); set == nullptr || *set == '\0') {
       settings.fail_fast = true;
     }
+    // Latency histograms for GET /metrics, and connection events on stderr; both clients
+    // share them (the settings hold them by shared_ptr).
+    auto command_metrics = std::make_shared<asyncredis::CommandMetrics>();
+    settings.observer = command_metrics;
+    settings.logger = std::make_shared<demo::StderrLogger>();
     asio::io_context io;
     asyncredis::RedisClient cache_client(io.get_executor(), settings);
     asyncredis::RedisClient session_client(io.get_executor(), settings, settings.session_db);
     demo::UserGateway gateway(std::chrono::milliseconds(flags.gateway_latency_ms));
     seed(gateway);
-    demo::App app(cache_client, session_client, gateway, flags.app);
+    demo::App app(cache_client, session_client, gateway, flags.app, command_metrics);
     demo::Server server(io, app, flags.bind, flags.port, flags.forwarded);
 
     asio::signal_set signals(io, SIGINT, SIGTERM);

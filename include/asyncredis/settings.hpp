@@ -5,9 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "asyncredis/observer.hpp"
 
 namespace asyncredis {
 
@@ -78,6 +81,12 @@ struct RedisSettings {
   // 1 GiB, whatever these say (its parser's own ceilings); with hiredis 1.x, 1,024 arrays.
   std::size_t max_reply_size = 512u * 1024u * 1024u;  ///< bytes one reply may take
   int max_nesting_depth = 64;                         ///< arrays within arrays
+
+  // Sees every command start and end (observer.hpp; CommandMetrics keeps histograms); null:
+  // off, at the cost of one pointer test per command. Not read from URLs or the environment.
+  std::shared_ptr<CommandObserver> observer;
+  // Hears connection events (connected, lost, reconnect failed, ...); null: silent.
+  std::shared_ptr<Logger> logger;
 
   // "redis://[:password@]host:port/db" like the Python service (db defaults to cache_db, an
   // explicit 0 stays 0); "rediss://" when tls; "unix://[:password@]/path?db=N" for a socket.

@@ -9,6 +9,7 @@
 #include "asyncredis/error.hpp"
 #include "client/command_policy.hpp"
 #include "net/tls_context.hpp"
+#include "observe/observation.hpp"
 
 namespace asyncredis::detail {
 
@@ -27,14 +28,22 @@ std::size_t share(std::size_t total, std::size_t parts) {
   return total / parts + (total % parts != 0 ? 1 : 0);
 }
 
+// A request refused before it reached a connection: `observer` (if any) sees it start and
+// end at once, with no node.
+void refuse(const Request& request, ReplyHandler&& handler, std::exception_ptr error,
+            CommandObserver* observer, const Completer& completer) {
+  if (observer != nullptr) report(*observe(*observer, request, {}), {}, error, Reply());
+  completer(Completion{std::move(handler), std::move(error), Reply(), nullptr}, false);
+}
+
 // For a request whose commands the caller named: completes `handler` with their refusal on a
 // connection used as `use`; false when they may run there.
 bool refuse_commands(const Request& request, ReplyHandler& handler, ConnectionUse use,
-                     const Completer& completer) {
+                     CommandObserver* observer, const Completer& completer) {
   auto why = refusal(request.bytes(), use);
   if (!why) return false;
-  completer(Completion{std::move(handler), make_error(errc::invalid_argument, *why), Reply()},
-            false);
+  refuse(request, std::move(handler), make_error(errc::invalid_argument, *why), observer,
+         completer);
   return true;
 }
 
@@ -57,11 +66,11 @@ LeaseCore::~LeaseCore() {
 }
 
 void LeaseCore::submit(Request&& request, ReplyHandler&& handler) {
-  if (request.check_commands &&
-      refuse_commands(request, handler, ConnectionUse::exclusive, completer_)) {
+  if (request.check_commands && refuse_commands(request, handler, ConnectionUse::exclusive,
+                                                connection_->observer(), completer_)) {
     return;
   }
-  connection_->submit(std::move(request), std::move(handler));
+  connection_->submit(std::move(request), std::move(handler), Observe::yes);
 }
 
 asio::any_io_executor LeaseCore::executor() const {
@@ -208,26 +217,28 @@ Connection& ClientCore::pick() noexcept {
   return best != nullptr ? *best : *connections_[start];
 }
 
-void ClientCore::reject(ReplyHandler&& handler, errc code, const char* what) {
-  completer_(Completion{std::move(handler), make_error(code, what), Reply()}, false);
+void ClientCore::reject(const Request& request, ReplyHandler&& handler, errc code,
+                        const char* what) {
+  refuse(request, std::move(handler), make_error(code, what), settings_.observer.get(), completer_);
 }
 
 void ClientCore::submit(Request&& request, ReplyHandler&& handler) {
-  if (request.check_commands &&
-      refuse_commands(request, handler, ConnectionUse::shared, completer_)) {
+  if (request.check_commands && refuse_commands(request, handler, ConnectionUse::shared,
+                                                settings_.observer.get(), completer_)) {
     return;
   }
   switch (state_.load(std::memory_order_acquire)) {
     case State::connected:
-      pick().submit(std::move(request), std::move(handler));
+      pick().submit(std::move(request), std::move(handler), Observe::yes);
       return;
     case State::idle:
     case State::connecting:
-      reject(std::move(handler), errc::not_connected, "not connected: call connect() first");
+      reject(request, std::move(handler), errc::not_connected,
+             "not connected: call connect() first");
       return;
     case State::disconnecting:
     case State::closed:
-      reject(std::move(handler), errc::shutting_down, "the client is shutting down");
+      reject(request, std::move(handler), errc::shutting_down, "the client is shutting down");
       return;
   }
 }

@@ -87,7 +87,8 @@ class ClientCore final : public RequestSink {
   Connection& pick() noexcept;
   void open_lease_connection(LeaseReady handler);
   void hand_over(std::shared_ptr<Connection> connection, LeaseReady handler);
-  void reject(ReplyHandler&& handler, errc code, const char* what);
+  // Fails a request the pool cannot take (settings_.observer sees it too).
+  void reject(const Request& request, ReplyHandler&& handler, errc code, const char* what);
 
   const RedisSettings settings_;
   const int db_;

@@ -14,6 +14,9 @@ namespace {
 
 constexpr std::size_t read_chunk = 64 * 1024;
 
+// Numbers connections in log records, across every client of the process.
+std::atomic<std::uint64_t> connections_made{0};
+
 ReaderLimits limits_of(const RedisSettings& settings) {
   ReaderLimits limits;
   limits.max_reply_size = settings.max_reply_size;
@@ -45,6 +48,7 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
                        std::weak_ptr<PushListener> listener)
     : settings_(settings),
       db_(db),
+      number_(std::to_string(connections_made.fetch_add(1, std::memory_order_relaxed) + 1)),
       role_(role),
       listener_(std::move(listener)),
       completer_(executor),
@@ -62,6 +66,32 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
 
 std::exception_ptr Connection::error(errc code, const std::string& what) const {
   return std::make_exception_ptr(Error(code, transport_.peer() + ": " + what));
+}
+
+void Connection::log(LogLevel level, std::string_view message,
+                     std::initializer_list<LogField> fields) {
+  Logger* logger = settings_.logger.get();
+  if (logger == nullptr) return;
+  std::vector<LogField> all{{"node", node()}, {"connection", number_}};
+  all.insert(all.end(), fields.begin(), fields.end());
+  logger->log(level, message, all);
+}
+
+void Connection::log_connect_failure(const std::exception_ptr& failure, bool first,
+                                     std::optional<std::chrono::milliseconds> retry_in) {
+  if (!settings_.logger) return;
+  const bool handshake = handshaking_ || error_code_of(failure) == make_error_code(errc::tls_error);
+  const std::string reason = error_message_of(failure);
+  const std::string_view message = handshake ? "handshake failed"
+                                   : first   ? "connect failed"
+                                             : "reconnect failed";
+  const LogLevel level = handshake ? LogLevel::error : LogLevel::warning;
+  if (retry_in) {
+    const std::string delay = std::to_string(retry_in->count());
+    log(level, message, {{"reason", reason}, {"retry_in_ms", delay}});
+  } else {
+    log(level, message, {{"reason", reason}});
+  }
 }
 
 // ---- lifecycle
@@ -91,6 +121,7 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
     state_ = State::connecting;
     std::exception_ptr failure = co_await connect_once();
     if (state_ == State::stopped || run_id != run_id_) break;
+    const bool was_first = first;
     if (first && first_attempt_) {
       asio::post(completer_.executor(),
                  [h = std::move(first_attempt_), failure]() mutable { std::move(h)(failure); });
@@ -108,6 +139,7 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
     first = false;
     if (state_ == State::stopped || run_id != run_id_) break;
     if (role_ == ConnectionRole::leased) {
+      if (failure) log_connect_failure(failure, was_first, std::nullopt);
       std::vector<Completion> done;
       pump_.queue().fail_all(error(errc::connection_lost, "connection lost (not reconnected)"),
                              done);
@@ -116,7 +148,9 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
       break;
     }
     state_ = State::down;
-    wait_timer_.expires_after(backoff_.next());
+    const std::chrono::milliseconds delay = backoff_.next();
+    if (failure) log_connect_failure(failure, was_first, delay);
+    wait_timer_.expires_after(delay);
     co_await wait_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
@@ -129,6 +163,7 @@ void Connection::came_up(bool first) {
   backoff_.reset();
   watchdog_.connected(Clock::now(), reads_);
   rearm_watchdog();
+  log(LogLevel::info, "connected", {{"reconnect", first ? "false" : "true"}});
   start_read();
   // A subscriber subscribes again before what waits is written: all goes in one batch.
   if (auto listener = listener_.lock()) listener->on_connected(first);
@@ -199,8 +234,14 @@ void Connection::finish_stop() {
 // ---- requests
 // ------------------------------------------------------------------------------
 
-void Connection::submit(Request&& request, ReplyHandler&& handler) {
+void Connection::submit(Request&& request, ReplyHandler&& handler, Observe observe) {
   load_.fetch_add(1, std::memory_order_relaxed);
+  // The one test an unobserved request pays: no clock read, no name parsed.
+  std::unique_ptr<Observation> observation;
+  if (CommandObserver* observer = settings_.observer.get();
+      observer != nullptr && observe == Observe::yes) {
+    observation = detail::observe(*observer, request, node());
+  }
   // The slot is the emitter's: installed here, on the caller's side, before the request can
   // complete (after that, the owner of the signal may reuse it).
   std::shared_ptr<CancelState> cancel;
@@ -209,19 +250,22 @@ void Connection::submit(Request&& request, ReplyHandler&& handler) {
     slot.template emplace<CancelRequest>(weak_from_this(), cancel);
   }
   if (strand_.running_in_this_thread()) {  // a handler of ours issuing its next request
-    do_submit(std::move(request), std::move(handler), cancel);
+    do_submit(std::move(request), std::move(handler), cancel, std::move(observation));
     return;
   }
   asio::dispatch(strand_, [self = shared_from_this(), request = std::move(request),
-                           handler = std::move(handler), cancel = std::move(cancel)]() mutable {
-    self->do_submit(std::move(request), std::move(handler), cancel);
+                           handler = std::move(handler), cancel = std::move(cancel),
+                           observation = std::move(observation)]() mutable {
+    self->do_submit(std::move(request), std::move(handler), cancel, std::move(observation));
   });
 }
 
 void Connection::do_submit(Request&& request, ReplyHandler&& handler,
-                           const std::shared_ptr<CancelState>& cancel) {
+                           const std::shared_ptr<CancelState>& cancel,
+                           std::unique_ptr<Observation>&& observation) {
   auto refuse = [&](errc code, const std::string& what) {
-    complete(Completion{std::move(handler), error(code, what), Reply()}, false);
+    complete(Completion{std::move(handler), error(code, what), Reply(), std::move(observation)},
+             false);
   };
   if (state_ == State::stopped || draining_) {
     return refuse(errc::shutting_down, "the client is shutting down");
@@ -235,7 +279,8 @@ void Connection::do_submit(Request&& request, ReplyHandler&& handler,
   const auto timeout = request.timeout.count() > 0 ? request.timeout : settings_.command_timeout;
   const auto now = Clock::now();
   RequestQueue& queue = pump_.queue();
-  const std::uint64_t id = queue.push(std::move(request), std::move(handler), now, timeout);
+  const std::uint64_t id =
+      queue.push(std::move(request), std::move(handler), now, timeout, std::move(observation));
   if (id == 0) {
     return refuse(errc::overloaded,
                   std::to_string(queue.waiting_count()) +
@@ -269,6 +314,10 @@ void Connection::cancel_on_strand(const std::shared_ptr<CancelState>& cancel) {
 
 void Connection::complete(Completion&& done, bool may_run_inline) {
   load_.fetch_sub(1, std::memory_order_relaxed);
+  if (done.observation) {
+    report(*done.observation, node(), done.error, done.reply);
+    done.observation.reset();
+  }
   completer_(std::move(done), may_run_inline);
 }
 

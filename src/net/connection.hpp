@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@
 
 #include "asyncredis/detail/request.hpp"
 #include "asyncredis/error.hpp"
+#include "asyncredis/observer.hpp"
 #include "asyncredis/settings.hpp"
 #include "net/backoff.hpp"
 #include "net/completer.hpp"
@@ -51,6 +53,9 @@ enum class ConnectionRole {
   // replies (ConnectionMode::subscriber), handing them to its PushListener.
   subscriber,
 };
+
+// Whether settings.observer sees a request: the callers' commands, not the library's own.
+enum class Observe : bool { no, yes };
 
 // What a subscriber's connection tells its owner; called on the connection's strand.
 class PushListener {
@@ -95,7 +100,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a request (from any thread; the caller's, which owns the handler's cancellation
   // slot). Fails it with errc::overloaded when this connection's share of max_queued_* is
   // taken, errc::not_connected when fail_fast is on and the connection is known to be down.
-  void submit(Request&& request, ReplyHandler&& handler);
+  // Observe::yes: settings.observer, if any, sees it start (here) and end.
+  void submit(Request&& request, ReplyHandler&& handler, Observe observe = Observe::no);
 
   // graceful: refuse new requests, let the live ones finish (or time out) for at most
   // settings.disconnect_timeout, then close. Otherwise: fail everything with
@@ -112,6 +118,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection sends nothing new until they come, and should not be handed new work.
   bool owes() const noexcept { return owes_.load(std::memory_order_relaxed); }
   std::size_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
+  // settings.observer (null: none); valid as long as this connection.
+  CommandObserver* observer() const noexcept { return settings_.observer.get(); }
+  // Where it connects: "host:port" or "unix:/path", as events and errors name it.
+  const std::string& node() const noexcept { return transport_.peer(); }
 
  private:
   enum class State { stopped, connecting, up, down };
@@ -122,13 +132,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // A connect attempt failed: with fail_fast, what waits fails now.
   void note_down();
   void do_submit(Request&& request, ReplyHandler&& handler,
-                 const std::shared_ptr<CancelState>& cancel);
+                 const std::shared_ptr<CancelState>& cancel,
+                 std::unique_ptr<Observation>&& observation);
   void cancel_on_strand(const std::shared_ptr<CancelState>& cancel);
   void complete(Completion&& done, bool may_run_inline = true);
   void complete_all(std::vector<Completion>& done);
   void finish_stop_if_drained();
   void finish_stop();
   std::exception_ptr error(errc code, const std::string& what) const;
+  // To settings.logger, if any, with the fields "node" and "connection" first.
+  void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields);
+  // A connect attempt failed; `retry_in`: when the next one comes (none: no next one).
+  void log_connect_failure(const std::exception_ptr& failure, bool first,
+                           std::optional<std::chrono::milliseconds> retry_in);
 
   // ---- connect (connection_connect.cpp)
   // One connect (TLS included) and handshake under connect_timeout; null on success. TLS
@@ -156,6 +172,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const RedisSettings settings_;  // our own copy (see the constructor); transport_ refers to it
   const int db_;
+  const std::string number_;  // tells the process's connections apart in log records
   const ConnectionRole role_;
   const std::weak_ptr<PushListener> listener_;
   Completer completer_;
@@ -174,6 +191,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool in_reader_ = false;
   bool connect_timed_out_ = false;
+  bool handshaking_ = false;                  // the connect attempt got past the socket
   bool known_down_ = false;                   // the last connect attempt failed
   std::optional<Clock::time_point> wake_at_;  // what watchdog_timer_ waits for
   std::uint64_t wake_generation_ = 0;

@@ -10,6 +10,7 @@ namespace asyncredis::detail {
 asio::awaitable<std::exception_ptr> Connection::connect_once() {
   const std::uint64_t generation = ++generation_;
   connect_timed_out_ = false;
+  handshaking_ = false;
   connect_timer_.expires_after(settings_.connect_timeout);
   connect_timer_.async_wait([this, self = shared_from_this(), generation](auto ec) {
     if (ec || generation != generation_ || state_ != State::connecting) return;
@@ -20,6 +21,7 @@ asio::awaitable<std::exception_ptr> Connection::connect_once() {
   try {
     pump_.reset_reader();
     co_await transport_.connect();
+    handshaking_ = true;
     co_await handshake();
     // The timer may have fired (and closed the socket) while the last reply was on its way
     // to us: the attempt timed out, however complete it looks.

@@ -104,6 +104,7 @@ void Connection::lose(std::exception_ptr why) {
   writing_ = false;
   transport_.close();
   watchdog_.disconnected();
+  log(LogLevel::warning, "connection lost", {{"reason", error_message_of(why)}});
   std::vector<Completion> done;
   pump_.queue().on_connection_lost(why, done);
   note_owing();
@@ -182,12 +183,15 @@ void Connection::send_health_ping() {
                   auto self = weak.lock();
                   if (!self || !failure || generation != self->generation_) return;
                   if (error_code_of(failure) == make_error_code(errc::timeout)) {
+                    const std::string reason =
+                        "no answer to PING within " + ms(self->settings_.health_check_interval);
+                    self->log(LogLevel::warning, "health check failed", {{"reason", reason}});
                     self->lose(self->error(errc::connection_lost,
                                            "health check: no answer to PING within " +
                                                ms(self->settings_.health_check_interval)));
                   }
                 }),
-            nullptr);
+            nullptr, nullptr);
 }
 
 }  // namespace asyncredis::detail

@@ -26,7 +26,8 @@ auto lower_bound_seq(List& list, std::uint64_t seq) {
 }  // namespace
 
 std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler, Clock::time_point now,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout,
+                                 std::unique_ptr<Observation>&& observation) {
   const std::string_view bytes = request.bytes();
   if (live_waiting_ >= limits_.requests ||
       (live_waiting_ > 0 && live_waiting_bytes_ + bytes.size() > limits_.bytes)) {
@@ -42,8 +43,9 @@ std::uint64_t RequestQueue::push(Request&& request, ReplyHandler&& handler, Cloc
   entry.timeout_ms =
       static_cast<std::uint32_t>(std::min<std::int64_t>(timeout.count(), UINT32_MAX));
   entry.deadline = now + timeout;
-  if (request.retry_on_reconnect || entry.deliver == Deliver::array) {
+  if (request.retry_on_reconnect || entry.deliver == Deliver::array || observation) {
     entry.extra = std::make_unique<Extra>();
+    entry.extra->observation = std::move(observation);
     if (request.retry_on_reconnect) entry.extra->retry_payload = bytes;
     if (entry.deliver == Deliver::array) entry.extra->replies.reserve(entry.remaining);
   }
@@ -101,6 +103,7 @@ void RequestQueue::take(Entry& entry, std::exception_ptr error, Reply&& reply, C
   done.error = std::move(error);
   done.reply = std::move(reply);
   if (entry.extra) {  // a pipeline's collected replies go with it
+    done.observation = std::move(entry.extra->observation);
     collected_memory_ -= entry.extra->replies_memory;
     entry.extra->replies_memory = 0;
     entry.extra->replies.clear();
@@ -145,6 +148,9 @@ RequestQueue::ReplyResult RequestQueue::on_reply(Reply&& reply, Completion& done
   if (written_.empty()) return ReplyResult::unexpected;
   Entry& entry = written_.front();
   --entry.remaining;
+  if (entry.extra && entry.extra->observation) {
+    entry.extra->observation->bytes_in += wire_size(reply);
+  }
   if (!entry.live()) {
     if (entry.remaining == 0) pop_written();
     return ReplyResult::pending;
@@ -193,6 +199,10 @@ void RequestQueue::on_connection_lost(const std::exception_ptr& error,
       collected_memory_ -= entry.extra->replies_memory;
       entry.extra->replies_memory = 0;
       entry.extra->replies.clear();
+      if (auto& observation = entry.extra->observation) {
+        ++observation->retries;
+        observation->bytes_in = 0;  // what arrived belonged to the attempt that failed
+      }
       entry.remaining = entry.total;
       entry.written = false;
       entry.size = static_cast<std::uint32_t>(entry.extra->retry_payload.size());

@@ -32,6 +32,7 @@
 #include "asyncredis/detail/request.hpp"
 #include "asyncredis/reply.hpp"
 #include "net/movable_handler.hpp"
+#include "observe/observation.hpp"
 
 namespace asyncredis::detail {
 
@@ -42,6 +43,7 @@ struct Completion {
   MovableHandler<ReplyHandler> handler;
   std::exception_ptr error;
   Reply reply;
+  std::unique_ptr<Observation> observation;  // set when a CommandObserver watches it
 };
 
 struct QueueLimits {
@@ -58,9 +60,12 @@ class RequestQueue {
   explicit RequestQueue(QueueLimits limits = {}) : limits_(limits) {}
 
   // Adds a request at the end of the waiting list, due `timeout` after `now`; returns its id
-  // (for cancel()), or 0, taking nothing, when the limits are reached.
+  // (for cancel()), or 0, taking nothing (`observation` included), when the limits are
+  // reached. `observation` goes with the request into its Completion, counting the bytes of
+  // its replies and its retries on the way.
   std::uint64_t push(Request&& request, ReplyHandler&& handler, Clock::time_point now,
-                     std::chrono::milliseconds timeout);
+                     std::chrono::milliseconds timeout,
+                     std::unique_ptr<Observation>&& observation = nullptr);
 
   bool has_waiting() const noexcept { return live_waiting_ > 0; }
   // Live requests not yet written.
@@ -118,12 +123,14 @@ class RequestQueue {
   std::optional<Clock::time_point> earliest_deadline() const;
 
  private:
-  // What only pipelines (replies collected) and retryable requests (their bytes kept) need:
-  // most requests have none, which keeps an Entry small (a deque block holds 8).
+  // What only pipelines (replies collected), retryable requests (their bytes kept) and
+  // observed ones need: most requests have none, which keeps an Entry small (a deque block
+  // holds 8).
   struct Extra {
     std::vector<Reply> replies;  // collected for Deliver::array
     std::size_t replies_memory = 0;
     std::string retry_payload;  // kept only for retry_on_reconnect requests
+    std::unique_ptr<Observation> observation;
   };
   struct Entry {
     std::uint64_t seq = 0;  // the id push() returned; written_ then waiting_ ascend by it
