@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs (.ci/run): installs what is missing, builds,
 # runs every test against real redis-server processes the tests start themselves, checks the
-# installed package, builds and runs the suite again with clang, then runs it under
+# installed package, builds the reference manual (doxygen, no warning allowed), builds and
+# runs the suite again with clang, then runs it under
 # AddressSanitizer+UBSan and the concurrency tests under ThreadSanitizer.
 #
 # Usage: scripts/test.sh [STAGE...]      (default: every stage, in order)
-# Stages: setup build test install install-shared clang asan tsan fuzz
+# Stages: setup docs build test install install-shared clang asan tsan fuzz
 #   e.g. scripts/test.sh build test      quick local loop, no sanitizers
 # Environment:
 #   ASYNCREDIS_STAGES="..."       same as the arguments
@@ -24,10 +25,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-ALL_STAGES=(setup build test install install-shared clang asan tsan fuzz)
+ALL_STAGES=(setup docs build test install install-shared clang asan tsan fuzz)
 # What runs without arguments (and in CI). On 2 cores the whole run took 27 min before the clang
 # stage (CI: build 7, asan 14, fuzz 3); the clang build adds ~8 cold. Keep it under 45.
-DEFAULT_STAGES=(setup build test install install-shared clang asan tsan fuzz)
+DEFAULT_STAGES=(setup docs build test install install-shared clang asan tsan fuzz)
 declare -A DEPENDS=(
   [test]=build
   [install]=build
@@ -98,6 +99,12 @@ configure_and_build() {
 
 stage_setup() {
   bash scripts/setup.sh
+}
+
+# The reference manual (doxygen over include/asyncredis): any warning, such as an undocumented
+# public function, fails the stage. Needs no build; seconds.
+stage_docs() {
+  bash scripts/docs.sh
 }
 
 stage_build() {
