@@ -25,14 +25,11 @@ class LeaseCore;
 
 class RedisClient;
 
-/// One connection of the client's held exclusively, from RedisClient::lease() until destroyed or
-/// release()d: its commands run in order on that connection (transactions, blocking commands).
-// One connection of the client's, exclusively yours until the Lease is destroyed (or
-// release()d). Commands on it run in order on that connection: WATCH, then reads, then
-// transaction(); or blocking commands (BLPOP, ...) that would stall a shared connection.
-// A lease that ends inside MULTI or with keys WATCHed has its connection reset (DISCARD,
-// UNWATCH) before another caller gets it. Besides Commands, a Lease has the blocking list
-// commands (BLPOP, BRPOP, BLMOVE).
+/// One connection of the client's, exclusively yours from RedisClient::lease() until the Lease is
+/// destroyed or release()d. Its commands run in order on that connection: WATCH, then reads, then
+/// transaction(); or the blocking list commands (BLPOP, BRPOP, BLMOVE) that would stall a shared
+/// connection. A lease that ends inside MULTI or with keys WATCHed has its connection reset
+/// (DISCARD, UNWATCH) before another caller gets it.
 class Lease : public BlockingCommands<Commands> {
  public:
   Lease() = default;  ///< no connection: not valid()

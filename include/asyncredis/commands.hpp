@@ -63,54 +63,54 @@ using TypedCommands = ServerCommands<
         ListCommands<HashCommands<KeyCommands<StringCommands<CommandBase<DefaultToken>>>>>>>>>>>>;
 }  // namespace detail
 
-// The command surface shared by RedisClient (pooled, multiplexed connections) and Lease (one
-// exclusive connection). A cheap value: copies share the connection(s). `DefaultToken` is
-// the completion token of a call that passes none (Commands: asio::deferred).
+/// The command surface shared by RedisClient (pooled, multiplexed connections) and Lease (one
+/// exclusive connection). A cheap value: copies share the connection(s). `DefaultToken` is
+/// the completion token of a call that passes none (Commands: asio::deferred).
 template <class DefaultToken>
 class BasicCommands : public detail::TypedCommands<DefaultToken> {
   using Base = detail::TypedCommands<DefaultToken>;
 
  public:
   BasicCommands() = default;
-  // The same connection(s) and CallOptions as `other`, with this view's default token.
+  /// The same connection(s) and CallOptions as `other`, with this view's default token.
   template <class Other>
   explicit BasicCommands(const BasicCommands<Other>& other)
       : Base(static_cast<const detail::CommandBase<Other>&>(other)) {}
 
-  // A view of the same connection(s) whose operations use `options` (timeout, retry).
+  /// A view of the same connection(s) whose operations use `options` (timeout, retry).
   BasicCommands with(CallOptions options) const {
     BasicCommands copy = *this;
     copy.options_ = options;
     return copy;
   }
-  // Shorthand for with({.timeout = timeout, ...}).
+  /// Shorthand for with({.timeout = timeout, ...}).
   BasicCommands with_timeout(std::chrono::milliseconds timeout) const {
     return with(this->options_with_timeout(timeout));
   }
 
-  // The executor that runs the handlers without an executor of their own (the client's);
-  // a default-constructed Commands has none.
+  /// The executor that runs the handlers without an executor of their own (the client's);
+  /// a default-constructed Commands has none.
   boost::asio::any_io_executor get_executor() const {
     return this->sink_ != nullptr ? this->sink_->executor() : boost::asio::any_io_executor();
   }
 
   // ---- the generic path ------------------------------------------------------------------
 
-  // Sends one command made of `args` (name first) and converts its reply to T (Reply: as it
-  // came, error replies included). The last argument may be a completion token; without one
-  // the call uses DefaultToken.
-  //   auto n = co_await client.command<long long>("INCRBY", "counter", 5, use_awaitable);
-  // Commands that would break the connection they run on fail with errc::invalid_argument
-  // naming the API to use instead: on a RedisClient blocking commands (BLPOP, XREAD BLOCK,
-  // WAIT, ...: use a Lease), WATCH and MULTI/EXEC (use transaction()); on a RedisClient and a
-  // Lease SUBSCRIBE and its kin (use Subscriber), MONITOR, SELECT (a RedisClient per
-  // database), CLIENT REPLY, RESET, QUIT, AUTH and HELLO. The same holds for execute() and
-  // transaction(), where a MULTI closed by its EXEC in the same pipeline is fine.
+  /// Sends one command made of `args` (name first) and converts its reply to T (Reply: as it
+  /// came, error replies included). The last argument may be a completion token; without one
+  /// the call uses DefaultToken.
+  ///   auto n = co_await client.command<long long>("INCRBY", "counter", 5, use_awaitable);
+  /// Commands that would break the connection they run on fail with errc::invalid_argument
+  /// naming the API to use instead: on a RedisClient blocking commands (BLPOP, XREAD BLOCK,
+  /// WAIT, ...: use a Lease), WATCH and MULTI/EXEC (use transaction()); on a RedisClient and a
+  /// Lease SUBSCRIBE and its kin (use Subscriber), MONITOR, SELECT (a RedisClient per
+  /// database), CLIENT REPLY, RESET, QUIT, AUTH and HELLO. The same holds for execute() and
+  /// transaction(), where a MULTI closed by its EXEC in the same pipeline is fine.
   template <class T = Reply, class... ArgsAndToken>
   auto command(ArgsAndToken&&... args_and_token) const;
 
-  // Sends every command of `pipeline` in one write; one reply each, in order. Error replies
-  // are elements of the result (Reply::is_error()), not a failure of the whole pipeline.
+  /// Sends every command of `pipeline` in one write; one reply each, in order. Error replies
+  /// are elements of the result (Reply::is_error()), not a failure of the whole pipeline.
   template <class Token = DefaultToken>
   auto execute(const Pipeline& pipeline, Token&& token = {}) const {
     detail::Request request = this->make_request();
@@ -121,10 +121,10 @@ class BasicCommands : public detail::TypedCommands<DefaultToken> {
     return this->template start<std::vector<Reply>>(std::move(request), std::forward<Token>(token));
   }
 
-  // MULTI, the pipeline's commands, EXEC, in one write: applied atomically. The result is the
-  // EXEC reply (one reply per command), or std::nullopt when a WATCHed key changed (only on
-  // a Lease, where WATCH is possible). A command refused while queueing fails the whole
-  // transaction with errc::server_error (EXECABORT).
+  /// MULTI, the pipeline's commands, EXEC, in one write: applied atomically. The result is the
+  /// EXEC reply (one reply per command), or std::nullopt when a WATCHed key changed (only on
+  /// a Lease, where WATCH is possible). A command refused while queueing fails the whole
+  /// transaction with errc::server_error (EXECABORT).
   template <class Token = DefaultToken>
   auto transaction(const Pipeline& pipeline, Token&& token = {}) const {
     detail::Request request = this->make_request();
@@ -138,8 +138,8 @@ class BasicCommands : public detail::TypedCommands<DefaultToken> {
                                                                    std::forward<Token>(token));
   }
 
-  // Runs `script` with EVALSHA, falling back to EVAL (which loads it) only on NOSCRIPT.
-  // `keys` and `args` are any arguments (a string, a number, a range of them).
+  /// Runs `script` with EVALSHA, falling back to EVAL (which loads it) only on NOSCRIPT.
+  /// `keys` and `args` are any arguments (a string, a number, a range of them).
   template <class T = Reply, Arg Keys, Arg Args, class Token = DefaultToken>
   auto eval(const Script& script, const Keys& keys, const Args& args, Token&& token = {}) const {
     detail::ScriptCall call{script, {}, 0};
@@ -158,15 +158,16 @@ class BasicCommands : public detail::TypedCommands<DefaultToken> {
         token, this->sink_, this->make_request(), std::move(call));
   }
 
-  // A cursor over the keys matching options.match (SCAN; never KEYS). See ScanIterator.
+  /// A cursor over the keys matching options.match (SCAN; never KEYS). See ScanIterator.
   ScanIterator scan(ScanOptions options = {}) const { return ScanIterator(this->sink_, options); }
 
  protected:
+  /// A view sending through `sink` (RedisClient's pool or a Lease's connection).
   explicit BasicCommands(detail::RequestSink* sink) : Base(sink) {}
 };
 
-// The asynchronous command surface: a call without a token returns an asio::deferred
-// operation.
+/// The asynchronous command surface: a call without a token returns an asio::deferred
+/// operation.
 using Commands = BasicCommands<asio::deferred_t>;
 
 }  // namespace asyncredis

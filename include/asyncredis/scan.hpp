@@ -81,22 +81,23 @@ class ScanIterator {
   bool done_ = false;
 };
 
-// One page of HSCAN, SSCAN or ZSCAN: the items, and the cursor to pass to the next call
-// ("0": the walk is complete). Items present for the whole walk come at least once.
-//   const ScanOptions options{.count = 100};
-//   std::string cursor = "0";
-//   do {
-//     auto page = co_await client.hscan("h", cursor, options, use_awaitable);
-//     for (auto& [field, value] : page.items) ...
-//     cursor = page.cursor;
-//   } while (cursor != "0");
-// One call per page rather than an iterator like ScanIterator: the call holds no state
-// that must outlive it, so it works with every completion token (a blocking one too), and
-// a walk can stop and resume later from a stored cursor.
+/// One page of HSCAN, SSCAN or ZSCAN: the items, and the cursor to pass to the next call
+/// ("0": the walk is complete). Items present for the whole walk come at least once.
+///   const ScanOptions options{.count = 100};
+///   std::string cursor = "0";
+///   do {
+///     auto page = co_await client.hscan("h", cursor, options, use_awaitable);
+///     for (auto& [field, value] : page.items) ...
+///     cursor = page.cursor;
+///   } while (cursor != "0");
+/// One call per page rather than an iterator like ScanIterator: the call holds no state
+/// that must outlive it, so it works with every completion token (a blocking one too), and
+/// a walk can stop and resume later from a stored cursor.
 template <class Items>
 struct ScanPage {
-  std::string cursor;
-  Items items;
+  std::string cursor;  ///< for the next call; "0": complete
+  Items items;         ///< this page's items (perhaps none, even before the end)
+  /// Whether the walk is complete (cursor "0").
   bool done() const noexcept { return cursor == "0"; }
 };
 

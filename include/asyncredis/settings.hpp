@@ -37,7 +37,7 @@ struct RedisSettings {
   std::optional<std::string> username;  ///< ACL user; none: the default user
   std::optional<std::string> password;  ///< sent with AUTH; none: no AUTH
 
-  // Database numbers of the services sharing this Redis.
+  /// Database numbers of the services sharing this Redis.
   int cache_db = 0;          ///< the cache's; RedisClient's database unless told otherwise
   int celery_broker_db = 1;  ///< Celery's broker
   int celery_result_db = 2;  ///< Celery's result backend
@@ -76,24 +76,23 @@ struct RedisSettings {
   /// that is up.
   bool fail_fast = false;
 
-  // A reply over either limit is a protocol_error and the connection is replaced. Built
-  // against hiredis 0.14 (Debian 12) the effective limits are at most 8 nested arrays and
-  // 1 GiB, whatever these say (its parser's own ceilings); with hiredis 1.x, 1,024 arrays.
+  /// A reply over either limit is a protocol_error and the connection is replaced. Built
+  /// against hiredis 0.14 (Debian 12) the effective limits are at most 8 nested arrays and
+  /// 1 GiB, whatever these say (its parser's own ceilings); with hiredis 1.x, 1,024 arrays.
   std::size_t max_reply_size = 512u * 1024u * 1024u;  ///< bytes one reply may take
   int max_nesting_depth = 64;                         ///< arrays within arrays
 
-  // Sees every command start and end (observer.hpp; CommandMetrics keeps histograms); null:
-  // off, at the cost of one pointer test per command. Not read from URLs or the environment.
+  /// Sees every command start and end (observer.hpp; CommandMetrics keeps histograms); null:
+  /// off, at the cost of one pointer test per command. Not read from URLs or the environment.
   std::shared_ptr<CommandObserver> observer;
-  // Hears connection events (connected, lost, reconnect failed, ...); null: silent.
+  /// Hears connection events (connected, lost, reconnect failed, ...); null: silent.
   std::shared_ptr<Logger> logger;
 
-  // "redis://[:password@]host:port/db" like the Python service (db defaults to cache_db, an
-  // explicit 0 stays 0); "rediss://" when tls; "unix://[:password@]/path?db=N" for a socket.
-  // With a username it renders "redis://user:password@...". Reserved characters in the user
-  // and password are percent-escaped.
-  /// These settings as the REDIS_URL the Python services read (redis://, rediss:// or unix://)
-  /// for database `db` (default: cache_db), password in clear. Throws nothing; no validation.
+  /// These settings as the REDIS_URL the Python services read, password in clear:
+  /// "redis://[:password@]host:port/db" ("user:password@" with a username), "rediss://" when
+  /// tls, "unix://[:password@]/path?db=N" for a socket; db is `db` (default: cache_db; an
+  /// explicit 0 stays 0); reserved characters in the user and password are percent-escaped.
+  /// Throws nothing; no validation.
   std::string url(std::optional<int> db = std::nullopt) const;
   /// url() with the password written as "***" (user, host, port and db kept): the form to log
   /// or print. url() itself stays the exact REDIS_URL the Python services read, because callers

@@ -34,21 +34,24 @@ struct JsonConvert {
 };
 }  // namespace detail
 
-// Needs StringCommands below it (set_json is a SET).
+/// get_json and set_json: values stored as JSON text. Needs StringCommands below it (set_json
+/// is a SET). Every method is an Asio operation: its last argument is a completion token
+/// (Base's default when omitted), and a key holding another type fails with
+/// errc::server_error (WRONGTYPE).
 template <class Base>
 class JsonCommands : public Base {
  public:
   using Base::Base;
 
-  // GET decoded as JSON into T (nlohmann::json, or any type with from_json): std::nullopt for
-  // a missing key; a value that is not JSON or not a T is errc::decode_error naming the key.
+  /// GET decoded as JSON into T (nlohmann::json, or any type with from_json): std::nullopt for
+  /// a missing key; a value that is not JSON or not a T is errc::decode_error naming the key.
   template <class T = nlohmann::json, class Token = typename Base::default_token_type>
   auto get_json(std::string_view key, Token&& token = {}) const {
     return this->template start<std::optional<T>>(this->make_request("GET", key),
                                                   std::forward<Token>(token),
                                                   detail::JsonConvert<T>{std::string(key)});
   }
-  // SET of value's JSON text (nlohmann::json, or any type with to_json); as set().
+  /// SET of value's JSON text (nlohmann::json, or any type with to_json); as set().
   template <class T, class Token = typename Base::default_token_type>
   auto set_json(std::string_view key, const T& value, SetOptions options = {},
                 Token&& token = {}) const {

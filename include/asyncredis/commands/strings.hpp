@@ -16,13 +16,18 @@
 
 namespace asyncredis {
 
-// Options of SET.
+/// Options of SET.
 struct SetOptions {
-  enum class Condition { always, if_not_exists /* NX */, if_exists /* XX */ };
-  // Expiry; 0: none. Whole seconds are sent as EX, anything else as PX.
+  /// When SET stores the value.
+  enum class Condition {
+    always /**< no condition */,
+    if_not_exists /**< NX */,
+    if_exists /**< XX */
+  };
+  /// Expiry; 0: none. Whole seconds are sent as EX, anything else as PX.
   std::chrono::milliseconds ttl{0};
-  Condition condition = Condition::always;
-  bool keep_ttl = false;  // KEEPTTL; cannot be combined with ttl
+  Condition condition = Condition::always;  ///< NX / XX, if any
+  bool keep_ttl = false;                    ///< KEEPTTL; cannot be combined with ttl
 };
 
 namespace detail {
@@ -33,21 +38,24 @@ void encode_set(std::string& out, std::string_view key, const Value& value,
                 const SetOptions& options);
 }  // namespace detail
 
+/// GET, SET and the other commands on string values. Every method is an Asio operation:
+/// its last argument is a completion token (Base's default when omitted), and a key holding
+/// another type fails with errc::server_error (WRONGTYPE).
 template <class Base>
 class StringCommands : public Base {
  public:
   using Base::Base;
 
-  // GET: the value, or std::nullopt when the key does not exist. An empty string is a value.
-  // A key holding another type: errc::server_error (WRONGTYPE).
+  /// GET: the value, or std::nullopt when the key does not exist. An empty string is a value.
+  /// A key holding another type: errc::server_error (WRONGTYPE).
   template <class Token = typename Base::default_token_type>
   auto get(std::string_view key, Token&& token = {}) const {
     return this->template start<std::optional<std::string>>(this->make_request("GET", key),
                                                             std::forward<Token>(token));
   }
 
-  // GET of a command encoded already (the cache's lookups: its memo holds each call's
-  // encoded GET, which the handler keeps alive). Not for general use.
+  /// GET of a command encoded already (the cache's lookups: its memo holds each call's
+  /// encoded GET, which the handler keeps alive). Not for general use.
   template <class Token = typename Base::default_token_type>
   auto get(detail::EncodedGet command, Token&& token = {}) const {
     detail::Request request = this->make_request();
@@ -57,14 +65,15 @@ class StringCommands : public Base {
                                                             std::forward<Token>(token));
   }
 
-  // SET: true when the value was stored, false when the NX/XX condition did not hold.
-  // Throws Error(errc::invalid_argument) at once for ttl combined with keep_ttl.
+  /// SET: true when the value was stored, false when the NX/XX condition did not hold.
+  /// Throws Error(errc::invalid_argument) at once for ttl combined with keep_ttl.
   template <Arg Value, class Token = typename Base::default_token_type>
   auto set(std::string_view key, const Value& value, SetOptions options, Token&& token = {}) const {
     detail::Request request = this->make_request();
     detail::encode_set(request.payload, key, value, options);
     return this->template start<bool>(std::move(request), std::forward<Token>(token));
   }
+  /// SET without options: always true.
   template <Arg Value, class Token = typename Base::default_token_type>
   requires(!std::same_as<std::decay_t<Token>, SetOptions>) auto set(std::string_view key,
                                                                     const Value& value,
@@ -72,34 +81,35 @@ class StringCommands : public Base {
     return set(key, value, SetOptions{}, std::forward<Token>(token));
   }
 
-  // GETDEL: the value (and the key is gone), or std::nullopt.
+  /// GETDEL: the value (and the key is gone), or std::nullopt.
   template <class Token = typename Base::default_token_type>
   auto getdel(std::string_view key, Token&& token = {}) const {
     return this->template start<std::optional<std::string>>(this->make_request("GETDEL", key),
                                                             std::forward<Token>(token));
   }
 
-  // MGET: one optional per key, in order (std::nullopt for a missing key or another type).
+  /// MGET: one optional per key, in order (std::nullopt for a missing key or another type).
   template <Arg Keys, class Token = typename Base::default_token_type>
   auto mget(const Keys& keys, Token&& token = {}) const {
     return this->template start<std::vector<std::optional<std::string>>>(
         this->make_request("MGET", keys), std::forward<Token>(token));
   }
 
-  // MSET from a range of (key, value) pairs, such as a std::map.
+  /// MSET from a range of (key, value) pairs, such as a std::map.
   template <Arg Pairs, class Token = typename Base::default_token_type>
   auto mset(const Pairs& pairs, Token&& token = {}) const {
     return this->template start<void>(this->make_request("MSET", pairs),
                                       std::forward<Token>(token));
   }
 
-  // INCR / INCRBY: the value after the increment; errc::server_error for a value that is
-  // not an integer.
+  /// INCR / INCRBY: the value after the increment; errc::server_error for a value that is
+  /// not an integer.
   template <class Token = typename Base::default_token_type>
   auto incr(std::string_view key, Token&& token = {}) const {
     return this->template start<std::int64_t>(this->make_request("INCR", key),
                                               std::forward<Token>(token));
   }
+  /// INCRBY: as incr(), by `by`.
   template <class Token = typename Base::default_token_type>
   auto incrby(std::string_view key, std::int64_t by, Token&& token = {}) const {
     return this->template start<std::int64_t>(this->make_request("INCRBY", key, by),
