@@ -40,7 +40,8 @@ class Lease : public BlockingCommands<Commands> {
   /// Gives the connection back to the pool (as release()).
   ~Lease();
 
-  /// Whether the lease holds a connection; commands may only be started on a valid() lease.
+  /// Whether the lease holds a connection; a command on a lease that is not valid() throws
+  /// Error(errc::not_connected) at once.
   bool valid() const noexcept { return core_ != nullptr; }
   /// Gives the connection back to the pool now; one with requests still in flight is closed
   /// and replaced instead. Afterwards the lease is not valid().

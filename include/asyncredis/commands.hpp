@@ -159,7 +159,11 @@ class BasicCommands : public detail::TypedCommands<DefaultToken> {
   }
 
   /// A cursor over the keys matching options.match (SCAN; never KEYS). See ScanIterator.
-  ScanIterator scan(ScanOptions options = {}) const { return ScanIterator(this->sink_, options); }
+  /// Throws Error(errc::not_connected) on a view without a connection.
+  ScanIterator scan(ScanOptions options = {}) const {
+    if (this->sink_ == nullptr) detail::throw_no_connection();
+    return ScanIterator(this->sink_, options);
+  }
 
  protected:
   /// A view sending through `sink` (RedisClient's pool or a Lease's connection).

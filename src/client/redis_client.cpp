@@ -62,6 +62,13 @@ PoolStats RedisClient::stats() const noexcept {
   return core_->stats();
 }
 
+namespace detail {
+void throw_no_connection() {
+  throw Error(errc::not_connected,
+              "no connection: this is a default-constructed or released Lease (or a view of one)");
+}
+}  // namespace detail
+
 Lease::Lease(std::shared_ptr<detail::LeaseCore> core)
     : BlockingCommands<Commands>(core.get()), core_(std::move(core)) {}
 

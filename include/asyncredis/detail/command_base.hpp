@@ -18,6 +18,9 @@
 
 namespace asyncredis::detail {
 
+// Throws Error(errc::not_connected) for an operation on a view that has no connection.
+[[noreturn]] void throw_no_connection();
+
 // An optional word argument (REPLACE, MKSTREAM, ...): `word` when `present`, else nothing.
 inline std::vector<std::string_view> flag_arg(bool present, std::string_view word) {
   return present ? std::vector<std::string_view>{word} : std::vector<std::string_view>{};
@@ -70,8 +73,11 @@ class CommandBase {
   }
 
   // A request carrying this view's options, with `args` (name first) encoded when given.
+  // Every operation starts here, so a view without a connection (a default-constructed or
+  // released Lease) fails at once instead of reaching a null sink.
   template <Arg... Args>
   Request make_request(const Args&... args) const {
+    if (sink_ == nullptr) throw_no_connection();
     Request request;
     request.timeout = options_.timeout;
     request.retry_on_reconnect = options_.retry_on_reconnect;
