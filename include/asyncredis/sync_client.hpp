@@ -21,23 +21,7 @@ namespace asyncredis {
 using SyncCommands = BasicCommands<use_sync_t>;
 
 namespace detail {
-class SyncRuntime;
-
-// What a SyncClient runs on (its io thread and the asynchronous client). A base class, so that
-// it exists before the command surface that points into it.
-class SyncHost {
- protected:
-  SyncHost(RedisSettings settings, std::optional<int> db);
-  ~SyncHost();
-  SyncHost(const SyncHost&) = delete;
-  SyncHost& operator=(const SyncHost&) = delete;
-
-  // A sink in front of `inner` whose blocking callers run the event loop themselves (no
-  // thread switch per call); `inner` must outlive it.
-  std::shared_ptr<RequestSink> blocking_sink(RequestSink& inner) const;
-
-  std::unique_ptr<SyncRuntime> runtime_;
-};
+class SyncRuntime;  // the event loop and asynchronous client (src/sync/)
 }  // namespace detail
 
 class SyncClient;
@@ -47,7 +31,7 @@ class SyncClient;
 class SyncLease : public BlockingCommands<SyncCommands> {
  private:
   friend class SyncClient;
-  SyncLease(Lease lease, const SyncClient& client);
+  SyncLease(Lease lease, detail::SyncRuntime& runtime);
 
   Lease lease_;
   std::shared_ptr<detail::RequestSink> sink_owner_;
@@ -58,7 +42,7 @@ class SyncLease : public BlockingCommands<SyncCommands> {
 /// errc::server_error for an error reply, ...). Safe to call from many threads at once: their
 /// commands share the pool's pipelined connections. Never call it from its own io thread
 /// (inside a computation handed to its asynchronous client): errc::invalid_argument.
-class SyncClient : private detail::SyncHost, public SyncCommands {
+class SyncClient : public SyncCommands {
  public:
   /// Starts the io thread and connects; returns once the first connection is ready. Throws
   /// Error(errc::invalid_setting) for bad settings and RedisClient::connect()'s errors.
@@ -79,8 +63,10 @@ class SyncClient : private detail::SyncHost, public SyncCommands {
   PoolStats stats() const noexcept;
 
  private:
-  friend class SyncLease;  // wraps its lease's sink with blocking_sink()
-  std::shared_ptr<detail::RequestSink> sink_owner_;
+  explicit SyncClient(std::unique_ptr<detail::SyncRuntime> runtime);
+
+  std::unique_ptr<detail::SyncRuntime> runtime_;
+  std::shared_ptr<detail::RequestSink> sink_owner_;  // the blocking sink in front of the pool
 };
 
 }  // namespace asyncredis

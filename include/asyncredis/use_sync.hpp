@@ -31,33 +31,22 @@ inline constexpr use_sync_t use_sync{};
 
 namespace detail {
 
-// Throws Error(errc::invalid_argument) on a thread that is running a SyncClient's event loop,
-// where a blocking wait could never end (src/sync/ marks those threads).
-void check_may_block();
+// Starts a blocking call: throws Error(errc::invalid_argument) on a thread that runs a
+// SyncClient's event loop, where the wait could never end (src/sync/).
+void begin_blocking_call();
 
-// The state of one blocking call that the thread completing it and the waiting thread share.
-// The notification happens under the mutex, so the caller cannot return and destroy it before
-// the completing thread is done with it.
+// What the completing thread and the waiting thread share. The notification happens under the
+// mutex, so the caller cannot return and destroy it before the completing thread is done.
 struct SyncWaitState {
   std::mutex mutex;
   std::condition_variable ready;
   bool done = false;
-  bool offered = false;  // a SyncDriver handed this waiter the event loop to run
+  bool offered = false;  // used by src/sync: this waiter was handed the event loop to run
 };
 
-// Something that can run the event loop an operation completes on, on the waiting thread,
-// instead of leaving the waiter to sleep until another thread wakes it (a SyncClient does).
-class SyncDriver {
- public:
-  virtual void drive(SyncWaitState& wait) = 0;
-
- protected:
-  ~SyncDriver() = default;
-};
-
-// Set, on the initiating thread, by a request sink that has a driver for the operation it
-// was just given; the waiter of that call takes it (and clears it) before it waits.
-SyncDriver*& sync_driver_slot() noexcept;
+// Returns once `state.done`: a request sent through a SyncClient has this thread run the
+// client's event loop meanwhile; anything else sleeps until the completing thread wakes it.
+void wait_until_done(SyncWaitState& state);
 
 // The caller's side of one blocking call: the handler stores the outcome and wakes the caller.
 template <class... Ts>
@@ -81,11 +70,7 @@ class SyncWaiter {
   Handler handler() { return Handler(this); }
 
   auto wait() {
-    if (SyncDriver* driver = std::exchange(sync_driver_slot(), nullptr)) driver->drive(state_);
-    {
-      std::unique_lock lock(state_.mutex);
-      state_.ready.wait(lock, [this] { return state_.done; });
-    }
+    wait_until_done(state_);
     if (error_) std::rethrow_exception(error_);
     if constexpr (sizeof...(Ts) == 1) return std::move(*value_);
   }
@@ -106,8 +91,7 @@ struct boost::asio::async_result<asyncredis::use_sync_t, void(std::exception_ptr
 
   template <class Initiation, class... Args>
   static auto initiate(Initiation&& initiation, asyncredis::use_sync_t, Args&&... args) {
-    asyncredis::detail::check_may_block();
-    asyncredis::detail::sync_driver_slot() = nullptr;  // left by an earlier, non-blocking call
+    asyncredis::detail::begin_blocking_call();
     asyncredis::detail::SyncWaiter<std::decay_t<Ts>...> waiter;
     std::forward<Initiation>(initiation)(waiter.handler(), std::forward<Args>(args)...);
     return waiter.wait();

@@ -31,7 +31,8 @@ bool is_done(SyncWaitState& wait) {
 }
 }  // namespace
 
-void check_may_block() {
+void begin_blocking_call() {
+  driver_slot = nullptr;  // left by an earlier, non-blocking call on this thread
   if (runs_loop) {
     throw Error(errc::invalid_argument,
                 "a blocking call on a thread that runs a SyncClient's event loop (inside an "
@@ -44,8 +45,10 @@ SyncDriver*& sync_driver_slot() noexcept {
   return driver_slot;
 }
 
-void mark_loop_thread(bool running) noexcept {
-  runs_loop = running;
+void wait_until_done(SyncWaitState& state) {
+  if (SyncDriver* driver = std::exchange(driver_slot, nullptr)) driver->drive(state);
+  std::unique_lock lock(state.mutex);
+  state.ready.wait(lock, [&] { return state.done; });
 }
 
 void LoopDriver::drive(SyncWaitState& wait) {

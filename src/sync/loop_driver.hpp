@@ -13,6 +13,20 @@
 
 namespace asyncredis::detail {
 
+// Something that can run the event loop an operation completes on, on the waiting thread,
+// instead of leaving the waiter to sleep until another thread wakes it.
+class SyncDriver {
+ public:
+  virtual void drive(SyncWaitState& wait) = 0;
+
+ protected:
+  ~SyncDriver() = default;
+};
+
+// Set, on the initiating thread, by a request sink that has a driver for the request it was
+// just given; wait_until_done() takes it (and clears it) before it waits.
+SyncDriver*& sync_driver_slot() noexcept;
+
 // One thread at a time runs the io_context (the leader): a caller blocked on a result leads
 // until its own result is in, then hands the loop to the next waiting caller. Callers that
 // find a leader wait to be woken with their result or with the loop. While no caller waits,
@@ -46,8 +60,5 @@ class LoopDriver final : public SyncDriver {
   std::deque<SyncWaitState*> followers_;
   std::condition_variable background_wake_;
 };
-
-// True on a thread while it runs a SyncClient's event loop (where check_may_block() throws).
-void mark_loop_thread(bool running) noexcept;
 
 }  // namespace asyncredis::detail

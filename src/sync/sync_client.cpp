@@ -6,33 +6,29 @@
 
 namespace asyncredis {
 
-namespace detail {
-SyncHost::SyncHost(RedisSettings settings, std::optional<int> db)
-    : runtime_(std::make_unique<SyncRuntime>(std::move(settings), db)) {}
-SyncHost::~SyncHost() = default;
-
-std::shared_ptr<RequestSink> SyncHost::blocking_sink(RequestSink& inner) const {
-  return runtime_->blocking_sink(inner);
-}
-}  // namespace detail
-
-SyncLease::SyncLease(Lease lease, const SyncClient& client)
+SyncLease::SyncLease(Lease lease, detail::SyncRuntime& runtime)
     : BlockingCommands<SyncCommands>(static_cast<const Commands&>(lease)),
       lease_(std::move(lease)),
-      sink_owner_(client.blocking_sink(*sink_)) {  // sink_: the lease's own, copied above
+      sink_owner_(runtime.blocking_sink(*sink_)) {  // sink_: the lease's own, copied above
   sink_ = sink_owner_.get();
 }
 
 SyncClient::SyncClient(RedisSettings settings, std::optional<int> db)
-    : detail::SyncHost(std::move(settings), db), SyncCommands(runtime_->client()) {
-  sink_owner_ = blocking_sink(*sink_);
+    : SyncClient(std::make_unique<detail::SyncRuntime>(std::move(settings), db)) {}
+
+// The command surface is built from the runtime's client before the runtime is moved in (base
+// classes are initialised before members); it points into the runtime, which this owns.
+SyncClient::SyncClient(std::unique_ptr<detail::SyncRuntime> runtime)
+    : SyncCommands(runtime->client()),
+      runtime_(std::move(runtime)),
+      sink_owner_(runtime_->blocking_sink(*sink_)) {
   sink_ = sink_owner_.get();
 }
 
 SyncClient::~SyncClient() = default;
 
 SyncLease SyncClient::lease() const {
-  return SyncLease(runtime_->client().lease(use_sync), *this);
+  return SyncLease(runtime_->client().lease(use_sync), *runtime_);
 }
 
 RedisClient& SyncClient::async_client() const noexcept {
