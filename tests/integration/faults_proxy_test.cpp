@@ -144,6 +144,27 @@ TEST(FaultProxy, LatencyHoldsEachRead) {
   });
 }
 
+TEST(FaultProxy, LatencyOnOneConnection) {
+  test::RedisServer server;
+  FaultProxy proxy(server.port());
+  run_async([&](asio::io_context&) -> asio::awaitable<void> {
+    tcp::socket slow = co_await open(proxy);
+    tcp::socket fast = co_await open(proxy);
+    co_await wait_accepted(proxy, 2);
+    EXPECT_TRUE(proxy.set_connection_latency(0, 300ms, Direction::to_client));
+    EXPECT_FALSE(proxy.set_connection_latency(7, 300ms));
+    const auto start = Clock::now();
+    co_await send(slow, ping);
+    co_await send(fast, ping);
+    std::string reply = co_await text(fast, pong.size());
+    EXPECT_EQ(reply, pong);
+    EXPECT_LT(Clock::now() - start, 300ms);
+    reply = co_await text(slow, pong.size());
+    EXPECT_EQ(reply, pong);
+    EXPECT_GE(Clock::now() - start, 300ms);
+  });
+}
+
 TEST(FaultProxy, BandwidthCap) {
   test::RedisServer server;
   FaultProxy proxy(server.port());

@@ -62,6 +62,12 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
     wake();
   }
 
+  void set_latency(std::chrono::milliseconds delay, Direction direction) {
+    if (direction != Direction::to_client) latency_[0] = delay;
+    if (direction != Direction::to_server) latency_[1] = delay;
+    wake();
+  }
+
   // A fault changed: pumps waiting for a blackhole to lift, or sleeping, look again.
   void wake() {
     for (auto& timer : timers_) timer.cancel();
@@ -147,7 +153,7 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
       std::size_t offset = 0;
       while (offset < size) {
         const Faults faults = self->proxy_.faults(direction);
-        if (!co_await self->hold(way, arrived + faults.latency)) co_return;
+        if (!co_await self->hold(way, arrived + faults.latency + self->latency_[way])) co_return;
         std::size_t piece = size - offset;
         if (faults.chunk > 0) piece = std::min(piece, faults.chunk);
         if (faults.drop) {
@@ -202,6 +208,7 @@ class FaultProxy::Session : public std::enable_shared_from_this<Session> {
   std::array<asio::steady_timer, 2> timers_;
   std::array<Flow, 2> flows_{};
   bool blackholed_;
+  std::chrono::milliseconds latency_[2]{};  // this connection's own, per way
   bool closed_ = false;
 };
 
@@ -411,6 +418,18 @@ void FaultProxy::blackhole(bool on) {
 void FaultProxy::blackhole_next(std::size_t count) {
   std::lock_guard lock(mutex_);
   config_.blackhole_next = count;
+}
+
+bool FaultProxy::set_connection_latency(std::size_t id, std::chrono::milliseconds delay,
+                                        Direction direction) {
+  bool found = false;
+  on_proxy_thread([&] {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    found = true;
+    it->second->set_latency(delay, direction);
+  });
+  return found;
 }
 
 bool FaultProxy::blackhole_connection(std::size_t id, bool on) {

@@ -59,6 +59,10 @@ class FaultProxy {
 
   // Each read is held this long before it is forwarded.
   void set_latency(std::chrono::milliseconds delay, Direction direction = Direction::both);
+  // Only on one open connection (an id from connection_ids()), on top of the latency above:
+  // how a test makes one connection slow while another is fast. False if it is not open.
+  bool set_connection_latency(std::size_t id, std::chrono::milliseconds delay,
+                              Direction direction = Direction::both);
   // Forwards in pieces of at most `bytes`, one write each (1: every byte on its own).
   void set_chunk_size(std::size_t bytes, Direction direction = Direction::both);
   // At most `bytes_per_second` per connection and direction.
