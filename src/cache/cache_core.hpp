@@ -16,10 +16,11 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 
-#include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
 #include "asyncredis/commands.hpp"
+#include "asyncredis/detail/cache_values.hpp"
 #include "cache/striped_counter.hpp"
+#include "net/movable_handler.hpp"
 
 namespace asyncredis::detail {
 
@@ -32,15 +33,8 @@ using FlightHandler = asio::any_completion_handler<void(std::exception_ptr, Cach
 // the flight from then on: the leader's caller cancelled (see CacheCore::hand_over).
 struct Flight {
   struct Waiter {
-    Waiter(std::uint64_t id_in, FlightHandler handler_in)
-        : id(id_in), handler(std::move(handler_in)) {}
-    Waiter(Waiter&&) = default;
-    // Boost 1.81's any_completion_handler move assignment wraps the handler in itself
-    // (endless recursion): never assign, only construct or swap().
-    Waiter& operator=(Waiter&&) = delete;
-
     std::uint64_t id;
-    FlightHandler handler;
+    MovableHandler<FlightHandler> handler;  // Boost 1.81: see movable_handler.hpp
   };
   explicit Flight(std::chrono::steady_clock::time_point deadline_in) : deadline(deadline_in) {}
 
