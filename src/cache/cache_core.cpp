@@ -75,7 +75,7 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
                      CacheOptions options_in)
     : commands(std::move(commands_in)),
       executor(std::move(executor_in)),
-      options(std::move(options_in)) {
+      options(with_default_ttl(std::move(options_in), RedisSettings{})) {
   require(options.default_ttl.count() > 0, "default_ttl",
           "must be positive, got " + ms_text(options.default_ttl));
   require(options.negative_ttl.count() > 0, "negative_ttl",
@@ -88,6 +88,11 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
           "must be positive, got " + ms_text(options.flight_timeout));
   require(options.scan_count > 0, "scan_count", "must be at least 1");
   require(options.unlink_batch > 0, "unlink_batch", "must be at least 1");
+}
+
+CacheOptions with_default_ttl(CacheOptions options, const RedisSettings& settings) {
+  if (options.default_ttl.count() == 0) options.default_ttl = settings.default_ttl;
+  return options;
 }
 
 bool CacheCore::absorb(const std::exception_ptr& error) noexcept {

@@ -19,6 +19,7 @@
 #include "asyncredis/cache/cache_options.hpp"
 #include "asyncredis/commands.hpp"
 #include "asyncredis/detail/cache_values.hpp"
+#include "asyncredis/settings.hpp"
 #include "cache/striped_counter.hpp"
 #include "net/movable_handler.hpp"
 
@@ -60,9 +61,13 @@ inline bool is_hand_over(const CacheEntry& waited) noexcept {
   return waited.kind == CacheEntry::Kind::miss;
 }
 
+// `options` with default_ttl 0 replaced by the settings' default_ttl.
+CacheOptions with_default_ttl(CacheOptions options, const RedisSettings& settings);
+
 class CacheCore : public std::enable_shared_from_this<CacheCore> {
  public:
-  // Validates `options` (Error(errc::invalid_argument) naming the field).
+  // Validates `options` (Error(errc::invalid_argument) naming the field); a default_ttl of 0
+  // is RedisSettings' default (the service over a client passes the client's instead).
   CacheCore(Commands commands, asio::any_io_executor executor, CacheOptions options);
 
   // Counts `error`; true when the policy turns it into a miss or a skipped write.

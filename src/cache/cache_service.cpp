@@ -16,24 +16,13 @@ using asio::use_awaitable;
 using detail::CacheCore;
 using detail::CacheEntry;
 
-namespace {
-
-// CacheOptions::default_ttl 0 is the settings' lifetime.
-CacheOptions with_default_ttl(CacheOptions options, const RedisSettings& settings) {
-  if (options.default_ttl.count() == 0) options.default_ttl = settings.default_ttl;
-  return options;
-}
-
-}  // namespace
-
 CacheService::CacheService(RedisClient& client, CacheOptions options)
     : CacheService(static_cast<const Commands&>(client), client.get_executor(),
-                   with_default_ttl(std::move(options), client.settings())) {}
+                   detail::with_default_ttl(std::move(options), client.settings())) {}
 
 CacheService::CacheService(Commands commands, asio::any_io_executor executor, CacheOptions options)
     : CacheService(
-          std::make_shared<CacheCore>(std::move(commands), std::move(executor),
-                                      with_default_ttl(std::move(options), RedisSettings{})),
+          std::make_shared<CacheCore>(std::move(commands), std::move(executor), std::move(options)),
           std::string()) {
   namespace_ = core_->options.key_namespace;
 }
@@ -73,8 +62,8 @@ void CacheService::count_error(const std::shared_ptr<detail::CacheCore>& core) n
 
 asio::awaitable<std::string> CacheService::redis_key(CacheService self, std::string key) {
   if (self.namespace_.empty()) co_return self.core_->options.key_prefix + key;
-  std::string stem = co_await key_stem(self);
-  co_return stem + key;
+  std::string common_prefix = co_await keys_common_prefix(self);
+  co_return common_prefix + key;
 }
 
 asio::awaitable<void> CacheService::run_set(CacheService self, std::string key,

@@ -1,6 +1,8 @@
 // The one lookup behind CacheService::get, get_or_set and cached() (and mget's reads): the key
 // in Redis (a namespace's generation first, when there is one), a GET through the public
 // commands, what it found read and counted, and on a miss the single-flight fill.
+#include <memory>
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -64,6 +66,8 @@ void absorb_or_throw(CacheCore& core, const std::exception_ptr& error, CacheEntr
 
 }  // namespace
 
+// One lookup in progress, on the heap: the steps hand one pointer along, and the key in Redis
+// stays where it is while the GET encodes it.
 struct CacheService::Lookup {
   CacheService service;
   std::string key;  // as the caller named it
@@ -72,49 +76,55 @@ struct CacheService::Lookup {
   // Flights completed before the GET: one that completes after it is read again (see fill).
   std::uint64_t flights_seen;
   detail::EntryHandler handler;
+  CacheEntry entry;  // what was found, under its key in Redis
 
+  using Owned = std::unique_ptr<Lookup>;
   struct Answer;
-  struct WithStem;
+  struct WithPrefix;
 
-  // The GET of `redis_key`; the caller's cancellation slot reaches it.
-  static void send(Lookup&& lookup, std::string redis_key);
+  // The GET of entry.redis_key; the caller's cancellation slot reaches it.
+  static void send(Owned lookup);
 
-  static void answered(Lookup&& lookup, CacheEntry&& entry, const std::exception_ptr& error,
+  static void answered(Owned lookup, const std::exception_ptr& error,
                        std::optional<std::string>&& stored) {
-    CacheCore& core = *lookup.service.core_;
+    CacheCore& core = *lookup->service.core_;
     try {
       if (error) {
-        absorb_or_throw(core, error, entry);
+        absorb_or_throw(core, error, lookup->entry);
       } else {
-        read_stored(core, std::move(stored), lookup.options.early_refresh, entry);
+        read_stored(core, std::move(stored), lookup->options.early_refresh, lookup->entry);
       }
     } catch (...) {
-      complete(std::move(lookup), std::current_exception(), CacheEntry{});
+      lookup->entry = CacheEntry{};
+      complete(std::move(lookup), std::current_exception());
       return;
     }
+    const CacheEntry& entry = lookup->entry;
     const bool due = entry.kind == CacheEntry::Kind::miss || entry.refresh_due;
-    if (due && lookup.computation.compute.valid()) {
-      fill(std::move(lookup), std::move(entry));
+    if (due && lookup->computation.compute.valid()) {
+      fill(std::move(lookup));
       return;
     }
-    complete(std::move(lookup), nullptr, std::move(entry));
+    complete(std::move(lookup), nullptr);
   }
 
-  // Completes the caller on its own executor (the service's for a handler without one):
-  // directly when this thread runs it, as it does in the usual GET completion.
-  static void complete(Lookup&& lookup, std::exception_ptr error, CacheEntry&& entry) {
-    const asio::any_io_executor& executor = lookup.service.core_->executor;
-    asio::dispatch(executor,
-                   asio::append(std::move(lookup.handler), std::move(error), std::move(entry)));
+  // Completes the caller with the entry on its own executor (the service's for a handler
+  // without one): directly when this thread runs it, as it does in the usual GET completion.
+  static void complete(Owned lookup, std::exception_ptr error) {
+    const asio::any_io_executor executor = lookup->service.core_->executor;
+    auto completion =
+        asio::append(std::move(lookup->handler), std::move(error), std::move(lookup->entry));
+    lookup.reset();
+    asio::dispatch(executor, std::move(completion));
   }
 
   // Runs the fill in a coroutine that completes the caller, on the caller's executor: the
   // caller cancels from there, and the fill's cancellation handlers must not race with that.
-  static void fill(Lookup&& lookup, CacheEntry&& missed) {
-    auto filling =
-        fill_named(lookup.service, std::move(lookup.key), std::move(missed), lookup.options,
-                   std::move(lookup.computation.compute), lookup.flights_seen);
-    asio::co_spawn(lookup.computation.executor, std::move(filling), std::move(lookup.handler));
+  static void fill(Owned lookup) {
+    Lookup& l = *lookup;
+    auto filling = fill_named(l.service, std::move(l.key), std::move(l.entry), l.options,
+                              std::move(l.computation.compute), l.flights_seen);
+    asio::co_spawn(l.computation.executor, std::move(filling), std::move(l.handler));
   }
 
   // CacheService::fill, its result naming its key for a decode error.
@@ -132,51 +142,51 @@ struct CacheService::Lookup {
 
 // The GET's outcome.
 struct CacheService::Lookup::Answer {
-  Lookup lookup;
-  CacheEntry entry;
+  Owned lookup;
   void operator()(std::exception_ptr error, std::optional<std::string> stored) {
-    answered(std::move(lookup), std::move(entry), error, std::move(stored));
+    answered(std::move(lookup), error, std::move(stored));
   }
 };
 
-// The namespace's step: with its stem known, the same GET as without a namespace.
-struct CacheService::Lookup::WithStem {
-  Lookup lookup;
-  void operator()(std::exception_ptr error, std::string stem) {
+// The namespace's step: with the common prefix of its keys known, the same GET as without a
+// namespace.
+struct CacheService::Lookup::WithPrefix {
+  Owned lookup;
+  void operator()(std::exception_ptr error, std::string common_prefix) {
     if (error) {
-      answered(std::move(lookup), CacheEntry{}, error, std::nullopt);
+      answered(std::move(lookup), error, std::nullopt);
       return;
     }
-    stem += lookup.key;
-    send(std::move(lookup), std::move(stem));
+    lookup->entry.redis_key = std::move(common_prefix);
+    lookup->entry.redis_key += lookup->key;
+    send(std::move(lookup));
   }
 };
 
-void CacheService::Lookup::send(Lookup&& lookup, std::string redis_key) {
-  const Commands& commands = lookup.service.core_->commands;
-  auto slot = asio::get_associated_cancellation_slot(lookup.handler);
-  CacheEntry entry;
-  entry.redis_key = redis_key;  // a copy: `redis_key` must outlive the GET's encoding
-  commands.get(redis_key,
-               asio::bind_cancellation_slot(slot, Answer{std::move(lookup), std::move(entry)}));
+void CacheService::Lookup::send(Owned lookup) {
+  const Commands& commands = lookup->service.core_->commands;
+  auto slot = asio::get_associated_cancellation_slot(lookup->handler);
+  // The key is on the heap with the lookup: moving the pointer into the handler leaves it be.
+  const std::string& redis_key = lookup->entry.redis_key;
+  commands.get(redis_key, asio::bind_cancellation_slot(slot, Answer{std::move(lookup)}));
 }
 
 void CacheService::start_lookup(std::string key, const GetOrSetOptions& options,
                                 detail::Computation computation,
                                 detail::EntryHandler handler) const {
   const std::uint64_t flights_seen = core_->flights_completed.load(std::memory_order_acquire);
-  Lookup lookup{*this,        std::move(key),    options, std::move(computation),
-                flights_seen, std::move(handler)};
+  Lookup::Owned lookup(new Lookup{*this, std::move(key), options, std::move(computation),
+                                  flights_seen, std::move(handler), CacheEntry{}});
   if (namespace_.empty()) {
-    std::string redis_key = core_->options.key_prefix + lookup.key;
-    Lookup::send(std::move(lookup), std::move(redis_key));
+    lookup->entry.redis_key = core_->options.key_prefix + lookup->key;
+    Lookup::send(std::move(lookup));
     return;
   }
   // The generation is read at most once per generation_refresh; the coroutine is the price
   // of namespaces.
-  auto slot = asio::get_associated_cancellation_slot(lookup.handler);
-  asio::co_spawn(core_->executor, key_stem(*this),
-                 asio::bind_cancellation_slot(slot, Lookup::WithStem{std::move(lookup)}));
+  auto slot = asio::get_associated_cancellation_slot(lookup->handler);
+  asio::co_spawn(core_->executor, keys_common_prefix(*this),
+                 asio::bind_cancellation_slot(slot, Lookup::WithPrefix{std::move(lookup)}));
 }
 
 asio::awaitable<std::vector<CacheEntry>> CacheService::lookup_many(CacheService self,
@@ -188,11 +198,11 @@ asio::awaitable<std::vector<CacheEntry>> CacheService::lookup_many(CacheService 
   std::exception_ptr failure;
   try {
     // No co_await inside ?: here: GCC 12 destroys the temporaries of both branches.
-    const std::string stem = co_await key_stem(self);
+    const std::string common_prefix = co_await keys_common_prefix(self);
     std::vector<std::string> redis_keys;
     redis_keys.reserve(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      entries[i].redis_key = stem + keys[i];
+      entries[i].redis_key = common_prefix + keys[i];
       redis_keys.push_back(entries[i].redis_key);
     }
     stored = co_await core.commands.mget(redis_keys, use_awaitable);

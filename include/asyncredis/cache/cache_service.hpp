@@ -331,15 +331,15 @@ class CacheService {
   static boost::asio::awaitable<bool> run_expire(CacheService self, std::string key,
                                                  std::chrono::milliseconds ttl);
   // delete_pattern(); with `one_segment_from`, only keys with no ':' from that offset of the
-  // key under this service's stem on (the keys of one cached() memoizer, not of another whose
-  // prefix extends it).
+  // key under this service's common_prefix on (the keys of one cached() memoizer, not of another
+  // whose prefix extends it).
   static boost::asio::awaitable<std::size_t> run_delete_pattern(
       CacheService self, std::string pattern, std::size_t one_segment_from = std::string::npos);
   static boost::asio::awaitable<std::int64_t> run_invalidate_namespace(CacheService self,
                                                                        std::string ns);
   // The key in Redis of `key` in this service's namespace (reads the generation if needed).
   static boost::asio::awaitable<std::string> redis_key(CacheService self, std::string key);
-  static boost::asio::awaitable<std::string> key_stem(CacheService self);
+  static boost::asio::awaitable<std::string> keys_common_prefix(CacheService self);
 
   static void count_error(const std::shared_ptr<detail::CacheCore>& core) noexcept;
 
