@@ -6,7 +6,7 @@
 // It prints one line: RESULT client=asyncredis cmd=GET inflight=... ops_per_s=... p50_us=...
 // (with --json, a JSON object instead).
 //
-// --command cached-hit: a hit through cached() (the arguments' encoding and memo lookup, GET,
+// --command cached-hit: a hit through cached() (the arguments' encoding, GET,
 // and the struct: a copy of the remembered one while the stored text is unchanged, else
 // decoded) of a JSON object of --value-size bytes, to compare with --command get of a value
 // that size;

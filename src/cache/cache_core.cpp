@@ -2,6 +2,7 @@
 // and releasing the callers that wait for a computation.
 #include "cache/cache_core.hpp"
 
+#include <algorithm>
 #include <random>
 #include <system_error>
 
@@ -50,26 +51,21 @@ struct CancelWaiter {
     auto core_ptr = core.lock();
     auto flight_ptr = flight.lock();
     if (!core_ptr || !flight_ptr) return;
-    FlightHandler handler;
+    MovableHandler<FlightHandler> handler;
     {
       std::lock_guard lock(core_ptr->mutex);
       auto& waiters = flight_ptr->waiters;
-      for (Flight::Waiter& waiter : waiters) {
-        if (waiter.id != id) continue;
-        // Only swap() moves an any_completion_handler safely here: Boost 1.81's move
-        // assignment wraps the handler in itself (endless recursion), and vector::erase
-        // would use it.
-        handler.swap(waiter.handler);
-        waiter.id = waiters.back().id;
-        waiter.handler.swap(waiters.back().handler);
-        waiters.pop_back();
-        break;
+      auto it = std::find_if(waiters.begin(), waiters.end(),
+                             [this](const Flight::Waiter& waiter) { return waiter.id == id; });
+      if (it != waiters.end()) {
+        handler = std::move(it->handler);
+        waiters.erase(it);
       }
     }
     if (!handler) return;  // already released with the result
     auto error = std::make_exception_ptr(
         Error(errc::cancelled, "cache: the wait for a computation in flight was cancelled"));
-    complete_later(core_ptr->executor, std::move(handler), error, CacheEntry{});
+    complete_later(core_ptr->executor, handler.take(), error, CacheEntry{});
   }
 };
 
@@ -79,7 +75,7 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
                      CacheOptions options_in)
     : commands(std::move(commands_in)),
       executor(std::move(executor_in)),
-      options(std::move(options_in)) {
+      options(with_default_ttl(std::move(options_in), RedisSettings{})) {
   require(options.default_ttl.count() > 0, "default_ttl",
           "must be positive, got " + ms_text(options.default_ttl));
   require(options.negative_ttl.count() > 0, "negative_ttl",
@@ -92,6 +88,11 @@ CacheCore::CacheCore(Commands commands_in, asio::any_io_executor executor_in,
           "must be positive, got " + ms_text(options.flight_timeout));
   require(options.scan_count > 0, "scan_count", "must be at least 1");
   require(options.unlink_batch > 0, "unlink_batch", "must be at least 1");
+}
+
+CacheOptions with_default_ttl(CacheOptions options, const RedisSettings& settings) {
+  if (options.default_ttl.count() == 0) options.default_ttl = settings.default_ttl;
+  return options;
 }
 
 bool CacheCore::absorb(const std::exception_ptr& error) noexcept {
@@ -157,7 +158,7 @@ void CacheCore::add_waiter(const std::shared_ptr<Flight>& flight, FlightHandler 
   counters.waits.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t id = ++flight->next_id;
   auto slot = asio::get_associated_cancellation_slot(handler);
-  flight->waiters.emplace_back(id, std::move(handler));
+  flight->waiters.push_back(Flight::Waiter{id, std::move(handler)});
   if (slot.is_connected()) slot.template emplace<CancelWaiter>(weak_from_this(), flight, id);
 }
 
@@ -178,20 +179,19 @@ void CacheCore::finish(const std::string& key, const std::shared_ptr<Flight>& fl
   }
   // Each waiter resumes on its own executor, never inside this call.
   for (Flight::Waiter& waiter : waiters) {
-    complete_later(executor, std::move(waiter.handler), error, result);
+    complete_later(executor, waiter.handler.take(), error, result);
   }
 }
 
 bool CacheCore::hand_over(const std::shared_ptr<Flight>& flight) {
-  FlightHandler next;
+  MovableHandler<FlightHandler> next;
   {
     std::lock_guard lock(mutex);
     if (flight->done || flight->waiters.empty()) return false;
-    // swap(), never assignment: see Flight::Waiter.
-    next.swap(flight->waiters.back().handler);
+    next = std::move(flight->waiters.back().handler);
     flight->waiters.pop_back();
   }
-  complete_later(executor, std::move(next), nullptr, CacheEntry{});
+  complete_later(executor, next.take(), nullptr, CacheEntry{});
   return true;
 }
 

@@ -16,10 +16,12 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 
-#include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
 #include "asyncredis/commands.hpp"
+#include "asyncredis/detail/cache_values.hpp"
+#include "asyncredis/settings.hpp"
 #include "cache/striped_counter.hpp"
+#include "net/movable_handler.hpp"
 
 namespace asyncredis::detail {
 
@@ -32,15 +34,8 @@ using FlightHandler = asio::any_completion_handler<void(std::exception_ptr, Cach
 // the flight from then on: the leader's caller cancelled (see CacheCore::hand_over).
 struct Flight {
   struct Waiter {
-    Waiter(std::uint64_t id_in, FlightHandler handler_in)
-        : id(id_in), handler(std::move(handler_in)) {}
-    Waiter(Waiter&&) = default;
-    // Boost 1.81's any_completion_handler move assignment wraps the handler in itself
-    // (endless recursion): never assign, only construct or swap().
-    Waiter& operator=(Waiter&&) = delete;
-
     std::uint64_t id;
-    FlightHandler handler;
+    MovableHandler<FlightHandler> handler;  // Boost 1.81: see movable_handler.hpp
   };
   explicit Flight(std::chrono::steady_clock::time_point deadline_in) : deadline(deadline_in) {}
 
@@ -66,9 +61,13 @@ inline bool is_hand_over(const CacheEntry& waited) noexcept {
   return waited.kind == CacheEntry::Kind::miss;
 }
 
+// `options` with default_ttl 0 replaced by the settings' default_ttl.
+CacheOptions with_default_ttl(CacheOptions options, const RedisSettings& settings);
+
 class CacheCore : public std::enable_shared_from_this<CacheCore> {
  public:
-  // Validates `options` (Error(errc::invalid_argument) naming the field).
+  // Validates `options` (Error(errc::invalid_argument) naming the field); a default_ttl of 0
+  // is RedisSettings' default (the service over a client passes the client's instead).
   CacheCore(Commands commands, asio::any_io_executor executor, CacheOptions options);
 
   // Counts `error`; true when the policy turns it into a miss or a skipped write.

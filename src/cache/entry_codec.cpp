@@ -77,7 +77,7 @@ bool refresh_due(const RefreshHeader& header, std::int64_t now_ms, double beta,
 
 }  // namespace asyncredis::detail
 
-// ---- the JSON helpers of cache_detail.hpp -------------------------------------------------
+// ---- the JSON helpers of cache_values.hpp -------------------------------------------------
 
 namespace asyncredis::detail {
 

@@ -14,9 +14,15 @@
 #include <string>
 #include <string_view>
 
-#include "asyncredis/cache/cache_detail.hpp"
+#include "asyncredis/detail/cache_values.hpp"
 
 namespace asyncredis::detail {
+
+// This library's stored forms other than plain JSON start with this byte.
+constexpr char stored_form_marker = '\0';
+inline bool stored_as_plain_json(std::string_view stored) noexcept {
+  return stored.empty() || stored[0] != stored_form_marker;
+}
 
 struct RefreshHeader {
   bool present = false;

@@ -28,10 +28,10 @@ std::string generation_key(const CacheOptions& options, std::string_view ns) {
 
 }  // namespace
 
-asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
+asio::awaitable<std::string> CacheService::keys_common_prefix(CacheService self) {
   CacheCore& core = *self.core_;
-  std::string stem = core.options.key_prefix;
-  if (self.namespace_.empty()) co_return stem;
+  std::string common_prefix = core.options.key_prefix;
+  if (self.namespace_.empty()) co_return common_prefix;
   std::int64_t generation = 0;
   if (!core.fresh_generation(self.namespace_, generation)) {
     const std::string counter = generation_key(core.options, self.namespace_);
@@ -39,11 +39,11 @@ asio::awaitable<std::string> CacheService::key_stem(CacheService self) {
                                                            counter, no_args, use_awaitable);
     core.remember_generation(self.namespace_, generation);
   }
-  stem += self.namespace_;
-  stem += ':';
-  stem += std::to_string(generation);
-  stem += ':';
-  co_return stem;
+  common_prefix += self.namespace_;
+  common_prefix += ':';
+  common_prefix += std::to_string(generation);
+  common_prefix += ':';
+  co_return common_prefix;
 }
 
 asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
@@ -51,11 +51,11 @@ asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
                                                               std::size_t one_segment_from) {
   CacheCore& core = *self.core_;
   try {
-    const std::string stem = co_await key_stem(self);
+    const std::string common_prefix = co_await keys_common_prefix(self);
     // Computations running now may be of keys this deletes: none of them stores its result.
     core.invalidated_all();
     ScanOptions scan_options;
-    scan_options.match = escape_glob(stem) + pattern;
+    scan_options.match = escape_glob(common_prefix) + pattern;
     scan_options.count = core.options.scan_count;
     ScanIterator it = core.commands.scan(std::move(scan_options));
     std::vector<std::string> batch;
@@ -66,7 +66,7 @@ asio::awaitable<std::size_t> CacheService::run_delete_pattern(CacheService self,
     while (auto keys = co_await it.next(use_awaitable)) {
       for (std::string& key : *keys) {
         if (one_segment_from != std::string::npos &&
-            key.find(':', stem.size() + one_segment_from) != std::string::npos) {
+            key.find(':', common_prefix.size() + one_segment_from) != std::string::npos) {
           continue;
         }
         batch.push_back(std::move(key));

@@ -377,10 +377,49 @@ TEST_F(Cache, UnboundHandlersRunOnTheServicesExecutor) {
     cache.get<int>("miss", check());                  // miss
     cache.get_or_set("hit", 10s, compute, check());   // hit
     cache.get_or_set("fill", 10s, compute, check());  // computed
-    square(3, check());                               // a hit the memo answers
+    square(3, check());                               // a hit through cached()
     square(5, check());                               // computed through cached()
     co_await tally.wait_for(6);
     EXPECT_EQ(tally.on_strand, 6);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+// CacheOptions::default_ttl 0 (the default) is the client's RedisSettings::default_ttl; a
+// service over a command view, with no settings, uses 300 s; a set default_ttl wins; a
+// negative one is refused.
+TEST_F(Cache, DefaultTtlComesFromTheClientsSettings) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisSettings settings = server_->settings();
+    settings.default_ttl = std::chrono::seconds(7);
+    RedisClient client(io.get_executor(), settings);
+    co_await client.connect(use_awaitable);
+    CacheService cache(client);
+    EXPECT_EQ(cache.options().default_ttl, 7s);
+    co_await cache.set("ttl:settings", 1, use_awaitable);
+    const auto from_settings = co_await client.pttl("ttl:settings", use_awaitable);
+    EXPECT_GT(from_settings, 6'000);
+    EXPECT_LE(from_settings, 7'000);
+
+    CacheService over_view(static_cast<const Commands&>(client), client.get_executor());
+    EXPECT_EQ(over_view.options().default_ttl, 300s);
+
+    CacheOptions options;
+    options.default_ttl = 20s;
+    CacheService own(client, options);
+    co_await own.set("ttl:own", 1, use_awaitable);
+    const auto own_ttl = co_await client.pttl("ttl:own", use_awaitable);
+    EXPECT_GT(own_ttl, 19'000);
+    EXPECT_LE(own_ttl, 20'000);
+
+    options.default_ttl = -1s;
+    try {
+      CacheService refused(client, options);
+      ADD_FAILURE() << "a negative default_ttl was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(static_cast<errc>(e.code().value()), errc::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find("default_ttl"), std::string::npos) << e.what();
+    }
     co_await client.disconnect(use_awaitable);
   });
 }

@@ -117,7 +117,6 @@ class AuditSink : public detail::RequestSink {
       sources_.emplace(sha1, args[1]);
       args[1] = audited(args[1], sha1);
       request.payload = encode(args);
-      request.borrowed_payload = {};
     }
     inner_->submit(std::move(request), std::move(handler));
   }

@@ -71,30 +71,6 @@ TEST(RequestQueue, BatchesEveryWaitingRequestIntoOneWrite) {
   EXPECT_EQ(q.written_count(), 2u);
 }
 
-// A request may send bytes its handler owns (a cached() hit's encoded GET) instead of its
-// own payload; a retryable one keeps a copy, since the resend outlives nothing it was given.
-TEST(RequestQueue, BorrowedPayloadIsSentAndCopiedForARetry) {
-  RequestQueue q;
-  Outcome a, b;
-  std::string bytes = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
-  Request borrowed;
-  borrowed.borrowed_payload = bytes;
-  borrowed.retry_on_reconnect = true;
-  push(q, std::move(borrowed), recorder(a));
-  push(q, command("GET", "b"), recorder(b));
-  std::string out;
-  q.take_batch(out);
-  EXPECT_EQ(out, bytes + "*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
-  std::vector<Completion> done;
-  q.on_connection_lost(lost(), done);
-  run(done);
-  bytes.assign(bytes.size(), '#');  // what the handler owned is gone by the resend
-  q.take_batch(out);
-  EXPECT_EQ(out, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
-  EXPECT_FALSE(a.called);
-  EXPECT_TRUE(b.called) << "not retryable: failed with the connection";
-}
-
 TEST(RequestQueue, RepliesCompleteRequestsInOrder) {
   RequestQueue q;
   Outcome a, b;

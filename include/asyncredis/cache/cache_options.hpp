@@ -20,8 +20,10 @@ enum class WhenUnavailable {
 
 /// What a CacheService stores and how; checked by its constructor.
 struct CacheOptions {
-  /// Lifetime of entries written without an explicit TTL (300 s, as the Python service).
-  std::chrono::milliseconds default_ttl{std::chrono::seconds(300)};
+  /// Lifetime of entries written without an explicit TTL; 0 (the default): the client's
+  /// RedisSettings::default_ttl (300 s unless configured, as the Python service), or 300 s
+  /// for a service made over a command view. options() shows the lifetime in use.
+  std::chrono::milliseconds default_ttl{0};
   /// Lifetime of a cached "not found" (a std::nullopt result).
   std::chrono::milliseconds negative_ttl{std::chrono::seconds(60)};
   /// Prepended verbatim to every key ("myapp:"). Empty by default, so keys match the Python

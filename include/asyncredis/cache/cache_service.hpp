@@ -16,36 +16,22 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 
-#include "asyncredis/cache/cache_detail.hpp"
 #include "asyncredis/cache/cache_options.hpp"
 #include "asyncredis/commands.hpp"
+#include "asyncredis/detail/cache_values.hpp"
+#include "asyncredis/detail/converting_handler.hpp"
 
 namespace asyncredis {
 
 class RedisClient;
 
-class CacheService;
-
 namespace detail {
 class CacheCore;
-template <class T, class R, class Handler, class Source>
-class CacheLookup;
-template <class R>
-class CacheGetSource;
-template <class R, class MakeCompute>
-class CacheFillSource;
-template <class T, class R, class Handler, class Source>
-void cache_start_lookup(const CacheService& cache, Handler&& handler, Source&& source);
-template <class R, class Handler>
-void cache_fill(const CacheService& cache, std::string key, CacheEntry&& missed,
-                const GetOrSetOptions& options, boost::asio::awaitable<Computed> compute,
-                std::uint64_t flights_seen, Handler&& handler);
-template <class Handler, class... Args>
-void cache_complete(Handler&& handler, const CacheService& cache, Args&&... args);
 }  // namespace detail
 
 template <class Fn, class Keep, class KeyFn>
@@ -89,8 +75,10 @@ class Cached;
 /// computations.
 class CacheService {
  public:
-  /// Throws Error(errc::invalid_argument) naming the option for a TTL <= 0, a jitter outside
-  /// [0, 1), a negative generation_refresh, or scan_count/unlink_batch 0.
+  /// Entries without a TTL of their own live options.default_ttl, or when that is 0 the
+  /// client's settings().default_ttl. Throws Error(errc::invalid_argument) naming the option
+  /// for a negative default_ttl, a negative_ttl <= 0, a jitter outside [0, 1), a negative
+  /// generation_refresh, or scan_count/unlink_batch 0.
   explicit CacheService(RedisClient& client, CacheOptions options = {});
   /// Over any command surface (client.with(...), a Lease); `executor` runs the operations.
   CacheService(Commands commands, boost::asio::any_io_executor executor, CacheOptions options = {});
@@ -114,8 +102,9 @@ class CacheService {
     using R = std::optional<T>;
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key) {
-          detail::cache_start_lookup<T, R>(self, std::move(handler),
-                                           detail::CacheGetSource<R>(self, std::move(key), 0.0));
+          auto decoding = self.template decoding<R, true>(std::move(handler));
+          self.start_lookup(std::move(key), GetOrSetOptions{}, detail::Computation{},
+                            std::move(decoding));
         },
         token, *this, std::string(key));
   }
@@ -200,22 +189,30 @@ class CacheService {
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
   auto get_or_set(std::string_view key, GetOrSetOptions options, Compute compute,
                   Token&& token = {}) const {
+    return get_or_set_if<T>(key, options, std::move(compute), detail::CacheAlways{},
+                            std::forward<Token>(token));
+  }
+  /// get_or_set(key, options, compute), storing a computed result only when keep(result) is
+  /// true (a const R& -> bool callable); the others are returned, and shared with the callers
+  /// waiting for the same computation, but computed again next time. Same errors.
+  template <class T = detail::DeduceResult, class Compute, class Keep,
+            class Token = boost::asio::deferred_t>
+  auto get_or_set_if(std::string_view key, GetOrSetOptions options, Compute compute, Keep keep,
+                     Token&& token = {}) const {
     using R = std::conditional_t<std::same_as<T, detail::DeduceResult>,
                                  detail::awaitable_result_t<Compute&>, T>;
     static_assert(!std::is_void_v<R>, "get_or_set: the computation must return a value");
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key, GetOrSetOptions options,
-           Compute compute) {
-          auto make_compute = [compute = std::move(compute)]() mutable {
-            return detail::cache_compute<R>(std::move(compute), detail::CacheAlways{});
-          };
-          const std::uint64_t seen = self.flights_completed();
-          detail::cache_start_lookup<R, R>(
-              self, std::move(handler),
-              detail::CacheFillSource<R, decltype(make_compute)>(self, std::move(key), options,
-                                                                 std::move(make_compute), seen));
+           Compute compute, Keep keep) {
+          // Started only on a miss, on the caller's executor.
+          detail::Computation computation{
+              detail::cache_compute<R>(std::move(compute), std::move(keep)),
+              boost::asio::get_associated_executor(handler, self.get_executor())};
+          auto decoding = self.template decoding<R, false>(std::move(handler));
+          self.start_lookup(std::move(key), options, std::move(computation), std::move(decoding));
         },
-        token, *this, std::string(key), options, std::move(compute));
+        token, *this, std::string(key), options, std::move(compute), std::move(keep));
   }
   /// get_or_set(key, options, compute) with only a TTL (0: default_ttl) and the default options.
   template <class T = detail::DeduceResult, class Compute, class Token = boost::asio::deferred_t>
@@ -251,20 +248,10 @@ class CacheService {
   }
 
  private:
+  // Only for Cached::invalidate_all(), whose delete is limited to one key segment (see
+  // run_delete_pattern); the hit path has no private door.
   template <class, class, class>
   friend class Cached;
-  template <class, class, class, class>
-  friend class detail::CacheLookup;
-  template <class T, class R, class Handler, class Source>
-  friend void detail::cache_start_lookup(const CacheService& cache, Handler&& handler,
-                                         Source&& source);
-  template <class Handler, class... Args>
-  friend void detail::cache_complete(Handler&& handler, const CacheService& cache, Args&&... args);
-  template <class R, class Handler>
-  friend void detail::cache_fill(const CacheService& cache, std::string key,
-                                 detail::CacheEntry&& missed, const GetOrSetOptions& options,
-                                 boost::asio::awaitable<detail::Computed> compute,
-                                 std::uint64_t flights_seen, Handler&& handler);
 
   CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
 
@@ -275,49 +262,62 @@ class CacheService {
     return out;
   }
 
-  // Decodes, counting a failure as an error.
-  template <class T>
-  static T value_as(const CacheService& self, const detail::CacheEntry& entry,
-                    std::string_view key) {
-    try {
-      return detail::cache_value_as<T>(entry, key);
-    } catch (...) {
-      self.count_error();
-      throw;
+  // A lookup's entry as R, counting a failure as an error. Lookup: R = std::optional<T> for
+  // get() and mget() (a miss is std::nullopt); otherwise (get_or_set's entry is never a miss)
+  // the entry is an R itself. A value that is not one is errc::decode_error naming its key in
+  // Redis.
+  template <class R, bool Lookup>
+  class Decode {
+   public:
+    explicit Decode(std::shared_ptr<detail::CacheCore> core) : core_(std::move(core)) {}
+    R operator()(detail::CacheEntry&& entry) const {
+      try {
+        if constexpr (Lookup) {
+          if (entry.kind == detail::CacheEntry::Kind::miss) return R();
+          return R(detail::cache_value_as<typename R::value_type>(entry, entry.redis_key));
+        } else {
+          return detail::cache_value_as<R>(entry, entry.redis_key);
+        }
+      } catch (...) {
+        count_error(core_);
+        throw;
+      }
     }
+
+   private:
+    std::shared_ptr<detail::CacheCore> core_;
+  };
+
+  // `handler` (signature void(std::exception_ptr, R)) as a lookup's handler, which decodes.
+  template <class R, bool Lookup, class Handler>
+  detail::EntryHandler decoding(Handler&& handler) const {
+    using Converting =
+        detail::ConvertingHandler<R, std::decay_t<Handler>, Decode<R, Lookup>, detail::CacheEntry>;
+    return detail::EntryHandler(
+        Converting(std::forward<Handler>(handler), Decode<R, Lookup>(core_)));
   }
+
+  // The one lookup of get, get_or_set and cached() (src/cache/lookup.cpp): builds the key in
+  // Redis (a namespace's generation is one step before), GETs it through the public commands
+  // and completes `handler` with the entry. A miss, or a value drawn for early refresh, with a
+  // computation goes through the single-flight fill first. Redis errors are absorbed as misses
+  // when the policy says so.
+  void start_lookup(std::string key, const GetOrSetOptions& options,
+                    detail::Computation computation, detail::EntryHandler handler) const;
+  struct Lookup;  // one lookup in progress (src/cache/lookup.cpp)
 
   template <class T>
   static boost::asio::awaitable<std::vector<std::optional<T>>> run_mget(
       CacheService self, std::vector<std::string> keys) {
     std::vector<detail::CacheEntry> entries = co_await lookup_many(self, keys);
+    const Decode<std::optional<T>, true> decode(self.core_);
     std::vector<std::optional<T>> out;
     out.reserve(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].kind == detail::CacheEntry::Kind::miss) {
-        out.emplace_back(std::nullopt);
-      } else {
-        out.emplace_back(value_as<T>(self, entries[i], keys[i]));
-      }
-    }
+    for (detail::CacheEntry& entry : entries) out.push_back(decode(std::move(entry)));
     co_return out;
   }
 
-  // The miss path of get_or_set and cached(): the single-flight fill, then the decode.
-  template <class R>
-  static boost::asio::awaitable<R> fill_and_decode(CacheService self, std::string key,
-                                                   detail::CacheEntry missed,
-                                                   GetOrSetOptions options,
-                                                   boost::asio::awaitable<detail::Computed> compute,
-                                                   std::uint64_t flights_seen) {
-    detail::CacheEntry filled =
-        co_await fill(self, key, std::move(missed), options, std::move(compute), flights_seen);
-    co_return value_as<R>(self, filled, key);
-  }
-
   // The non-template machinery (src/cache/).
-  static boost::asio::awaitable<detail::CacheEntry> lookup(CacheService self, std::string key,
-                                                           double early_refresh);
   static boost::asio::awaitable<std::vector<detail::CacheEntry>> lookup_many(
       CacheService self, std::vector<std::string> keys);
   static boost::asio::awaitable<detail::CacheEntry> fill(
@@ -331,44 +331,20 @@ class CacheService {
   static boost::asio::awaitable<bool> run_expire(CacheService self, std::string key,
                                                  std::chrono::milliseconds ttl);
   // delete_pattern(); with `one_segment_from`, only keys with no ':' from that offset of the
-  // key under this service's stem on (the keys of one cached() memoizer, not of another whose
-  // prefix extends it).
+  // key under this service's common_prefix on (the keys of one cached() memoizer, not of another
+  // whose prefix extends it).
   static boost::asio::awaitable<std::size_t> run_delete_pattern(
       CacheService self, std::string pattern, std::size_t one_segment_from = std::string::npos);
   static boost::asio::awaitable<std::int64_t> run_invalidate_namespace(CacheService self,
                                                                        std::string ns);
   // The key in Redis of `key` in this service's namespace (reads the generation if needed).
   static boost::asio::awaitable<std::string> redis_key(CacheService self, std::string key);
-  static boost::asio::awaitable<std::string> key_stem(CacheService self);
+  static boost::asio::awaitable<std::string> keys_common_prefix(CacheService self);
 
-  std::uint64_t flights_completed() const noexcept;
-  void count_error() const noexcept;
-  void count_hit() const noexcept;
-  // What the hit path (cache_lookup.hpp) needs from the core.
-  const Commands& commands() const noexcept;
-  const std::string& key_prefix() const noexcept;
-  // GET `key` in RESP, the key prefix applied: what a lookup sends. Empty for a namespaced
-  // service, whose keys follow the namespace's generation (its lookups are coroutines).
-  std::string encode_get(std::string_view key) const;
-  // A GET's outcome into `entry` (a fresh one), counted; the unreachable policy applied (what
-  // it does not absorb is thrown, as is a stored form this library does not know). Misses and
-  // entries drawn for early refresh carry their Redis key.
-  void settle(std::exception_ptr&& error, std::optional<std::string>&& stored, std::string_view key,
-              double early_refresh, detail::CacheEntry& entry) const;
-
-  // Whether this thread may run handlers of this service that have no executor of their own.
-  // A service on its commands' executor always may here: the commands complete such handlers
-  // there, and the hit path runs inside those completions.
-  bool runs_unbound_handlers_here() const noexcept {
-    return on_commands_executor_ || running_in_executor();
-  }
-  bool running_in_executor() const noexcept;
+  static void count_error(const std::shared_ptr<detail::CacheCore>& core) noexcept;
 
   std::shared_ptr<detail::CacheCore> core_;
   std::string namespace_;
-  bool on_commands_executor_;
 };
 
 }  // namespace asyncredis
-
-#include "asyncredis/cache/cache_lookup.hpp"

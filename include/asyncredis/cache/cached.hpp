@@ -20,8 +20,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
-#include "asyncredis/cache/decoded_memo.hpp"
 #include "asyncredis/cache/key_builder.hpp"
+#include "asyncredis/detail/split_token.hpp"
 #include "asyncredis/error.hpp"
 #include "asyncredis/scan.hpp"
 
@@ -61,21 +61,6 @@ constexpr bool cached_ends_with_token() {
   }
 }
 
-// Calls f(args..., token) with the last of `xs` as the token, or f(args..., default_token).
-template <class Fn, class F, class Default, class... Xs>
-decltype(auto) cached_split_token(F&& f, Default&& default_token, Xs&&... xs) {
-  if constexpr (cached_ends_with_token<Fn, Xs...>()) {
-    auto all = std::forward_as_tuple(std::forward<Xs>(xs)...);
-    constexpr std::size_t n = sizeof...(Xs) - 1;
-    return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
-      return f(std::get<n>(std::move(all)), std::get<I>(std::move(all))...);
-    }
-    (std::make_index_sequence<n>{});
-  } else {
-    return f(std::forward<Default>(default_token), std::forward<Xs>(xs)...);
-  }
-}
-
 struct CachedDigest {
   template <class... Args>
   std::string operator()(const Args&... args) const {
@@ -104,8 +89,7 @@ class Cached {
   /// As cached(cache, prefix, ttl, fn): throws Error(errc::invalid_argument) for an empty prefix
   /// or a negative TTL.
   Cached(CacheService cache, std::string prefix, std::chrono::milliseconds ttl, Fn fn)
-      : Cached(validated_state(std::move(cache), std::move(prefix), ttl, std::move(fn)),
-               default_memo_entries, default_memo_bytes) {}
+      : Cached(validated_state(std::move(cache), std::move(prefix), ttl, std::move(fn))) {}
 
   /// fn(args...)'s result R, from the cache or computed (and stored for the TTL). The last
   /// argument may be a completion token, signature void(std::exception_ptr, R); without one
@@ -115,7 +99,7 @@ class Cached {
   /// throws, which is never cached.
   template <class... Xs>
   auto operator()(Xs&&... xs) const {
-    return detail::cached_split_token<Fn>(
+    return detail::call_with_token<detail::cached_ends_with_token<Fn, Xs...>()>(
         [this](auto&& token, auto&&... args) {
           return call(std::forward<decltype(token)>(token), std::forward<decltype(args)>(args)...);
         },
@@ -147,7 +131,7 @@ class Cached {
   /// the result is an asio::awaitable<bool>. Fails with the client's errors.
   template <class... Xs>
   auto invalidate(Xs&&... xs) const {
-    return detail::cached_split_token<Fn>(
+    return detail::call_with_token<detail::cached_ends_with_token<Fn, Xs...>()>(
         [this](auto&& token, const auto&... args) {
           return state_->cache.del(key_for(args...), std::forward<decltype(token)>(token));
         },
@@ -183,8 +167,8 @@ class Cached {
   Cached<Fn, std::decay_t<K>, KeyFn> cache_if(K&& keep) const {
     using Other = Cached<Fn, std::decay_t<K>, KeyFn>;
     const State& s = *state_;
-    return copy_with<Other>(
-        {s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options, {}});
+    return Other(
+        typename Other::State{s.cache, s.prefix, s.fn, std::forward<K>(keep), s.key_fn, s.options});
   }
 
   /// A copy whose keys are "<prefix>:" + key_fn(args...) (a std::string, non-empty and
@@ -195,15 +179,15 @@ class Cached {
   Cached<Fn, Keep, std::decay_t<K>> key_with(K&& key_fn) const {
     using Other = Cached<Fn, Keep, std::decay_t<K>>;
     const State& s = *state_;
-    return copy_with<Other>(
-        {s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options, {}});
+    return Other(
+        typename Other::State{s.cache, s.prefix, s.fn, s.keep, std::forward<K>(key_fn), s.options});
   }
 
   /// A copy with single flight on (the default) or off.
   Cached single_flight(bool on) const {
     State s = *state_;
     s.options.single_flight = on;
-    return copy_with(std::move(s));
+    return Cached(std::move(s));
   }
 
   /// A copy whose shared computations have this time limit (GetOrSetOptions::flight_timeout;
@@ -215,7 +199,7 @@ class Cached {
     }
     State s = *state_;
     s.options.flight_timeout = limit;
-    return copy_with(std::move(s));
+    return Cached(std::move(s));
   }
 
   /// A copy with probabilistic early refresh (XFetch, see GetOrSetOptions::early_refresh):
@@ -225,17 +209,7 @@ class Cached {
     if (!(beta >= 0)) throw Error(errc::invalid_argument, "cached: early_refresh must be >= 0");
     State s = *state_;
     s.options.early_refresh = beta;
-    return copy_with(std::move(s));
-  }
-
-  /// A copy that remembers, for up to `max_entries` calls and `max_bytes` of their JSON text, the
-  /// value each last decoded: a hit whose stored text is unchanged is answered with a copy of
-  /// that value instead of parsing it again (on by default: 1,024 calls, 1 MiB). 0 turns it
-  /// off, e.g. for a result type whose copies share state. Results that cannot be copied are
-  /// never remembered. Each copy made by an option method starts with an empty memo of the
-  /// same bounds.
-  Cached memo(std::size_t max_entries, std::size_t max_bytes = default_memo_bytes) const {
-    return Cached(State(*state_), max_entries, max_bytes);
+    return Cached(std::move(s));
   }
 
   /// The service the entries are stored through.
@@ -256,26 +230,9 @@ class Cached {
     Keep keep;
     KeyFn key_fn;
     GetOrSetOptions options;
-    // This state's memo, owned by the Cached objects that share the state. Every entry in it
-    // owns the state (see find_in_memo), so a call holds one reference, to its entry, and the
-    // state holds the memo weakly: no cycle.
-    std::weak_ptr<detail::DecodedMemo> memo;
   };
 
-  static constexpr std::size_t default_memo_entries = 1024;
-  static constexpr std::size_t default_memo_bytes = std::size_t{1} << 20;
-
-  Cached(State state, std::size_t memo_entries, std::size_t memo_bytes)
-      : memo_(std::make_shared<detail::DecodedMemo>(memo_entries, memo_bytes)) {
-    state.memo = memo_;
-    state_ = std::make_shared<const State>(std::move(state));
-  }
-
-  // A memoizer over `state` with a memo of its own, bounded like this one's.
-  template <class Other = Cached>
-  Other copy_with(typename Other::State state) const {
-    return Other(std::move(state), memo_->max_entries(), memo_->max_bytes());
-  }
+  explicit Cached(State state) : state_(std::make_shared<const State>(std::move(state))) {}
 
   static State validated_state(CacheService cache, std::string prefix,
                                std::chrono::milliseconds ttl, Fn fn) {
@@ -287,54 +244,11 @@ class Cached {
     }
     GetOrSetOptions options;
     options.ttl = ttl;
-    return State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options, {}};
+    return State{std::move(cache), std::move(prefix), std::move(fn), Keep{}, KeyFn{}, options};
   }
 
-  // One call's side of the lookup (see detail::CacheLookup): its arguments (kept for a miss)
-  // and its view of the memo, which holds the key and keeps the state alive.
-  template <class R, class Stored>
-  class CallSource {
-   public:
-    // Before the call's GET: the flights completed so far (see CacheService::fill).
-    CallSource(detail::MemoHandle<R> memo, Stored args)
-        : memo_(std::move(memo)),
-          args_(std::move(args)),
-          flights_seen_(cache().flights_completed()) {}
-
-    const CacheService& cache() const noexcept { return state().cache; }
-    std::string_view key() const noexcept { return memo_.key(); }
-    std::string_view encoded_get() const noexcept { return memo_.encoded_get(); }
-    double early_refresh() const noexcept { return state().options.early_refresh; }
-    std::optional<R> recall(std::string_view json) const {
-      if constexpr (std::copy_constructible<R>) {
-        return memo_.recall(json);
-      } else {
-        return std::nullopt;
-      }
-    }
-    void remember(const detail::CacheEntry& entry, const R& value) {
-      if constexpr (std::copy_constructible<R>) {
-        // The memo is gone when every Cached of this state is; nothing to remember then.
-        if (auto memo = state().memo.lock()) memo_.remember(*memo, entry, value);
-      }
-    }
-    template <class Handler>
-    void miss(Handler&& handler, detail::CacheEntry&& entry) && {
-      std::shared_ptr<const State> state(memo_.owner(), &this->state());
-      const State& s = *state;
-      detail::cache_fill<R>(s.cache, std::string(key()), std::move(entry), s.options,
-                            compute<R, Stored>(std::move(state), std::move(args_)), flights_seen_,
-                            std::forward<Handler>(handler));
-    }
-
-   private:
-    const State& state() const noexcept { return *static_cast<const State*>(memo_.owner().get()); }
-
-    detail::MemoHandle<R> memo_;
-    Stored args_;
-    std::uint64_t flights_seen_;
-  };
-
+  // One call: its key, and the computation for a miss (fn on the arguments, which it keeps:
+  // it may run after the caller's strings are gone), through CacheService::get_or_set_if.
   template <class Token, class... Args>
   auto call(Token&& token, Args&&... args) const {
     static_assert(detail::CachedInvocable<Fn, Args...>,
@@ -342,59 +256,17 @@ class Cached {
     using R = detail::awaitable_result_t<const Fn&, const detail::cached_stored_t<Args>&...>;
     static_assert(!std::is_void_v<R>, "cached: the function must return a value");
     using Stored = std::tuple<detail::cached_stored_t<Args>...>;
-    // Before the arguments are moved into Stored.
-    detail::MemoHandle<R> memo = find_in_memo<R>(args...);
-    return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
-        [](auto handler, Stored args, detail::MemoHandle<R> memo) {
-          CallSource<R, Stored> source(std::move(memo), std::move(args));
-          // The state is on the heap, kept by the source's memo entry: `cache` outlives the move.
-          const CacheService& cache = source.cache();
-          detail::cache_start_lookup<R, R>(cache, std::move(handler), std::move(source));
-        },
-        token, Stored(std::forward<Args>(args)...), std::move(memo));
-  }
-
-  // The call's view of the memo. A call the memo knows takes its key from there: no hashing.
-  template <class R, class... Args>
-  detail::MemoHandle<R> find_in_memo(const Args&... args) const {
-    using Memo = detail::MemoHandle<R>;
-    const detail::DecodedMemo& memo = *memo_;
-    const bool use_memo = std::copy_constructible<R> && memo.enabled();
-    if constexpr (std::same_as<KeyFn, detail::CachedDigest>) {
-      detail::KeyScratch scratch;
-      std::string& id = scratch.buffer();
-      detail::key_encode_all(id, args...);
-      if (use_memo) {
-        if (auto found = memo.find(id)) return Memo::found(std::move(found));
-      }
-      std::string key = detail::key_make(state_->prefix, id);
-      std::string get = state_->cache.encode_get(key);
-      return Memo::fresh(use_memo ? id : std::string(), std::move(key), std::move(get), state_);
-    } else {
-      // A key of the user's function is its own id.
-      std::string key = key_for(args...);
-      if (use_memo) {
-        if (auto found = memo.find(key)) return Memo::found(std::move(found));
-      }
-      std::string id = use_memo ? key : std::string();
-      std::string get = state_->cache.encode_get(key);
-      return Memo::fresh(std::move(id), std::move(key), std::move(get), state_);
-    }
-  }
-
-  template <class R, class Stored>
-  static boost::asio::awaitable<detail::Computed> compute(std::shared_ptr<const State> state,
-                                                          Stored args) {
-    R value = co_await std::apply(
-        [&state](const auto&... a) { return std::invoke(state->fn, a...); }, args);
-    detail::Computed out;
-    out.store = static_cast<bool>(std::invoke(state->keep, std::as_const(value)));
-    detail::cache_encode(value, out);
-    co_return out;
+    const std::string key = key_for(args...);  // before the arguments move into Stored
+    const State& s = *state_;
+    auto compute = [state = state_, stored = Stored(std::forward<Args>(args)...)]() {
+      return std::apply([&state](const auto&... a) { return std::invoke(state->fn, a...); },
+                        stored);
+    };
+    return s.cache.template get_or_set_if<R>(key, s.options, std::move(compute), s.keep,
+                                             std::forward<Token>(token));
   }
 
   std::shared_ptr<const State> state_;
-  std::shared_ptr<detail::DecodedMemo> memo_;
 };
 
 /// Memoizes `fn`, any callable returning asio::awaitable<R>, in `cache` under keys

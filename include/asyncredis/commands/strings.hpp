@@ -54,17 +54,6 @@ class StringCommands : public Base {
                                                             std::forward<Token>(token));
   }
 
-  /// GET of a command encoded already (the cache's lookups: its memo holds each call's
-  /// encoded GET, which the handler keeps alive). Not for general use.
-  template <class Token = typename Base::default_token_type>
-  auto get(detail::EncodedGet command, Token&& token = {}) const {
-    detail::Request request = this->make_request();
-    request.borrowed_payload = command.borrowed;
-    request.payload = std::move(command.owned);
-    return this->template start<std::optional<std::string>>(std::move(request),
-                                                            std::forward<Token>(token));
-  }
-
   /// SET: true when the value was stored, false when the NX/XX condition did not hold.
   /// Throws Error(errc::invalid_argument) at once for ttl combined with keep_ttl.
   template <Arg Value, class Token = typename Base::default_token_type>

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "asyncredis/commands.hpp"
+#include "asyncredis/detail/split_token.hpp"
 
 namespace asyncredis {
 
@@ -28,22 +29,14 @@ constexpr bool ends_with_token() {
 template <class DefaultToken>
 template <class T, class... ArgsAndToken>
 auto BasicCommands<DefaultToken>::command(ArgsAndToken&&... args_and_token) const {
-  if constexpr (detail::ends_with_token<ArgsAndToken...>()) {
-    auto all = std::forward_as_tuple(std::forward<ArgsAndToken>(args_and_token)...);
-    constexpr std::size_t n = sizeof...(ArgsAndToken) - 1;
-    static_assert(n > 0, "a command needs at least its name");
-    return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      detail::Request request = this->make_request(std::get<I>(all)...);
-      request.check_commands = true;
-      return this->template start<T>(std::move(request), std::get<n>(std::move(all)));
-    }
-    (std::make_index_sequence<n>{});
-  } else {
-    static_assert(sizeof...(ArgsAndToken) > 0, "a command needs at least its name");
-    detail::Request request = this->make_request(args_and_token...);
-    request.check_commands = true;
-    return this->template start<T>(std::move(request), DefaultToken{});
-  }
+  return detail::call_with_token<detail::ends_with_token<ArgsAndToken...>()>(
+      [this](auto&& token, const auto&... args) {
+        static_assert(sizeof...(args) > 0, "a command needs at least its name");
+        detail::Request request = this->make_request(args...);
+        request.check_commands = true;
+        return this->template start<T>(std::move(request), std::forward<decltype(token)>(token));
+      },
+      DefaultToken{}, std::forward<ArgsAndToken>(args_and_token)...);
 }
 
 }  // namespace asyncredis

@@ -1,6 +1,7 @@
 // Adapts a user's completion handler of signature void(std::exception_ptr, T) to the library's
-// void(std::exception_ptr, Reply&&), converting on completion; forwards the user's associated
-// executor, allocator and cancellation slot.
+// void(std::exception_ptr, From&&) (a Reply for commands, what a cache lookup found for the
+// cache), converting on completion; forwards the user's associated executor, allocator and
+// cancellation slot. The one adapter of its kind: the cache uses it too.
 #pragma once
 
 #include <exception>
@@ -29,14 +30,14 @@ struct Signature<void> {
 template <class T>
 using signature_t = typename Signature<T>::type;
 
-// Convert: Reply&& -> T; it may throw, and the exception reaches the handler.
-template <class T, class Handler, class Convert = DefaultConvert<T>>
+// Convert: From&& -> T; it may throw, and the exception reaches the handler.
+template <class T, class Handler, class Convert = DefaultConvert<T>, class From = Reply>
 class ConvertingHandler {
  public:
   ConvertingHandler(Handler handler, Convert convert)
       : handler_(std::move(handler)), convert_(std::move(convert)) {}
 
-  void operator()(std::exception_ptr error, Reply&& reply) {
+  void operator()(std::exception_ptr error, From&& reply) {
     if constexpr (std::is_void_v<T>) {
       if (!error && reply.is_error()) error = error_of(reply);
       std::move(handler_)(error);
@@ -68,23 +69,23 @@ class ConvertingHandler {
 // The exception for an error reply (errc::server_error with the server's text).
 std::exception_ptr server_error_of(const Reply& reply);
 
-template <class T, class Handler, class Convert>
-std::exception_ptr ConvertingHandler<T, Handler, Convert>::error_of(const Reply& reply) {
+template <class T, class Handler, class Convert, class From>
+std::exception_ptr ConvertingHandler<T, Handler, Convert, From>::error_of(const Reply& reply) {
   return server_error_of(reply);
 }
 
 }  // namespace asyncredis::detail
 
 template <template <class, class> class Associator, class T, class Handler, class Convert,
-          class DefaultCandidate>
+          class From, class DefaultCandidate>
 struct boost::asio::associator<
-    Associator, asyncredis::detail::ConvertingHandler<T, Handler, Convert>, DefaultCandidate>
+    Associator, asyncredis::detail::ConvertingHandler<T, Handler, Convert, From>, DefaultCandidate>
     : Associator<Handler, DefaultCandidate> {
   static typename Associator<Handler, DefaultCandidate>::type get(
-      const asyncredis::detail::ConvertingHandler<T, Handler, Convert>& h) noexcept {
+      const asyncredis::detail::ConvertingHandler<T, Handler, Convert, From>& h) noexcept {
     return Associator<Handler, DefaultCandidate>::get(h.handler());
   }
-  static auto get(const asyncredis::detail::ConvertingHandler<T, Handler, Convert>& h,
+  static auto get(const asyncredis::detail::ConvertingHandler<T, Handler, Convert, From>& h,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler(), c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler(), c);

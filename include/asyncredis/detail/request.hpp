@@ -25,10 +25,6 @@ enum class Deliver : std::uint8_t {
 // One or more commands, already in RESP, sent together and answered in order.
 struct Request {
   std::string payload;
-  // Bytes sent instead of `payload` when not empty, owned by the request's handler (a cached()
-  // hit's memo entry keeps its encoded GET): they live as long as the handler, which every
-  // path keeps until the request has been read.
-  std::string_view borrowed_payload;
   std::uint32_t reply_count = 1;
   Deliver deliver = Deliver::single;
   // Safe to send again if the connection breaks after it was written (idempotent).
@@ -39,16 +35,7 @@ struct Request {
   // refuses those that would break the connection they run on (SUBSCRIBE, SELECT, ...).
   bool check_commands = false;
 
-  std::string_view bytes() const noexcept {
-    return borrowed_payload.empty() ? std::string_view(payload) : borrowed_payload;
-  }
-};
-
-// A GET the caller encoded: bytes it keeps alive with the handler (see
-// Request::borrowed_payload), or, when those are empty, bytes it hands over.
-struct EncodedGet {
-  std::string_view borrowed;
-  std::string owned;
+  std::string_view bytes() const noexcept { return payload; }
 };
 
 // The reply is passed by rvalue reference: it is moved once, into the conversion, instead of

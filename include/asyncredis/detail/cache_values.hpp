@@ -1,9 +1,11 @@
-// What the cache's public templates need: the found/computed entry types, JSON conversions of
-// T, and how an operation is started for a completion token. Not part of the API.
+// What the cache's public templates need and nothing more: the entry a lookup completes with,
+// the JSON conversions of T, the compute step, the type-erased handler the templates hand to
+// src/cache, and how an operation is started for a completion token. Not part of the API.
 #pragma once
 
 #include <concepts>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,18 +34,22 @@ struct CacheEntry {
   bool refresh_due = false;  // a value whose early refresh (XFetch) was drawn
 };
 
-// This library's stored forms other than plain JSON (see src/cache/entry_codec.hpp) start
-// with a 0x00 byte, which no JSON text does.
-constexpr char stored_form_marker = '\0';
-inline bool stored_as_plain_json(std::string_view stored) noexcept {
-  return stored.empty() || stored[0] != stored_form_marker;
-}
+// How a lookup completes (src/cache/lookup.cpp): the public templates wrap the caller's
+// handler in one of these, converting the entry to the caller's type.
+using EntryHandler = boost::asio::any_completion_handler<void(std::exception_ptr, CacheEntry)>;
 
 // What a computation produced.
 struct Computed {
   CacheEntry::Kind kind = CacheEntry::Kind::value;  // value or not_found
   std::string json;
   bool store = true;  // false: return it, but do not cache it
+};
+
+// What a get_or_set lookup runs on a miss: `compute` (not started before), on `executor`, the
+// caller's (where its cancellation comes from). A get()'s has neither.
+struct Computation {
+  boost::asio::awaitable<Computed> compute;
+  boost::asio::any_io_executor executor;
 };
 
 // Marks get_or_set's result type as "the computation's".
@@ -65,6 +72,7 @@ std::string cache_dump(const nlohmann::json& value);
 nlohmann::json cache_parse(const CacheEntry& entry, std::string_view key);
 [[noreturn]] void cache_decode_error(std::string_view key, std::string_view what);
 
+// The entry as a T; errc::decode_error naming `key` when it is not one.
 template <class T>
 T cache_value_as(const CacheEntry& entry, std::string_view key) {
   if constexpr (IsOptional<T>::value) {
@@ -114,8 +122,8 @@ void cache_encode(const T& value, Computed& out) {
   }
 }
 
-// Runs `compute` and turns its result into what is stored; `keep(result)` false means the
-// result is returned but not cached.
+// The compute step of get_or_set and cached(): runs `compute` and turns its result into what
+// is stored; `keep(result)` false means the result is returned but not cached.
 template <class T, class Compute, class Keep>
 boost::asio::awaitable<Computed> cache_compute(Compute compute, Keep keep) {
   T value = co_await std::invoke(compute);
@@ -125,6 +133,7 @@ boost::asio::awaitable<Computed> cache_compute(Compute compute, Keep keep) {
   co_return out;
 }
 
+// The `keep` that stores every result.
 struct CacheAlways {
   template <class T>
   bool operator()(const T&) const noexcept {
