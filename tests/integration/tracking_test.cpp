@@ -80,6 +80,34 @@ errc thrown_by(Construct&& construct) {
   return errc{};
 }
 
+// `reached`, after adding a failure naming the losses reported when it is false.
+bool explained(bool reached, const Recorder& events) {
+  if (!reached) ADD_FAILURE() << "timed out; losses reported: " << events.reasons();
+  return reached;
+}
+
+// A client with a ClientTracking on it, recording its events.
+// Tracking starts once every connection is up, so that none comes up untracked afterwards
+// (which is a `lost`, then `on` again: see TrackingStartedBeforeTheConnectionsCameUp).
+struct Tracked {
+  Tracked(asio::io_context& io, const RedisSettings& settings, TrackingOptions options = {})
+      : client(io.get_executor(), settings), options(std::move(options)) {}
+  // Connects the client and waits for tracking to be on.
+  asio::awaitable<bool> start() {
+    co_await client.connect(use_awaitable);
+    const std::size_t pool = client.stats().connections;
+    if (!co_await eventually([this, pool] { return client.stats().connected == pool; })) {
+      co_return false;
+    }
+    tracking.emplace(client, options, events.callback());
+    co_return co_await eventually([this] { return tracking->active(); });
+  }
+  RedisClient client;
+  TrackingOptions options;
+  Recorder events;
+  std::optional<ClientTracking> tracking;
+};
+
 class Tracking : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new test::RedisServer(); }
@@ -110,11 +138,11 @@ asio::awaitable<bool> read_then_expect_invalidation(RedisClient& client, const R
 
 TEST_F(Tracking, AnotherClientsWritesInvalidateAKeyRead) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    RedisClient client(io.get_executor(), settings());
-    co_await client.connect(use_awaitable);
-    Recorder events;
-    ClientTracking tracking(client, {}, events.callback());
-    CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
+    Tracked t(io, settings());
+    CO_ASSERT_TRUE(co_await t.start());
+    RedisClient& client = t.client;
+    Recorder& events = t.events;
+    ClientTracking& tracking = *t.tracking;
     EXPECT_EQ(events.count(Kind::on), 1u);
     EXPECT_TRUE(tracking.redirect_id().has_value());
     server_->cli({"SET", "t:set", "1"});
@@ -141,11 +169,11 @@ TEST_F(Tracking, AnotherClientsWritesInvalidateAKeyRead) {
 
 TEST_F(Tracking, FlushdbIsAFlushAndBumpsTheEpoch) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    RedisClient client(io.get_executor(), settings());
-    co_await client.connect(use_awaitable);
-    Recorder events;
-    ClientTracking tracking(client, {}, events.callback());
-    CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
+    Tracked t(io, settings());
+    CO_ASSERT_TRUE(co_await t.start());
+    RedisClient& client = t.client;
+    Recorder& events = t.events;
+    ClientTracking& tracking = *t.tracking;
     co_await client.get("t:flush", use_awaitable);
     const std::uint64_t epoch = tracking.epoch();
     server_->cli({"FLUSHDB"});
@@ -187,19 +215,20 @@ TEST_F(Tracking, EvictionUnderMaxmemoryInvalidates) {
 
 TEST_F(Tracking, InvalidationConnectionKilledIsLostThenOnWithTheNewId) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    RedisClient client(io.get_executor(), settings());
-    co_await client.connect(use_awaitable);
-    Recorder events;
-    ClientTracking tracking(client, {}, events.callback());
-    CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
+    Tracked t(io, settings());
+    CO_ASSERT_TRUE(co_await t.start());
+    RedisClient& client = t.client;
+    Recorder& events = t.events;
+    ClientTracking& tracking = *t.tracking;
     const std::int64_t old_id = *tracking.redirect_id();
     const std::uint64_t epoch = tracking.epoch();
+    const std::size_t ons = events.count(Kind::on);
     server_->cli({"CLIENT", "KILL", "ID", std::to_string(old_id)});
     CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::lost) >= 1; }));
     EXPECT_GT(tracking.epoch(), epoch);
-    if (!co_await eventually([&] { return events.count(Kind::on) == 2; })) {
-      ADD_FAILURE() << "lost: " << events.reasons();
-      co_return;
+    {
+      const bool reached = co_await eventually([&] { return events.count(Kind::on) > ons; });
+      CO_ASSERT_TRUE(explained(reached, events));
     }
     CO_ASSERT_TRUE(tracking.active());
     CO_ASSERT_TRUE(tracking.redirect_id().has_value());
@@ -217,17 +246,17 @@ TEST_F(Tracking, InvalidationConnectionKilledIsLostThenOnWithTheNewId) {
 
 TEST_F(Tracking, DataConnectionKilledIsLostThenOnAgain) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    RedisClient client(io.get_executor(), settings());
-    co_await client.connect(use_awaitable);
-    Recorder events;
-    ClientTracking tracking(client, {}, events.callback());
-    CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
+    Tracked t(io, settings());
+    CO_ASSERT_TRUE(co_await t.start());
+    RedisClient& client = t.client;
+    Recorder& events = t.events;
+    ClientTracking& tracking = *t.tracking;
     // The data connections are the "normal" ones; redis-cli skips itself.
     server_->cli({"CLIENT", "KILL", "TYPE", "normal"});
     CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::lost) >= 1; }));
-    if (!co_await eventually([&] { return tracking.active(); })) {
-      ADD_FAILURE() << "lost: " << events.reasons();
-      co_return;
+    {
+      const bool reached = co_await eventually([&] { return tracking.active(); });
+      CO_ASSERT_TRUE(explained(reached, events));
     }
     EXPECT_EQ(events.last().kind, Kind::on);
     const std::vector<std::string> set{"SET", "t:reconnected", "2"};
@@ -238,27 +267,45 @@ TEST_F(Tracking, DataConnectionKilledIsLostThenOnAgain) {
 
 TEST_F(Tracking, BroadcastWithAPrefixInvalidatesKeysNeverRead) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    RedisClient client(io.get_executor(), settings());
-    co_await client.connect(use_awaitable);
-    Recorder events;
     TrackingOptions options;
     options.broadcast = true;
     options.prefixes = {"bc:"};
-    ClientTracking tracking(client, options, events.callback());
-    CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
+    Tracked t(io, settings(), options);
+    CO_ASSERT_TRUE(co_await t.start());
+    Recorder& events = t.events;
+    ClientTracking& tracking = *t.tracking;
     server_->cli({"SET", "other:x", "1"});
     server_->cli({"SET", "bc:x", "1"});
     CO_ASSERT_TRUE(co_await eventually([&] { return events.invalidated("bc:x"); }));
     // Messages come in order: the write before bc:x would have been reported first.
     EXPECT_FALSE(events.invalidated("other:x"));
     // After a reconnect of the subscriber, BCAST is set up again (off, then on).
+    const std::size_t ons = events.count(Kind::on);
     server_->cli({"CLIENT", "KILL", "ID", std::to_string(*tracking.redirect_id())});
-    if (!co_await eventually([&] { return events.count(Kind::on) == 2; })) {
-      ADD_FAILURE() << "lost: " << events.reasons();
-      co_return;
+    {
+      const bool reached = co_await eventually([&] { return events.count(Kind::on) > ons; });
+      CO_ASSERT_TRUE(explained(reached, events));
     }
     server_->cli({"SET", "bc:y", "1"});
-    EXPECT_TRUE(co_await eventually([&] { return events.invalidated("bc:y"); }));
+    EXPECT_TRUE(co_await eventually([&] { return events.invalidated("bc:y"); }))
+        << server_->cli({"CLIENT", "LIST"});
+  });
+}
+
+// Tracking made before the client connects: each connection that comes up before the
+// subscriber is ready comes up untracked and is tracked afterwards; it ends on, and works.
+TEST_F(Tracking, TrackingStartedBeforeTheConnectionsCameUp) {
+  run_async([](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), settings());
+    Recorder events;
+    ClientTracking tracking(client, {}, events.callback());
+    co_await client.connect(use_awaitable);
+    CO_ASSERT_TRUE(
+        co_await eventually([&] { return client.stats().connected == 2 && tracking.active(); }));
+    const std::vector<std::string> set{"SET", "t:early", "2"};
+    EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:early", set));
+    // Every `lost` was followed by an `on`: the last event is not a loss.
+    EXPECT_NE(events.last().kind, Kind::lost);
   });
 }
 
