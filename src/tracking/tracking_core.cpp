@@ -107,6 +107,7 @@ void TrackingCore::on_subscribed(std::exception_ptr error, std::uint64_t link_ge
     Events events;
     std::vector<std::shared_ptr<Connection>> none;
     std::lock_guard guard(events_mutex_);
+    if (stopped_) return;  // the subscriber was closed by stop()
     {
       std::lock_guard lock(state_mutex_);
       lose("cannot subscribe to " + std::string(invalidation_channel) + ": " + error_text(error),
