@@ -49,7 +49,8 @@ struct NearCacheCounters {
 class NearCache {
  public:
   using Clock = std::chrono::steady_clock;
-  // A decoded value; never null once stored.
+  // A decoded value; never null once stored. A std::shared_ptr<const T> converts to it, and
+  // std::static_pointer_cast<const T>(value) gives it back (the caller knows its T).
   using Value = std::shared_ptr<const void>;
 
   // What begin_read() hands out and finish_read() or abandon_read() takes back. Move-only in
