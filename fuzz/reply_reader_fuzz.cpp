@@ -22,6 +22,7 @@
 #include "asyncredis/reply.hpp"
 #include "protocol/reply_memory.hpp"
 #include "protocol/reply_reader.hpp"
+#include "pubsub/pushed_message.hpp"
 
 namespace {
 
@@ -427,6 +428,32 @@ void check(const Outcome& actual, const Expected& expected) {
   }
 }
 
+// Every reply is also what a subscribed connection may be pushed: reading it as a message
+// must not crash, and what it gives must be true to the reply (an invalidation's keys are
+// the payload array's strings; a flush comes only from a null payload).
+void check_as_message(const Reply& reply) {
+  using asyncredis::Message;
+  std::optional<Message> message = asyncredis::detail::message_of(Reply(reply));
+  if (!message) return;
+  const std::vector<Reply>& e = reply.elements();
+  const bool invalidation = message->kind == Message::Kind::invalidated ||
+                            message->kind == Message::Kind::invalidated_all;
+  if (invalidation && message->channel != asyncredis::detail::invalidation_channel) {
+    fail("an invalidation read from channel " + message->channel);
+  }
+  if (message->kind == Message::Kind::invalidated_all && !e.back().is_nil()) {
+    fail("a flush read from a payload that is not null: " + to_debug_string(reply));
+  }
+  if (message->kind == Message::Kind::invalidated) {
+    const std::vector<Reply>& keys = e.back().elements();
+    if (keys.size() != message->keys.size()) fail("an invalidation lost or made up keys");
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].str() != message->keys[i]) fail("an invalidation changed key " + keys[i].str());
+    }
+  }
+  if (!invalidation && !message->keys.empty()) fail("keys on a message that is no invalidation");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -446,6 +473,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
            " bytes decoded, over the limit of " + std::to_string(options.limits.max_reply_size));
     }
   }
+  for (const Reply& reply : whole.replies) check_as_message(reply);
   g_mode = "chunked";
   const Outcome chunked = read_chunked(bytes, options);
   check(chunked, expected);

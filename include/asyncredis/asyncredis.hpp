@@ -16,3 +16,4 @@
 #include "asyncredis/session/session_repository.hpp"
 #include "asyncredis/settings.hpp"
 #include "asyncredis/subscriber.hpp"
+#include "asyncredis/tracking.hpp"

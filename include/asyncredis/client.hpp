@@ -130,7 +130,8 @@ class RedisClient : public Commands {
   void start_disconnect(VoidHandler handler);
   void start_lease(LeaseHandler handler);
 
-  friend class Subscriber;  // opens a connection of the client's, in subscriber mode
+  friend class Subscriber;      // opens a connection of the client's, in subscriber mode
+  friend class ClientTracking;  // tracks the pool's connections
   std::shared_ptr<detail::ClientCore> core_;
 };
 

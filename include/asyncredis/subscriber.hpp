@@ -46,6 +46,13 @@ struct Message {
     smessage,      ///< published to a shard channel (SSUBSCRIBE)
     resubscribed,  ///< the connection was lost and is back, subscribed again to everything:
                    ///< messages published in between are lost. No channel, no payload.
+    /// Client-side caching: on the channel `__redis__:invalidate`, the server says `keys` were
+    /// changed (CLIENT TRACKING ... REDIRECT to this subscriber, see ClientTracking). Empty
+    /// payload.
+    invalidated,
+    /// Client-side caching: on `__redis__:invalidate`, a null payload: every key may have
+    /// changed (FLUSHALL, FLUSHDB). No keys, empty payload.
+    invalidated_all,
   };
   Kind kind = Kind::message;  ///< what the message is
   std::string pattern;        ///< the pattern that matched; pmessage only
@@ -53,6 +60,8 @@ struct Message {
   std::string payload;        ///< bytes, as published
   /// Messages dropped before this one because the consumer fell behind (drop_oldest).
   std::size_t dropped = 0;
+  /// The keys an invalidated message names; empty for every other kind.
+  std::vector<std::string> keys;
 
   /// Equal when every field is.
   friend bool operator==(const Message&, const Message&) = default;
@@ -209,6 +218,10 @@ class Subscriber {
 
   /// A snapshot of the counters; callable from any thread.
   SubscriberStats stats() const;
+  /// The server's CLIENT ID of the subscriber's connection (what CLIENT TRACKING ... REDIRECT
+  /// names), or std::nullopt while it is not connected or not yet known. A new connection has
+  /// a new id: after a Message::Kind::resubscribed, read it again. Any thread.
+  std::optional<std::int64_t> client_id() const;
   /// The executor the subscriber's connection runs on (the client's).
   boost::asio::any_io_executor get_executor() const;
 

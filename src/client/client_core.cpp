@@ -92,6 +92,7 @@ ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, i
   connections_.reserve(settings_.max_connections);
   for (std::size_t i = 0; i < settings_.max_connections; ++i) {
     connections_.push_back(make_connection(ConnectionRole::pooled));
+    connections_.back()->set_tracking(tracking_);
   }
 }
 

@@ -69,6 +69,10 @@ class ClientCore final : public RequestSink {
   std::shared_ptr<Connection> make_connection(ConnectionRole role,
                                               std::weak_ptr<PushListener> listener = {});
 
+  // The pooled connections (fixed at construction), and the tracking slot they share.
+  const std::vector<std::shared_ptr<Connection>>& pooled() const noexcept { return connections_; }
+  TrackingSlot& tracking_slot() const noexcept { return *tracking_; }
+
   const RedisSettings& settings() const noexcept { return settings_; }
   int database() const noexcept { return db_; }
   PoolStats stats() const noexcept;
@@ -97,6 +101,8 @@ class ClientCore final : public RequestSink {
   // Built once from settings_.tls_options (null without TLS) and shared by every connection,
   // leases included: certificates are read at construction, not on each connect.
   std::shared_ptr<TlsContext> tls_;
+  // Empty until a ClientTracking puts its hook in (asyncredis/tracking.hpp).
+  const std::shared_ptr<TrackingSlot> tracking_ = std::make_shared<TrackingSlot>();
   std::vector<std::shared_ptr<Connection>> connections_;  // fixed at construction
   std::atomic<State> state_{State::idle};
   std::atomic<std::size_t> next_{0};

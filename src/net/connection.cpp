@@ -167,6 +167,7 @@ void Connection::came_up(bool first) {
   start_read();
   // A subscriber subscribes again before what waits is written: all goes in one batch.
   if (auto listener = listener_.lock()) listener->on_connected(first);
+  report_tracking(tracking_state_);
   start_write();
 }
 
@@ -202,6 +203,7 @@ void Connection::finish_stop_if_drained() {
 }
 
 void Connection::finish_stop() {
+  if (state_ == State::up) report_tracking(TrackingReport{});
   state_ = State::stopped;
   draining_ = false;
   up_.store(false, std::memory_order_relaxed);

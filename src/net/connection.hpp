@@ -34,6 +34,7 @@
 #include "net/backoff.hpp"
 #include "net/completer.hpp"
 #include "net/pump.hpp"
+#include "net/tracking_hook.hpp"
 #include "net/transport.hpp"
 #include "net/watchdog.hpp"
 
@@ -108,6 +109,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // errc::shutting_down and close now. `done` runs after.
   void stop(bool graceful, VoidHandler done);
 
+  // A pooled connection shares its client's slot (before start()): while a hook sits in it,
+  // the handshake includes the hook's CLIENT TRACKING and the hook hears of every up and down.
+  void set_tracking(std::shared_ptr<TrackingSlot> slot) { tracking_ = std::move(slot); }
+  // Tracks the live connection with `plan` (CLIENT TRACKING off, then the plan's command),
+  // queued behind what waits, so requests in flight go on; the hook hears how it went. A
+  // connection that is not up does nothing: its next handshake asks the hook. An empty
+  // command sends only CLIENT TRACKING off. Any thread.
+  void retrack(TrackingPlan plan);
+
   // Ends the request behind `cancel` with errc::cancelled; any thread.
   void cancel(std::shared_ptr<CancelState> cancel);
 
@@ -153,6 +163,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::exception_ptr> connect_once();
   asio::awaitable<void> handshake();
 
+  // ---- client-side caching (connection_tracking.cpp)
+  // The hook's plan, its command appended to the handshake's payload; nothing without one.
+  std::optional<TrackingPlan> add_tracking(std::string& handshake_payload);
+  // Reads the reply to the handshake's CLIENT TRACKING into tracking_state_; throws
+  // Error(errc::protocol_error) for a reply other than +OK or an error.
+  void check_tracking(const TrackingPlan& plan, const Reply& reply);
+  void report_tracking(TrackingReport report);
+
   // ---- write, read, deadlines (connection_io.cpp)
   void start_read();
   void on_read(const boost::system::error_code& ec, std::size_t bytes, std::uint64_t generation);
@@ -175,6 +193,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string number_;  // tells the process's connections apart in log records
   const ConnectionRole role_;
   const std::weak_ptr<PushListener> listener_;
+  std::shared_ptr<TrackingSlot> tracking_;  // pooled connections only
+  TrackingReport tracking_state_;           // what the last handshake made of tracking
   Completer completer_;
   Strand strand_;
   Transport transport_;

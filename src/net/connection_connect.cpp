@@ -53,11 +53,13 @@ asio::awaitable<std::exception_ptr> Connection::connect_once() {
 
 asio::awaitable<void> Connection::handshake() {
   Handshake plan = make_handshake(settings_, db_);
+  const std::optional<TrackingPlan> tracking = add_tracking(plan.request.payload);
+  const std::size_t expected = plan.steps.size() + (tracking ? 1 : 0);
   ReplyReader& reader = pump_.reader();
   co_await transport_.async_write(asio::buffer(plan.request.payload), asio::use_awaitable);
   std::vector<Reply> replies;
   Reply reply;
-  while (replies.size() < plan.steps.size()) {
+  while (replies.size() < expected) {
     switch (reader.next(reply)) {
       case ReplyReader::Status::reply:
         replies.push_back(std::move(reply));
@@ -72,7 +74,13 @@ asio::awaitable<void> Connection::handshake() {
         co_await transport_.async_read_some(asio::buffer(read_buffer_), asio::use_awaitable);
     reader.feed(read_buffer_.data(), n);
   }
+  Reply tracking_reply;
+  if (tracking) {
+    tracking_reply = std::move(replies.back());
+    replies.pop_back();
+  }
   check_handshake(plan, Reply::array(std::move(replies)));
+  if (tracking) check_tracking(*tracking, tracking_reply);
   // Bytes after the last handshake reply answer nothing we sent; left in the reader they would
   // be taken for the first request's reply.
   if (const std::size_t extra = reader.buffered(); extra > 0) {

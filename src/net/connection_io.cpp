@@ -109,6 +109,7 @@ void Connection::lose(std::exception_ptr why) {
   pump_.queue().on_connection_lost(why, done);
   note_owing();
   if (auto listener = listener_.lock()) listener->on_lost();
+  report_tracking(TrackingReport{});
   complete_all(done);
   wait_timer_.cancel();  // wakes run() to reconnect
   finish_stop_if_drained();

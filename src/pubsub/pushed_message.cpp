@@ -13,11 +13,30 @@ bool strings(const std::vector<Reply>& elements) {
   return true;
 }
 
+// ["message", "__redis__:invalidate", [key, ...] or null]: an invalidation.
+std::optional<Message> invalidation_of(std::vector<Reply>& e) {
+  Message message;
+  message.channel = std::move(e[1]).str();
+  if (e[2].is_nil()) {
+    message.kind = Message::Kind::invalidated_all;
+    return message;
+  }
+  if (!e[2].is_array() || !strings(e[2].elements())) return std::nullopt;
+  message.kind = Message::Kind::invalidated;
+  message.keys.reserve(e[2].elements().size());
+  for (Reply& key : e[2].elements()) message.keys.push_back(std::move(key).str());
+  return message;
+}
+
 }  // namespace
 
 std::optional<Message> message_of(Reply&& pushed) {
   if (!pushed.is_array()) return std::nullopt;
   std::vector<Reply>& e = pushed.elements();
+  if (e.size() == 3 && e[0].is_string() && e[0].str() == "message" && e[1].is_string() &&
+      e[1].str() == invalidation_channel && !e[2].is_string()) {
+    return invalidation_of(e);
+  }
   if (e.empty() || !strings(e)) return std::nullopt;
   const std::string_view kind = e[0].str();
   Message message;

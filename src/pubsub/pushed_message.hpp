@@ -1,7 +1,9 @@
 // The messages a subscribed connection receives, read from the server's RESP2 arrays:
 //   ["message", channel, payload], ["pmessage", pattern, channel, payload],
 //   ["smessage", channel, payload]
-// and the confirmations of SUBSCRIBE and its kin: [kind, name, count].
+// and the confirmations of SUBSCRIBE and its kin: [kind, name, count]. On the channel
+// "__redis__:invalidate" (CLIENT TRACKING's RESP2 redirection) a message's payload is an array
+// of keys, or null for "everything" (FLUSHALL, FLUSHDB).
 #pragma once
 
 #include <optional>
@@ -11,6 +13,9 @@
 #include "asyncredis/subscriber.hpp"
 
 namespace asyncredis::detail {
+
+// The channel the server publishes invalidations on for CLIENT TRACKING ... REDIRECT.
+inline constexpr std::string_view invalidation_channel = "__redis__:invalidate";
 
 // The Message in a pushed array; nothing when it is not one (wrong shape or types).
 std::optional<Message> message_of(Reply&& pushed);

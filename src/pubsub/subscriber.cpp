@@ -60,6 +60,10 @@ SubscriberStats Subscriber::stats() const {
   return core_->stats();
 }
 
+std::optional<std::int64_t> Subscriber::client_id() const {
+  return core_->client_id();
+}
+
 boost::asio::any_io_executor Subscriber::get_executor() const {
   return core_->executor();
 }

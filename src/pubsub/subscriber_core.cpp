@@ -199,6 +199,7 @@ void SubscriberCore::on_first_attempt(std::exception_ptr failure) {
 // After a reconnect: everything subscribed is subscribed again, in one request, before what
 // waits; messages wait behind the resubscribed event until it is confirmed.
 void SubscriberCore::on_connected(bool first) {
+  ask_client_id();
   if (first) return;  // on_first_attempt() sends what was asked meanwhile
   Request request;
   std::uint64_t generation = 0;
@@ -226,8 +227,55 @@ void SubscriberCore::on_connected(bool first) {
                       });
 }
 
+// First on the connection, before any SUBSCRIBE: a subscribed RESP2 connection may not ask.
+void SubscriberCore::ask_client_id() {
+  Request request;
+  encode_command(request.payload, "CLIENT", "ID");
+  std::uint64_t link = 0;
+  {
+    std::lock_guard lock(mutex_);
+    link = link_generation_;
+  }
+  connection_->submit(std::move(request),
+                      [weak = weak_from_this(), link](std::exception_ptr error, Reply&& reply) {
+                        const auto self = weak.lock();
+                        if (!self || error || !reply.is_integer())
+                          return;  // lost again: the next one asks
+                        std::lock_guard lock(self->mutex_);
+                        if (self->link_generation_ == link) self->client_id_ = reply.integer();
+                      });
+}
+
+void SubscriberCore::on_lost() {
+  LinkWatcher watcher;
+  {
+    std::lock_guard lock(mutex_);
+    client_id_.reset();
+    ++link_generation_;
+    watcher = link_watcher_;
+  }
+  if (watcher) watcher(std::nullopt);
+}
+
+void SubscriberCore::watch_link(LinkWatcher watcher) {
+  std::lock_guard lock(mutex_);
+  link_watcher_ = std::move(watcher);
+}
+
+std::optional<std::int64_t> SubscriberCore::client_id() const {
+  std::lock_guard lock(mutex_);
+  return client_id_;
+}
+
+std::uint64_t SubscriberCore::link_generation() const {
+  std::lock_guard lock(mutex_);
+  return link_generation_;
+}
+
 void SubscriberCore::resubscribed(std::uint64_t generation) {
   std::vector<Delivery> deliveries;
+  LinkWatcher watcher;
+  std::optional<std::int64_t> id;
   {
     std::lock_guard lock(mutex_);
     if (generation != resubscribe_generation_ || !resubscribing_) return;
@@ -237,8 +285,11 @@ void SubscriberCore::resubscribed(std::uint64_t generation) {
     event.kind = Message::Kind::resubscribed;
     take(std::move(event), deliveries);
     while (auto held = held_.pop()) take(std::move(*held), deliveries);
+    watcher = link_watcher_;
+    id = client_id_;
   }
   deliver(deliveries, true);
+  if (watcher && id) watcher(id);
 }
 
 // ---- messages

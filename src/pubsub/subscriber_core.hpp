@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,11 +52,23 @@ class SubscriberCore final : public PushListener,
   void shutdown();
 
   SubscriberStats stats() const;
+  // The connection's CLIENT ID, asked for first on every connection; nothing while down.
+  std::optional<std::int64_t> client_id() const;
+  // Bumped by every loss of the connection.
+  std::uint64_t link_generation() const;
+
+  // For ClientTracking: told (on the connection's strand or the client's executor) when the
+  // connection is lost (nothing) and when a new one is subscribed again to everything (its
+  // CLIENT ID). Set before the first subscription; it must not call back into this core's
+  // subscribe() while being told.
+  using LinkWatcher = std::function<void(std::optional<std::int64_t> ready_id)>;
+  void watch_link(LinkWatcher watcher);
+
   const asio::any_io_executor& executor() const noexcept { return completer_.executor(); }
 
   // PushListener, on the connection's strand.
   void on_connected(bool first) override;
-  void on_lost() override {}
+  void on_lost() override;
   void on_pushes(std::vector<Reply>& messages) override;
 
   // A receive() cancelled through its slot.
@@ -92,6 +105,7 @@ class SubscriberCore final : public PushListener,
   std::set<std::string>& names_of(Kind kind);
   void send(Change&& change);
   void on_first_attempt(std::exception_ptr failure);
+  void ask_client_id();
   void resubscribed(std::uint64_t generation);
   // Puts `message` where it goes: to a waiting receive(), or in the buffer. Under mutex_.
   void take(Message&& message, std::vector<Delivery>& out);
@@ -119,6 +133,9 @@ class SubscriberCore final : public PushListener,
   std::uint64_t next_waiter_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t resubscriptions_ = 0;
+  std::optional<std::int64_t> client_id_;
+  std::uint64_t link_generation_ = 0;
+  LinkWatcher link_watcher_;
 };
 
 }  // namespace asyncredis::detail

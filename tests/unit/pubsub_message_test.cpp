@@ -39,6 +39,40 @@ TEST(PushedMessage, RefusesWrongShapes) {
   EXPECT_FALSE(message_of(Reply::bulk_string("message")));
 }
 
+// CLIENT TRACKING's RESP2 redirection: the payload is an array of keys, or null for all.
+TEST(PushedMessage, ReadsInvalidations) {
+  const auto invalidation = [](Reply payload) {
+    std::vector<Reply> e;
+    e.push_back(Reply::bulk_string("message"));
+    e.push_back(Reply::bulk_string("__redis__:invalidate"));
+    e.push_back(std::move(payload));
+    return message_of(Reply::array(std::move(e)));
+  };
+  const auto keys = invalidation(Reply::array({Reply::bulk_string("a"), Reply::bulk_string("b")}));
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(keys->kind, Kind::invalidated);
+  EXPECT_EQ(keys->channel, "__redis__:invalidate");
+  EXPECT_EQ(keys->keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(keys->payload.empty());
+
+  const auto all = invalidation(Reply::nil());
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->kind, Kind::invalidated_all);
+  EXPECT_TRUE(all->keys.empty());
+
+  // Not an array of strings: refused, not half read.
+  EXPECT_FALSE(invalidation(Reply::array({Reply::bulk_string("a"), Reply::integer(1)})));
+  EXPECT_FALSE(invalidation(Reply::integer(3)));
+  // A string published to the channel by someone is an ordinary message.
+  const auto published = invalidation(Reply::bulk_string("hi"));
+  ASSERT_TRUE(published);
+  EXPECT_EQ(published->kind, Kind::message);
+  EXPECT_EQ(published->payload, "hi");
+  // An array payload on another channel is no message at all.
+  EXPECT_FALSE(message_of(
+      Reply::array({Reply::bulk_string("message"), Reply::bulk_string("ch"), Reply::array({})})));
+}
+
 TEST(PushedMessage, Confirmations) {
   const Reply confirmation =
       Reply::array({Reply::bulk_string("subscribe"), Reply::bulk_string("ch"), Reply::integer(1)});

@@ -1,0 +1,100 @@
+// ClientTracking: Redis's server-assisted client-side caching (CLIENT TRACKING) over RESP2.
+//
+//   asyncredis::ClientTracking tracking(client, {}, [&](const asyncredis::TrackingEvent& e) {
+//     switch (e.kind) { ... }   // drop keys, drop everything, note "on"
+//   });
+//   if (tracking.active()) { /* what this client reads is watched by the server */ }
+//
+// Keeps a subscriber connection on `__redis__:invalidate` and has every pooled connection of
+// the client send `CLIENT TRACKING on REDIRECT <that connection's id>` before it carries a
+// request; reports invalidations, and whenever the server may have stopped watching.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asyncredis {
+
+class RedisClient;
+namespace detail {
+class TrackingCore;
+}
+
+/// How the server tracks what the client reads (CLIENT TRACKING's options).
+struct TrackingOptions {
+  /// false (default): the server remembers each key a connection read and invalidates those
+  /// keys only. true (BCAST): the server invalidates every key that starts with one of
+  /// `prefixes` (every key when there is none), read or not: no memory on the server.
+  bool broadcast = false;
+  /// BCAST prefixes, e.g. {"user:"}; only with broadcast; they must not overlap.
+  std::vector<std::string> prefixes;
+  /// NOLOOP: the client's own writes do not invalidate the keys for it.
+  bool noloop = false;
+};
+
+/// What ClientTracking tells its callback.
+struct TrackingEvent {
+  /// What happened.
+  enum class Kind : std::uint8_t {
+    invalidated,  ///< `keys` may have changed (written, deleted, expired, evicted)
+    flushed,      ///< every key may have changed (FLUSHALL, FLUSHDB); bumps the epoch
+    /// The server may have stopped watching (the invalidation connection or a tracked data
+    /// connection was lost, or CLIENT TRACKING was refused, `reason` says which): everything
+    /// kept locally must go, and nothing may be kept until `on`. Bumps the epoch.
+    lost,
+    on,  ///< tracking is on again on every live connection: reads may be kept from now on
+  };
+  Kind kind = Kind::invalidated;  ///< what happened
+  std::vector<std::string> keys;  ///< the keys invalidated; `invalidated` only
+  std::uint64_t epoch = 0;        ///< ClientTracking::epoch() once this event happened
+  std::string reason;             ///< why tracking was lost; `lost` only
+};
+
+/// Server-assisted client-side caching for one RedisClient. While it exists, every pooled
+/// connection of the client is tracked (CLIENT TRACKING on REDIRECT to the tracking's own
+/// subscriber connection, as part of its handshake and again whenever that subscriber
+/// reconnects with a new id), and the callback hears of invalidations and of every moment the
+/// server may have stopped watching. Leases (RedisClient::lease()) are not tracked.
+///
+/// The epoch is how a reader knows whether a reply may be kept: read epoch() and check
+/// active() before sending a read; keep its reply only if epoch() is still the same after it
+/// came. Every `lost` and `flushed` bumps the epoch first, then calls the callback.
+///
+/// At most one ClientTracking per client at a time. The client must outlive it.
+class ClientTracking {
+ public:
+  /// Called from any thread (the client's executor or a connection's strand), one event at
+  /// a time, in order; it must not block. It may destroy the ClientTracking.
+  using Callback = std::function<void(const TrackingEvent&)>;
+
+  /// Starts tracking: opens the subscriber connection, subscribes to `__redis__:invalidate`
+  /// and tracks every pooled connection (live ones at once, the others as they connect).
+  /// Returns at once; the callback hears `on` when that is done. Throws
+  /// Error(errc::invalid_argument) for an empty callback, prefixes without broadcast, or a
+  /// client that already has a ClientTracking.
+  ClientTracking(RedisClient& client, TrackingOptions options, Callback callback);
+  /// Stops tracking: no callback runs once it has returned (unless called from the
+  /// callback, which then ends its current call normally), the live connections are sent
+  /// CLIENT TRACKING off, the subscriber connection closes.
+  ~ClientTracking();
+  ClientTracking(const ClientTracking&) = delete;             ///< not copyable
+  ClientTracking& operator=(const ClientTracking&) = delete;  ///< not assignable
+
+  /// Whether tracking is on everywhere right now: the subscriber connection is up and
+  /// subscribed, and every live pooled connection is tracked with its id. Any thread.
+  bool active() const noexcept;
+  /// The current epoch (see the class comment); any thread.
+  std::uint64_t epoch() const noexcept;
+  /// The CLIENT ID the connections redirect to now, or std::nullopt while the subscriber
+  /// connection is not ready. Any thread.
+  std::optional<std::int64_t> redirect_id() const;
+
+ private:
+  std::shared_ptr<detail::TrackingCore> core_;
+};
+
+}  // namespace asyncredis
