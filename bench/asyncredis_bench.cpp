@@ -6,10 +6,9 @@
 // It prints one line: RESULT client=asyncredis cmd=GET inflight=... ops_per_s=... p50_us=...
 // (with --json, a JSON object instead).
 //
-// --command cached-hit: a hit through cached() (the arguments' encoding, GET,
-// and the struct: a copy of the remembered one while the stored text is unchanged, else
-// decoded) of a JSON object of --value-size bytes, to compare with --command get of a value
-// that size;
+// --command cached-hit: a hit through cached() (the arguments' encoding and SHA-256, GET, and
+// the JSON decoded into the struct) of a JSON object of --value-size bytes, to compare with
+// --command get of a value that size;
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
