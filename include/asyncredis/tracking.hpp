@@ -11,11 +11,16 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
 
 namespace asyncredis {
 
@@ -89,11 +94,27 @@ class ClientTracking {
   bool active() const noexcept;
   /// The current epoch (see the class comment); any thread.
   std::uint64_t epoch() const noexcept;
+  /// Completes once every invalidation the server sent before this call has been handed to
+  /// the callback (a round trip on the invalidation connection): after another process's
+  /// write was acknowledged, then a sync(), no read kept from before that write survives.
+  /// Signature void(std::exception_ptr); the subscriber's errors while that connection is
+  /// down, errc::shutting_down once the tracking is gone.
+  template <class Token = boost::asio::deferred_t>
+  auto sync(Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [](auto handler, ClientTracking* self) {
+          self->start_sync(SyncHandler(std::move(handler)));
+        },
+        token, this);
+  }
   /// The CLIENT ID the connections redirect to now, or std::nullopt while the subscriber
   /// connection is not ready. Any thread.
   std::optional<std::int64_t> redirect_id() const;
 
  private:
+  using SyncHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  void start_sync(SyncHandler handler);
+
   std::shared_ptr<detail::TrackingCore> core_;
 };
 

@@ -1,6 +1,7 @@
 // CacheCore: option checks, the unreachable-Redis policy, TTL jitter, namespace generations,
 // and releasing the callers that wait for a computation.
 #include "cache/cache_core.hpp"
+#include "cache/near_tier.hpp"
 
 #include <algorithm>
 #include <random>
@@ -220,12 +221,14 @@ void CacheCore::invalidated(const std::string& redis_key) {
   if (it != computing_.end()) ++it->second.generation;
   // The flight goes on for the callers that joined it; whoever comes now computes afresh.
   flights.erase(flight_key_of(redis_key));
+  if (near) near->invalidate(redis_key);
 }
 
 void CacheCore::invalidated_all() {
   std::lock_guard lock(mutex);
   for (auto& [key, c] : computing_) ++c.generation;
   flights.clear();
+  if (near) near->flush();
 }
 
 double cache_random() noexcept {

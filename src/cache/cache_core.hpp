@@ -25,6 +25,8 @@
 
 namespace asyncredis::detail {
 
+class NearTier;
+
 namespace asio = boost::asio;
 
 using FlightHandler = asio::any_completion_handler<void(std::exception_ptr, CacheEntry)>;
@@ -108,6 +110,8 @@ class CacheCore : public std::enable_shared_from_this<CacheCore> {
   const Commands commands;
   const asio::any_io_executor executor;
   const CacheOptions options;
+  // The near cache; null when off. Set by the service's constructor, before any operation.
+  std::shared_ptr<NearTier> near;
 
   struct Counters {
     StripedCounter hits;  // bumped on every hit, from whichever thread completes it

@@ -2,12 +2,15 @@
 // expire) with the unreachable-Redis policy. The reads are in lookup.cpp.
 #include "asyncredis/cache/cache_service.hpp"
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/client.hpp"
 #include "asyncredis/error.hpp"
 #include "cache/cache_core.hpp"
 #include "cache/entry_codec.hpp"
+#include "cache/near_tier.hpp"
 
 namespace asyncredis {
 
@@ -18,13 +21,24 @@ using detail::CacheEntry;
 
 CacheService::CacheService(RedisClient& client, CacheOptions options)
     : CacheService(static_cast<const Commands&>(client), client.get_executor(),
-                   detail::with_default_ttl(std::move(options), client.settings())) {}
+                   detail::with_default_ttl(std::move(options), client.settings()), &client) {}
 
 CacheService::CacheService(Commands commands, asio::any_io_executor executor, CacheOptions options)
+    : CacheService(std::move(commands), std::move(executor), std::move(options), nullptr) {}
+
+CacheService::CacheService(Commands commands, asio::any_io_executor executor, CacheOptions options,
+                           RedisClient* client)
     : CacheService(
           std::make_shared<CacheCore>(std::move(commands), std::move(executor), std::move(options)),
           std::string()) {
   namespace_ = core_->options.key_namespace;
+  if (!core_->options.near_cache.enabled) return;
+  if (client == nullptr) {
+    throw Error(errc::invalid_argument,
+                "CacheOptions::near_cache: needs a service made from a RedisClient (it tracks "
+                "the client's connections), not from a command view");
+  }
+  core_->near = detail::NearTier::start(*client, core_->options);
 }
 
 CacheService::CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns)
@@ -49,7 +63,17 @@ CacheStats CacheService::stats() const noexcept {
   out.computations = c.computations.load(std::memory_order_relaxed);
   out.waits = c.waits.load(std::memory_order_relaxed);
   out.early_refreshes = c.early_refreshes.load(std::memory_order_relaxed);
+  if (core_->near) core_->near->add_to(out);
   return out;
+}
+
+void CacheService::start_near_sync(detail::NearSyncHandler handler) const {
+  if (core_->near) {
+    core_->near->sync(std::move(handler));
+    return;
+  }
+  // Completes on the handler's own executor (post's rule), the service's by default.
+  asio::post(core_->executor, asio::append(std::move(handler), std::exception_ptr()));
 }
 
 const asio::any_io_executor& CacheService::get_executor() const noexcept {
@@ -126,6 +150,8 @@ asio::awaitable<bool> CacheService::run_expire(CacheService self, std::string ke
   }
   try {
     const std::string redis = co_await redis_key(self, key);
+    // The near cache's copy may be kept longer than the new lifetime: it goes now.
+    if (core.near) core.near->invalidate(redis);
     co_return co_await core.commands.pexpire(redis, ttl, use_awaitable);
   } catch (...) {
     core.counters.errors.fetch_add(1, std::memory_order_relaxed);

@@ -14,6 +14,7 @@
 #include "asyncredis/error.hpp"
 #include "cache/cache_core.hpp"
 #include "cache/entry_codec.hpp"
+#include "cache/near_tier.hpp"
 
 namespace asyncredis {
 
@@ -54,6 +55,30 @@ void read_stored(CacheCore& core, std::optional<std::string>&& stored, double ea
     entry.refresh_due =
         detail::refresh_due(header, unix_ms_now(), early_refresh, detail::cache_random());
   }
+  if (entry.near_read && header.present) {
+    entry.near_read->refresh_delta_ms = header.delta_ms;
+    entry.near_read->refresh_expiry_ms = header.expiry_ms;
+  }
+}
+
+// A near-cache hit as the entry a GET would have given, counted; false when an early refresh
+// is drawn for it (the lookup then reads from Redis and refreshes).
+bool take_near(CacheCore& core, std::shared_ptr<const detail::NearValue> held, double early_refresh,
+               CacheEntry& entry) {
+  if (early_refresh > 0 && held->refresh_expiry_ms != 0) {
+    const detail::RefreshHeader header{true, held->refresh_delta_ms, held->refresh_expiry_ms};
+    if (detail::refresh_due(header, unix_ms_now(), early_refresh, detail::cache_random())) {
+      return false;
+    }
+  }
+  entry.kind = held->kind;
+  entry.near = std::move(held);
+  if (entry.kind == CacheEntry::Kind::not_found) {
+    core.counters.negative_hits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    core.counters.hits.add();
+  }
+  return true;
 }
 
 // A read that failed: a miss, counted, when the unreachable policy absorbs `error`; else
@@ -70,19 +95,23 @@ void absorb_or_throw(CacheCore& core, const std::exception_ptr& error, CacheEntr
 // stays where it is while the GET encodes it.
 struct CacheService::Lookup {
   CacheService service;
-  std::string key;  // as the caller named it
+  std::string key;                   // as the caller named it
+  const std::type_info* value_type;  // what the caller decodes the entry as
   GetOrSetOptions options;
   detail::Computation computation;  // none for get(): a miss completes as one
   // Flights completed before the GET: one that completes after it is read again (see fill).
   std::uint64_t flights_seen;
   detail::EntryHandler handler;
-  CacheEntry entry;  // what was found, under its key in Redis
+  CacheEntry entry;            // what was found, under its key in Redis
+  bool refresh_drawn = false;  // the near cache's value was drawn for an early refresh
 
   using Owned = std::unique_ptr<Lookup>;
   struct Answer;
+  struct AnswerWithLifetime;
   struct WithPrefix;
 
-  // The GET of entry.redis_key; the caller's cancellation slot reaches it.
+  // The near cache's value for entry.redis_key, or the GET of it; the caller's cancellation
+  // slot reaches the GET.
   static void send(Owned lookup);
 
   static void answered(Owned lookup, const std::exception_ptr& error,
@@ -99,7 +128,8 @@ struct CacheService::Lookup {
       complete(std::move(lookup), std::current_exception());
       return;
     }
-    const CacheEntry& entry = lookup->entry;
+    CacheEntry& entry = lookup->entry;
+    if (lookup->refresh_drawn && entry.kind == CacheEntry::Kind::value) entry.refresh_due = true;
     const bool due = entry.kind == CacheEntry::Kind::miss || entry.refresh_due;
     if (due && lookup->computation.compute.valid()) {
       fill(std::move(lookup));
@@ -148,6 +178,31 @@ struct CacheService::Lookup::Answer {
   }
 };
 
+// GET and PTTL's outcome, for a read the near cache may keep: the value, and how long it may
+// be kept.
+struct CacheService::Lookup::AnswerWithLifetime {
+  Owned lookup;
+  void operator()(std::exception_ptr error, std::vector<Reply> replies) {
+    if (!error && replies.size() != 2) {
+      error = std::make_exception_ptr(Error(
+          errc::protocol_error, "cache: GET+PTTL: " + std::to_string(replies.size()) + " replies"));
+    }
+    if (error) {
+      answered(std::move(lookup), error, std::nullopt);
+      return;
+    }
+    if (replies[0].is_error()) {
+      answered(std::move(lookup), detail::server_error_of(replies[0]), std::nullopt);
+      return;
+    }
+    detail::NearRead& read = *lookup->entry.near_read;
+    if (replies[1].is_integer()) read.tier->set_lifetime(read, replies[1].integer());
+    std::optional<std::string> stored;
+    if (!replies[0].is_nil()) stored = std::move(replies[0]).str();
+    answered(std::move(lookup), nullptr, std::move(stored));
+  }
+};
+
 // The namespace's step: with the common prefix of its keys known, the same GET as without a
 // namespace.
 struct CacheService::Lookup::WithPrefix {
@@ -164,19 +219,38 @@ struct CacheService::Lookup::WithPrefix {
 };
 
 void CacheService::Lookup::send(Owned lookup) {
-  const Commands& commands = lookup->service.core_->commands;
+  CacheCore& core = *lookup->service.core_;
   auto slot = asio::get_associated_cancellation_slot(lookup->handler);
   // The key is on the heap with the lookup: moving the pointer into the handler leaves it be.
   const std::string& redis_key = lookup->entry.redis_key;
-  commands.get(redis_key, asio::bind_cancellation_slot(slot, Answer{std::move(lookup)}));
+  if (core.near) {
+    if (auto held = core.near->find(redis_key, *lookup->value_type)) {
+      if (take_near(core, std::move(held), lookup->options.early_refresh, lookup->entry)) {
+        complete(std::move(lookup), nullptr);
+        return;
+      }
+      lookup->refresh_drawn = true;
+    }
+    // Marked pending before the GET goes: an invalidation that overtakes its reply is seen.
+    lookup->entry.near_read = core.near->begin_read(redis_key);
+    if (lookup->entry.near_read) {
+      Pipeline reads;
+      reads.add("GET", redis_key).add("PTTL", redis_key);
+      core.commands.execute(
+          reads, asio::bind_cancellation_slot(slot, AnswerWithLifetime{std::move(lookup)}));
+      return;
+    }
+  }
+  core.commands.get(redis_key, asio::bind_cancellation_slot(slot, Answer{std::move(lookup)}));
 }
 
-void CacheService::start_lookup(std::string key, const GetOrSetOptions& options,
-                                detail::Computation computation,
+void CacheService::start_lookup(std::string key, const std::type_info& value_type,
+                                const GetOrSetOptions& options, detail::Computation computation,
                                 detail::EntryHandler handler) const {
   const std::uint64_t flights_seen = core_->flights_completed.load(std::memory_order_acquire);
-  Lookup::Owned lookup(new Lookup{*this, std::move(key), options, std::move(computation),
-                                  flights_seen, std::move(handler), CacheEntry{}});
+  Lookup::Owned lookup(new Lookup{*this, std::move(key), &value_type, options,
+                                  std::move(computation), flights_seen, std::move(handler),
+                                  CacheEntry{}});
   if (namespace_.empty()) {
     lookup->entry.redis_key = core_->options.key_prefix + lookup->key;
     Lookup::send(std::move(lookup));

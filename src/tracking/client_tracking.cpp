@@ -26,6 +26,10 @@ std::uint64_t ClientTracking::epoch() const noexcept {
   return core_->epoch();
 }
 
+void ClientTracking::start_sync(SyncHandler handler) {
+  core_->sync(std::move(handler));
+}
+
 std::optional<std::int64_t> ClientTracking::redirect_id() const {
   return core_->redirect_id();
 }

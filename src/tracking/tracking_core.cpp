@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/post.hpp>
+
 #include "asyncredis/command.hpp"
 #include "asyncredis/error.hpp"
 #include "client/client_core.hpp"
@@ -72,6 +75,11 @@ void TrackingCore::stop() {
   {
     std::lock_guard events(events_mutex_);
     stopped_ = true;
+    for (SyncWaiter& waiter : sync_waiters_) {
+      complete_sync(std::move(waiter.handler),
+                    std::make_exception_ptr(Error(errc::shutting_down, "ClientTracking: stopped")));
+    }
+    sync_waiters_.clear();
   }
   client_.tracking_slot().set(nullptr);
   {
@@ -171,11 +179,62 @@ void TrackingCore::receive() {
       });
 }
 
+void TrackingCore::sync(SyncHandler handler) {
+  {
+    std::lock_guard guard(events_mutex_);
+    if (stopped_) {
+      complete_sync(std::move(handler),
+                    std::make_exception_ptr(Error(errc::shutting_down, "ClientTracking: stopped")));
+      return;
+    }
+  }
+  // SUBSCRIBE to the channel it is on already: its reply comes after every invalidation the
+  // server sent before it, on the same connection.
+  std::vector<std::string> channel{std::string(invalidation_channel)};
+  subscriber_->change(
+      SubscriberCore::Kind::channel, true, std::move(channel),
+      [weak = weak_from_this(), handler = std::move(handler)](std::exception_ptr error) mutable {
+        auto self = weak.lock();
+        if (!self) return;
+        std::lock_guard guard(self->events_mutex_);
+        if (error || self->stopped_) {
+          if (!error) {
+            error = std::make_exception_ptr(Error(errc::shutting_down, "ClientTracking: stopped"));
+          }
+          self->complete_sync(std::move(handler), error);
+          return;
+        }
+        self->sync_waiters_.push_back(
+            SyncWaiter{self->subscriber_->stats().received, std::move(handler)});
+        self->complete_syncs();
+      });
+}
+
+void TrackingCore::complete_syncs() {
+  auto ready = [this](const SyncWaiter& waiter) { return waiter.received <= taken_; };
+  for (SyncWaiter& waiter : sync_waiters_) {
+    if (ready(waiter)) complete_sync(std::move(waiter.handler), nullptr);
+  }
+  std::erase_if(sync_waiters_, ready);
+}
+
+void TrackingCore::complete_sync(SyncHandler handler, std::exception_ptr error) {
+  // Completes on the handler's own executor (post's rule), the client's by default.
+  boost::asio::post(retry_timer_.get_executor(),
+                    boost::asio::append(std::move(handler), std::move(error)));
+}
+
 void TrackingCore::on_message(const Message& message) {
   Events events;
   std::vector<std::shared_ptr<Connection>> none;
   std::lock_guard guard(events_mutex_);
   if (stopped_) return;
+  taken_ += message.dropped + (message.kind == Message::Kind::resubscribed ? 0 : 1);
+  if (message.dropped > 0) {
+    // Invalidations were dropped (the buffer was full): any key may have changed.
+    const std::uint64_t epoch = epoch_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    events.push_back(event_of(TrackingEvent::Kind::flushed, epoch));
+  }
   if (message.kind == Message::Kind::invalidated) {
     TrackingEvent event = event_of(TrackingEvent::Kind::invalidated, epoch());
     event.keys = message.keys;
@@ -185,6 +244,7 @@ void TrackingCore::on_message(const Message& message) {
     events.push_back(event_of(TrackingEvent::Kind::flushed, epoch));
   }
   deliver(events, none);
+  complete_syncs();
 }
 
 // ---- the data connections

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "asyncredis/subscriber.hpp"
@@ -47,6 +48,10 @@ class TrackingCore final : public TrackingHook, public std::enable_shared_from_t
   void stop();
 
   bool active() const noexcept { return active_.load(std::memory_order_acquire); }
+  // ClientTracking::sync: a SUBSCRIBE round trip on the invalidation connection, then a wait
+  // until every message received before its reply has been handed to the callback.
+  using SyncHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+  void sync(SyncHandler handler);
   std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
   std::optional<std::int64_t> redirect_id() const;
 
@@ -84,6 +89,17 @@ class TrackingCore final : public TrackingHook, public std::enable_shared_from_t
 
   std::recursive_mutex events_mutex_;
   bool stopped_ = false;  // under events_mutex_
+  // Messages handed over so far (dropped ones included): what sync() waits for.
+  std::uint64_t taken_ = 0;  // under events_mutex_
+  struct SyncWaiter {
+    std::uint64_t received;  // the subscriber's count when the round trip came back
+    SyncHandler handler;
+  };
+  std::vector<SyncWaiter> sync_waiters_;  // under events_mutex_
+
+  // Under events_mutex_: completes the sync() calls whose messages were all handed over.
+  void complete_syncs();
+  void complete_sync(SyncHandler handler, std::exception_ptr error);
 
   mutable std::mutex state_mutex_;
   std::optional<std::int64_t> redirect_id_;  // the subscriber is ready, with this id

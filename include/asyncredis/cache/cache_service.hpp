@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,11 @@ class Cached;
 /// would defeat this is Redis's clock going back, e.g. a fail-over to a replica whose clock is
 /// behind, at the moment the counter is lost.)
 ///
+/// With options.near_cache on, get(), get_or_set() and cached() first look in this process:
+/// a value read before, decoded as the same T, is returned without a round trip for as long as
+/// Redis has not said its key changed (see NearCacheOptions). Writes through the service
+/// (set, del, expire, delete_pattern) drop the local copy at once; mget() reads Redis.
+///
 /// Every operation is an Asio asynchronous operation taking any completion token (deferred when
 /// omitted; pass asio::use_awaitable in coroutines), with signature void(std::exception_ptr, R);
 /// it may be started from any thread. Failures are asyncredis::Error: the client's errors
@@ -78,9 +84,12 @@ class CacheService {
   /// Entries without a TTL of their own live options.default_ttl, or when that is 0 the
   /// client's settings().default_ttl. Throws Error(errc::invalid_argument) naming the option
   /// for a negative default_ttl, a negative_ttl <= 0, a jitter outside [0, 1), a negative
-  /// generation_refresh, or scan_count/unlink_batch 0.
+  /// generation_refresh, or scan_count/unlink_batch 0; for a near cache with a bound of 0, a
+  /// max_ttl <= 0, or on a client that has a ClientTracking already (one near-cached service
+  /// per client: share it, its copies and namespace views share the near cache).
   explicit CacheService(RedisClient& client, CacheOptions options = {});
   /// Over any command surface (client.with(...), a Lease); `executor` runs the operations.
+  /// Without a near cache: options.near_cache.enabled is Error(errc::invalid_argument).
   CacheService(Commands commands, boost::asio::any_io_executor executor, CacheOptions options = {});
 
   /// The same service with its keys in namespace `ns` (replacing the current one; "" for none).
@@ -103,7 +112,7 @@ class CacheService {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key) {
           auto decoding = self.template decoding<R, true>(std::move(handler));
-          self.start_lookup(std::move(key), GetOrSetOptions{}, detail::Computation{},
+          self.start_lookup(std::move(key), typeid(T), GetOrSetOptions{}, detail::Computation{},
                             std::move(decoding));
         },
         token, *this, std::string(key));
@@ -210,7 +219,8 @@ class CacheService {
               detail::cache_compute<R>(std::move(compute), std::move(keep)),
               boost::asio::get_associated_executor(handler, self.get_executor())};
           auto decoding = self.template decoding<R, false>(std::move(handler));
-          self.start_lookup(std::move(key), options, std::move(computation), std::move(decoding));
+          self.start_lookup(std::move(key), typeid(R), options, std::move(computation),
+                            std::move(decoding));
         },
         token, *this, std::string(key), options, std::move(compute), std::move(keep));
   }
@@ -221,6 +231,19 @@ class CacheService {
     GetOrSetOptions options;
     options.ttl = ttl;
     return get_or_set<T>(key, options, std::move(compute), std::forward<Token>(token));
+  }
+
+  /// Completes once every invalidation Redis sent before this call has reached the near
+  /// cache: when another process says its write was acknowledged, a read after this never
+  /// returns what the write replaced. At once without a near cache. Signature
+  /// void(std::exception_ptr); the client's errors while the invalidation connection is down.
+  template <class Token = boost::asio::deferred_t>
+  auto sync_near_cache(Token&& token = {}) const {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [](auto handler, const CacheService& self) {
+          self.start_near_sync(detail::NearSyncHandler(std::move(handler)));
+        },
+        token, *this);
   }
 
   /// Removes every key of this service (prefix and namespace applied) matching the glob
@@ -254,6 +277,9 @@ class CacheService {
   friend class Cached;
 
   CacheService(std::shared_ptr<detail::CacheCore> core, std::string ns);
+  // `client`: where the near cache tracks connections; null for a command view.
+  CacheService(Commands commands, boost::asio::any_io_executor executor, CacheOptions options,
+               RedisClient* client);
 
   template <class T>
   static detail::Computed encode(const T& value) {
@@ -298,13 +324,16 @@ class CacheService {
   }
 
   // The one lookup of get, get_or_set and cached() (src/cache/lookup.cpp): builds the key in
-  // Redis (a namespace's generation is one step before), GETs it through the public commands
-  // and completes `handler` with the entry. A miss, or a value drawn for early refresh, with a
+  // Redis (a namespace's generation is one step before), asks the near cache for a value
+  // decoded as `value_type`, else GETs it through the public commands, and completes `handler`
+  // with the entry. A miss, or a value drawn for early refresh, with a
   // computation goes through the single-flight fill first. Redis errors are absorbed as misses
   // when the policy says so.
-  void start_lookup(std::string key, const GetOrSetOptions& options,
-                    detail::Computation computation, detail::EntryHandler handler) const;
+  void start_lookup(std::string key, const std::type_info& value_type,
+                    const GetOrSetOptions& options, detail::Computation computation,
+                    detail::EntryHandler handler) const;
   struct Lookup;  // one lookup in progress (src/cache/lookup.cpp)
+  void start_near_sync(detail::NearSyncHandler handler) const;
 
   template <class T>
   static boost::asio::awaitable<std::vector<std::optional<T>>> run_mget(

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -24,15 +26,49 @@
 
 namespace asyncredis::detail {
 
+enum class CacheEntryKind : std::uint8_t { miss, value, not_found };
+
+// A value the near cache keeps, decoded: what it was decoded as, then (NearValueOf<T>) the
+// value. Read back only as the same type.
+struct NearValue {
+  const std::type_info* type = nullptr;
+  CacheEntryKind kind = CacheEntryKind::value;
+  // The early-refresh header stored with the value, if any (0: none).
+  std::int64_t refresh_delta_ms = 0;
+  std::int64_t refresh_expiry_ms = 0;
+};
+template <class T>
+struct NearValueOf : NearValue {
+  T value;
+};
+
+// A read whose reply the near cache may keep (src/cache/near_tier.cpp): given up when the
+// last reference goes, unless the decoded value was kept first.
+struct NearRead;
+
 // One cache entry as read from Redis, or as computed.
 struct CacheEntry {
-  enum class Kind : std::uint8_t { miss, value, not_found };
+  using Kind = CacheEntryKind;
   Kind kind = Kind::miss;
-  std::string json;          // Kind::value: the JSON text
+  std::string json;          // Kind::value: the JSON text (empty when `near` holds the value)
   std::string redis_key;     // the key in Redis (prefix and namespace applied); empty if unknown
   bool unavailable = false;  // a miss because Redis was unreachable (treat_as_miss): no write
   bool refresh_due = false;  // a value whose early refresh (XFetch) was drawn
+  std::shared_ptr<const NearValue> near;  // a near-cache hit: the value, decoded already
+  std::shared_ptr<NearRead> near_read;    // a read from Redis the near cache may keep
 };
+
+// How CacheService::sync_near_cache completes.
+using NearSyncHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
+
+// Keeps `value` (decoded from `entry`) in the near cache if the entry's read may be kept
+// (src/cache/near_tier.cpp).
+void near_keep(const CacheEntry& entry, std::shared_ptr<NearValue> value);
+
+// The entry as a T: from the near cache when it holds a T, else decoded from its JSON text and
+// offered to the near cache. errc::decode_error naming `key` when it is not a T.
+template <class T>
+T cache_value_as(const CacheEntry& entry, std::string_view key);
 
 // How a lookup completes (src/cache/lookup.cpp): the public templates wrap the caller's
 // handler in one of these, converting the entry to the caller's type.
@@ -72,12 +108,12 @@ std::string cache_dump(const nlohmann::json& value);
 nlohmann::json cache_parse(const CacheEntry& entry, std::string_view key);
 [[noreturn]] void cache_decode_error(std::string_view key, std::string_view what);
 
-// The entry as a T; errc::decode_error naming `key` when it is not one.
+// The entry as a T from its JSON text; errc::decode_error naming `key` when it is not one.
 template <class T>
-T cache_value_as(const CacheEntry& entry, std::string_view key) {
+T cache_decode_json(const CacheEntry& entry, std::string_view key) {
   if constexpr (IsOptional<T>::value) {
     if (entry.kind == CacheEntry::Kind::not_found) return T(std::nullopt);
-    return T(cache_value_as<typename T::value_type>(entry, key));
+    return T(cache_decode_json<typename T::value_type>(entry, key));
   } else {
     if (entry.kind != CacheEntry::Kind::value) {
       cache_decode_error(key, "holds a cached \"not found\"; read it as a std::optional");
@@ -93,6 +129,22 @@ T cache_value_as(const CacheEntry& entry, std::string_view key) {
       }
     }
   }
+}
+
+template <class T>
+T cache_value_as(const CacheEntry& entry, std::string_view key) {
+  if (entry.near && *entry.near->type == typeid(T)) {
+    return static_cast<const NearValueOf<T>&>(*entry.near).value;
+  }
+  T value = cache_decode_json<T>(entry, key);
+  if (entry.near_read) {
+    auto kept = std::make_shared<NearValueOf<T>>();
+    kept->type = &typeid(T);
+    kept->kind = entry.kind;
+    kept->value = value;
+    near_keep(entry, std::move(kept));
+  }
+  return value;
 }
 
 // A lookup's result as std::optional<T>: std::nullopt for a miss.
