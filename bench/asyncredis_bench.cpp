@@ -9,6 +9,10 @@
 // --command cached-hit: a hit through cached() (the arguments' encoding and SHA-256, GET, and
 // the JSON decoded into the struct) of a JSON object of --value-size bytes, to compare with
 // --command get of a value that size;
+// --command near-hit: the same call answered by the near cache (CacheOptions::near_cache): no
+// round trip, the decoded struct copied out;
+// --command near-staleness: a writer's SET of a key held by the near cache, --requests times:
+// the time from its acknowledgement to the near cache dropping the key (p50/p99);
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
@@ -67,14 +71,16 @@ constexpr std::string_view cached_prefix = "bench:user";
 constexpr std::int64_t cached_argument = 42;
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "asyncredis-bench: " << problem << "\n"
-            << "usage: asyncredis-bench [--url URL]\n"
-            << "         [--command get|set|cached-hit|key-build|outage|pubsub] [--requests N]\n"
-            << "         [--duration S]\n"
-            << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
-            << "         [--json] [--tolerate-errors] [--cached-key] [--observer none|histograms]\n"
-            << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
-            << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
+  std::cerr
+      << "asyncredis-bench: " << problem << "\n"
+      << "usage: asyncredis-bench [--url URL]\n"
+      << "         [--command get|set|cached-hit|near-hit|near-staleness|key-build|outage|pubsub] "
+         "[--requests N]\n"
+      << "         [--duration S]\n"
+      << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
+      << "         [--json] [--tolerate-errors] [--cached-key] [--observer none|histograms]\n"
+      << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
+      << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
   std::exit(2);
 }
 
@@ -133,9 +139,10 @@ Options parse(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
-      o.command != "key-build" && o.command != "outage" && o.command != "pubsub")
+      o.command != "near-hit" && o.command != "near-staleness" && o.command != "key-build" &&
+      o.command != "outage" && o.command != "pubsub")
     usage("--command: '" + o.command +
-          "' is not get, set, cached-hit, key-build, outage or pubsub");
+          "' is not get, set, cached-hit, near-hit, near-staleness, key-build, outage or pubsub");
   if (o.sync && o.command != "get" && o.command != "set") usage("--sync: --command get or set");
   if (o.threads > 256) usage("--threads: at most 256");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
@@ -187,8 +194,9 @@ class Load {
     for (long i = 0; i < window; ++i) issue();
   }
 
-  // cached-hit reads through this memoizer.
-  void use(CachedLookup lookup) { lookup_.emplace(std::move(lookup)); }
+  // cached-hit and near-hit read through this memoizer; std::nullopt lets go of it (and of
+  // its service) once the load is over.
+  void use(std::optional<CachedLookup> lookup) { lookup_ = std::move(lookup); }
 
   bool finished() const { return completed_ == options_.requests; }
   const std::string& key() const { return key_; }
@@ -313,15 +321,47 @@ int main(int argc, char** argv) {
   asyncredis::RedisClient& client = *made;
   // io.run() (not a run_one() loop), as a service would: Asio's per-thread cache of handler
   // memory lives for one run() call, so a run_one() loop would allocate on every operation.
-  auto stop = [&] { client.disconnect([](std::exception_ptr) {}); };
-  Load load(client, options, stop);
-  std::string failure;
   std::optional<asyncredis::CacheService> cache;
-  if (options.command == "cached-hit") {
-    cache.emplace(client);
-    load.use(asyncredis::cached(*cache, std::string(cached_prefix), std::chrono::hours(1),
-                                BenchUserLookup{static_cast<std::size_t>(options.value_size)}));
+  std::optional<CachedLookup> lookup;
+  // The near cache's tracking keeps a connection of its own (and the io_context busy) until
+  // the service is gone.
+  std::optional<asyncredis::CacheStats> cache_stats;  // as they were when the load ended
+  Load* running = nullptr;
+  auto stop = [&] {
+    if (cache) cache_stats = cache->stats();
+    if (running != nullptr) running->use(std::nullopt);
+    lookup.reset();
+    cache.reset();
+    client.disconnect([](std::exception_ptr) {});
+  };
+  Load load(client, options, stop);
+  running = &load;
+  std::string failure;
+  const bool through_cache = options.command == "cached-hit" || options.command == "near-hit";
+  if (through_cache) {
+    asyncredis::CacheOptions cache_options;
+    cache_options.near_cache.enabled = options.command == "near-hit";
+    cache.emplace(client, cache_options);
+    lookup.emplace(
+        asyncredis::cached(*cache, std::string(cached_prefix), std::chrono::hours(1),
+                           BenchUserLookup{static_cast<std::size_t>(options.value_size)}));
+    load.use(*lookup);
   }
+  // near-hit: read until the near cache answers (tracking on, the entry kept), then measure.
+  std::function<void()> warm_then_start = [&] {
+    if (options.command != "near-hit" || cache->stats().near_hits > 0) {
+      load.start();
+      return;
+    }
+    (*lookup)(cached_argument, [&](std::exception_ptr error, BenchUser) {
+      if (error) {
+        failure = asyncredis::error_message_of(error);
+        stop();
+        return;
+      }
+      warm_then_start();
+    });
+  };
   client.connect([&](std::exception_ptr error) {
     if (error) {
       failure = asyncredis::error_message_of(error);
@@ -335,7 +375,7 @@ int main(int argc, char** argv) {
         stop();
         return;
       }
-      if (options.command != "cached-hit") {
+      if (!through_cache) {
         load.start();
         return;
       }
@@ -352,7 +392,7 @@ int main(int argc, char** argv) {
                                                  stop();
                                                  return;
                                                }
-                                               load.start();
+                                               warm_then_start();
                                              });
                  });
     });
@@ -369,6 +409,7 @@ int main(int argc, char** argv) {
   const double ops = static_cast<double>(options.requests) / secs;
   std::string cmd = options.command == "get"          ? "GET"
                     : options.command == "cached-hit" ? "CACHED-HIT"
+                    : options.command == "near-hit"   ? "NEAR-HIT"
                                                       : "SET";
   if (options.json) {
     nlohmann::json out = {{"client", "asyncredis"},
@@ -398,10 +439,12 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(h.count));
       }
     }
-    if (cache) {  // every measured call must have been a hit
-      const asyncredis::CacheStats stats = cache->stats();
-      std::printf("cache hits=%llu misses=%llu\n", static_cast<unsigned long long>(stats.hits),
-                  static_cast<unsigned long long>(stats.misses));
+    if (cache_stats) {  // every measured call must have been a hit
+      const asyncredis::CacheStats& stats = *cache_stats;
+      std::printf("cache hits=%llu misses=%llu near_hits=%llu\n",
+                  static_cast<unsigned long long>(stats.hits),
+                  static_cast<unsigned long long>(stats.misses),
+                  static_cast<unsigned long long>(stats.near_hits));
     }
   }
   return 0;

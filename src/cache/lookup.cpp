@@ -8,6 +8,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/cache/cache_service.hpp"
@@ -140,12 +141,19 @@ struct CacheService::Lookup {
 
   // Completes the caller with the entry on its own executor (the service's for a handler
   // without one): directly when this thread runs it, as it does in the usual GET completion.
-  static void complete(Owned lookup, std::exception_ptr error) {
+  // `in_initiation`: still inside the caller's call (a near-cache hit), where completing
+  // inline would break Asio's rule and recurse without bound in a caller that starts its next
+  // call from the handler: posted instead.
+  static void complete(Owned lookup, std::exception_ptr error, bool in_initiation = false) {
     const asio::any_io_executor executor = lookup->service.core_->executor;
     auto completion =
         asio::append(std::move(lookup->handler), std::move(error), std::move(lookup->entry));
     lookup.reset();
-    asio::dispatch(executor, std::move(completion));
+    if (in_initiation) {
+      asio::post(executor, std::move(completion));
+    } else {
+      asio::dispatch(executor, std::move(completion));
+    }
   }
 
   // Runs the fill in a coroutine that completes the caller, on the caller's executor: the
@@ -226,7 +234,7 @@ void CacheService::Lookup::send(Owned lookup) {
   if (core.near) {
     if (auto held = core.near->find(redis_key, *lookup->value_type)) {
       if (take_near(core, std::move(held), lookup->options.early_refresh, lookup->entry)) {
-        complete(std::move(lookup), nullptr);
+        complete(std::move(lookup), nullptr, true);
         return;
       }
       lookup->refresh_drawn = true;
