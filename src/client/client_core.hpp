@@ -24,6 +24,8 @@
 namespace asyncredis::detail {
 
 class ClientCore;
+class SentinelResolver;
+class SentinelWatcher;
 
 // One leased connection; gives it back to its pool when destroyed.
 class LeaseCore final : public RequestSink {
@@ -97,6 +99,9 @@ class ClientCore final : public RequestSink {
   // Built once from settings_.tls_options (null without TLS) and shared by every connection,
   // leases included: certificates are read at construction, not on each connect.
   std::shared_ptr<TlsContext> tls_;
+  // Over Sentinel (null otherwise): where connections go, and who tells them to move.
+  std::shared_ptr<SentinelResolver> sentinel_;
+  std::shared_ptr<SentinelWatcher> watcher_;
   std::vector<std::shared_ptr<Connection>> connections_;  // fixed at construction
   std::atomic<State> state_{State::idle};
   std::atomic<std::size_t> next_{0};

@@ -51,6 +51,7 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
       number_(std::to_string(connections_made.fetch_add(1, std::memory_order_relaxed) + 1)),
       role_(role),
       listener_(std::move(listener)),
+      spread_(seed),
       completer_(executor),
       strand_(asio::make_strand(executor)),
       transport_(strand_, settings_, std::move(tls)),

@@ -1,0 +1,40 @@
+// Connection over Sentinel: where to connect, and when to move (see connection.hpp).
+#include <boost/asio/dispatch.hpp>
+
+#include "net/connection.hpp"
+#include "sentinel/sentinel_resolver.hpp"
+
+namespace asyncredis::detail {
+
+asio::awaitable<std::exception_ptr> Connection::resolve_target() {
+  std::exception_ptr failure;
+  try {
+    // Each attempt of a replica connection may land on another replica: a dead one is left.
+    const NodeAddress target = co_await sentinel_->resolve(strand_, spread_++);
+    transport_.retarget(target.host, target.port);
+  } catch (const Error&) {
+    failure = std::current_exception();
+  }
+  co_return failure;
+}
+
+bool Connection::is_readonly(const Completion& done) const {
+  const auto readonly = [](const Reply& r) {
+    return r.is_error() && r.str().starts_with("READONLY");
+  };
+  if (readonly(done.reply)) return true;
+  if (!done.reply.is_array()) return false;
+  for (const Reply& r : done.reply.elements()) {
+    if (readonly(r)) return true;
+  }
+  return false;
+}
+
+void Connection::relocate(const std::string& why, const std::string& node, bool only_there) {
+  asio::dispatch(strand_, [self = shared_from_this(), why, node, only_there] {
+    if (self->state_ != State::up || (self->node() == node) != only_there) return;
+    self->lose(self->error(errc::connection_lost, why));
+  });
+}
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,120 @@
+#include "sentinel/sentinel_watcher.hpp"
+
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asyncredis/command.hpp"
+#include "asyncredis/error.hpp"
+#include "sentinel/sentinel_link.hpp"
+
+namespace asyncredis::detail {
+
+namespace {
+
+// After every sentinel failed in a row: how long before trying them again.
+constexpr std::chrono::milliseconds kPauseAfterAllFailed{500};
+
+std::vector<std::string> words(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string word; in >> word;) out.push_back(std::move(word));
+  return out;
+}
+
+}  // namespace
+
+SentinelWatcher::SentinelWatcher(asio::any_io_executor executor,
+                                 std::shared_ptr<SentinelResolver> resolver,
+                                 std::vector<std::weak_ptr<Connection>> connections)
+    : strand_(asio::make_strand(executor)),
+      resolver_(std::move(resolver)),
+      connections_(std::move(connections)),
+      pause_(strand_) {}
+
+void SentinelWatcher::start() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->running_) return;
+    self->running_ = true;
+    const std::uint64_t run_id = ++self->run_id_;
+    asio::co_spawn(self->strand_, self->run(run_id), [](std::exception_ptr) {});
+  });
+}
+
+void SentinelWatcher::stop() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->running_ = false;
+    ++self->run_id_;
+    self->pause_.cancel();
+    if (self->link_ != nullptr) self->link_->close();
+  });
+}
+
+asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id) {
+  auto self = shared_from_this();
+  const SentinelSettings& sentinel = resolver_->sentinel();
+  std::string subscribe;
+  std::size_t channels = 1;
+  if (sentinel.replicas) {
+    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+sdown");
+    channels = 2;
+  } else {
+    encode_command(subscribe, "SUBSCRIBE", "+switch-master");
+  }
+  std::size_t failed_in_a_row = 0;
+  for (std::size_t i = 0; run_id == run_id_; i = (i + 1) % resolver_->size()) {
+    SentinelLink link(strand_, resolver_->node(i), resolver_->tls());
+    link_ = &link;
+    try {
+      co_await link.open(subscribe, channels);
+      failed_in_a_row = 0;
+      while (run_id == run_id_) {
+        const Reply message = co_await link.next();
+        const auto& parts = message.elements();
+        if (message.is_array() && parts.size() == 3 && parts[0].str() == "message") {
+          on_message(parts[1].str(), parts[2].str());
+        }
+      }
+    } catch (const std::exception&) {
+      ++failed_in_a_row;
+    }
+    link_ = nullptr;
+    if (run_id != run_id_) break;
+    if (failed_in_a_row >= resolver_->size()) {
+      failed_in_a_row = 0;
+      pause_.expires_after(kPauseAfterAllFailed);
+      co_await pause_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+void SentinelWatcher::on_message(const std::string& channel, const std::string& payload) {
+  const std::string& master = resolver_->sentinel().master_name;
+  const std::vector<std::string> w = words(payload);
+  if (channel == "+switch-master") {
+    // <name> <old ip> <old port> <new ip> <new port>
+    if (w.size() != 5 || w[0] != master) return;
+    const std::string moved_to =
+        describe(NodeAddress{w[3], static_cast<std::uint16_t>(std::stoi(w[4]))});
+    const std::string why = "Sentinel: master '" + master + "' moved to " + moved_to;
+    // Replica connections all move: one of their replicas may be the new master now.
+    relocate(why, resolver_->sentinel().replicas ? std::string() : moved_to, false);
+  } else if (channel == "+sdown") {
+    // slave <ip:port> <ip> <port> @ <master> <ip> <port>
+    if (w.size() < 6 || w[0] != "slave" || w[4] != "@" || w[5] != master) return;
+    const std::string node =
+        describe(NodeAddress{w[2], static_cast<std::uint16_t>(std::stoi(w[3]))});
+    relocate("Sentinel: replica " + node + " is down", node, true);
+  }
+}
+
+void SentinelWatcher::relocate(const std::string& why, const std::string& node, bool only_there) {
+  for (const auto& weak : connections_) {
+    if (auto connection = weak.lock()) connection->relocate(why, node, only_there);
+  }
+}
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,48 @@
+// Listens to a sentinel for the news that moves a client's connections: +switch-master (the
+// master moved: every connection not already on the new master is dropped and reconnects
+// through the sentinels) and, for a replica client, +sdown of a replica (its connections
+// move to another). Keeps one sentinel connection, trying the next sentinel when it breaks.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "net/connection.hpp"
+#include "sentinel/sentinel_resolver.hpp"
+
+namespace asyncredis::detail {
+
+class SentinelLink;
+
+class SentinelWatcher : public std::enable_shared_from_this<SentinelWatcher> {
+ public:
+  // `connections`: the pool's, told to move (held weakly).
+  SentinelWatcher(asio::any_io_executor executor, std::shared_ptr<SentinelResolver> resolver,
+                  std::vector<std::weak_ptr<Connection>> connections);
+
+  // Starts listening (again after stop()); a no-op while it listens. Any thread.
+  void start();
+  // Stops listening and closes the sentinel connection. Any thread.
+  void stop();
+
+ private:
+  asio::awaitable<void> run(std::uint64_t run_id);
+  // One message from a sentinel's channel.
+  void on_message(const std::string& channel, const std::string& payload);
+  void relocate(const std::string& why, const std::string& node, bool only_there);
+
+  Strand strand_;
+  std::shared_ptr<SentinelResolver> resolver_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+  asio::steady_timer pause_;
+  SentinelLink* link_ = nullptr;  // the open one, while run() listens (strand only)
+  bool running_ = false;
+  std::uint64_t run_id_ = 0;
+};
+
+}  // namespace asyncredis::detail
