@@ -33,7 +33,8 @@ struct SentinelSettings {
   bool tls = false;                        ///< talk to the sentinels over TLS (tls_options)
   TlsSettings tls_options;                 ///< used when tls is on
   /// Connect to the replicas instead of the master (read-only clients): each connection takes
-  /// one healthy replica (not down, link to the master up), spread over them.
+  /// one healthy replica (one the sentinels do not see down), spread over them; the reads may
+  /// lag behind the master (replication is asynchronous). A write fails with -READONLY.
   bool replicas = false;
 
   /// Whether Sentinel is in use (there are sentinels to ask).

@@ -120,7 +120,7 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
   bool first = true;
   while (state_ != State::stopped && run_id == run_id_) {
     state_ = State::connecting;
-    std::exception_ptr failure = co_await connect_once();
+    std::exception_ptr failure = co_await connect_attempt();
     if (state_ == State::stopped || run_id != run_id_) break;
     const bool was_first = first;
     if (first && first_attempt_) {

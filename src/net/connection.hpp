@@ -162,8 +162,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // errc::not_connected.
   asio::awaitable<std::exception_ptr> connect_once();
   asio::awaitable<void> handshake();
-  // Over Sentinel, points the transport at the address the sentinels give; null on success
-  // (connection_sentinel.cpp).
+  // connect_once(); over Sentinel, when the node is not in the role the sentinels gave it (a
+  // demoted master they have not converted yet, listed as a replica), the next one they name
+  // is tried at once (connection_sentinel.cpp).
+  asio::awaitable<std::exception_ptr> connect_attempt();
+  // Over Sentinel, points the transport at the address the sentinels give; null on success.
   asio::awaitable<std::exception_ptr> resolve_target();
   // Whether `done` carries a -READONLY reply (from a master demoted under us).
   bool is_readonly(const Completion& done) const;

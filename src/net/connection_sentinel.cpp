@@ -6,6 +6,20 @@
 
 namespace asyncredis::detail {
 
+asio::awaitable<std::exception_ptr> Connection::connect_attempt() {
+  std::exception_ptr failure = co_await connect_once();
+  const auto wrong_role = [&] {
+    return failure && error_message_of(failure).find("handshake ROLE") != std::string::npos;
+  };
+  // Bounded: the sentinels may name only the wrong node for a while.
+  for (std::size_t tries = 1;
+       sentinel_ && wrong_role() && tries < sentinel_->size() + 1 && state_ == State::connecting;
+       ++tries) {
+    failure = co_await connect_once();
+  }
+  co_return failure;
+}
+
 asio::awaitable<std::exception_ptr> Connection::resolve_target() {
   std::exception_ptr failure;
   try {

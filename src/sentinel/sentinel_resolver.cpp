@@ -22,28 +22,27 @@ std::optional<NodeAddress> address_of(const std::string& host, const std::string
 }
 
 // Sorts a replica as SENTINEL replicas describes it (flat field/value pairs) into `out`:
-// healthy (not down, its link to the master up), lagging (not down, but the sentinel last saw
-// its link down: it serves older data; a sentinel refreshes this only every 10 s, so a new
-// replica shows here for a while), or down.
+// healthy when the sentinel does not see it down. Its master-link-status is not asked for, as
+// redis-py does not: a sentinel refreshes it only every 10 s, so a replica that just synced
+// (a demoted master among them) would be passed over for that long.
 void sort_replica(const Reply& entry, ReplicaList& out) {
   if (!entry.is_array()) return;
-  std::string ip, port, flags, link;
+  std::string ip, port, flags;
   const auto& fields = entry.elements();
   for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& name = fields[i].str();
     if (name == "ip") ip = fields[i + 1].str();
     if (name == "port") port = fields[i + 1].str();
     if (name == "flags") flags = fields[i + 1].str();
-    if (name == "master-link-status") link = fields[i + 1].str();
   }
   const bool down = flags.find("s_down") != std::string::npos ||
                     flags.find("o_down") != std::string::npos ||
                     flags.find("disconnected") != std::string::npos;
   const auto address = address_of(ip, port);
-  if (!down && address) (link == "ok" ? out.healthy : out.lagging).push_back(*address);
-  if (down || link != "ok") {
-    out.others +=
-        (out.others.empty() ? "" : ", ") + ip + ":" + port + " " + flags + " link " + link;
+  if (!down && address) {
+    out.healthy.push_back(*address);
+  } else {
+    out.others += (out.others.empty() ? "" : ", ") + ip + ":" + port + " " + flags;
   }
 }
 
@@ -114,7 +113,7 @@ asio::awaitable<ReplicaList> SentinelResolver::replicas(Strand strand) {
 asio::awaitable<NodeAddress> SentinelResolver::resolve(Strand strand, std::uint64_t spread) {
   if (settings_.sentinel.replicas) {
     const ReplicaList list = co_await replicas(strand);
-    const std::vector<NodeAddress>& healthy = list.healthy.empty() ? list.lagging : list.healthy;
+    const std::vector<NodeAddress>& healthy = list.healthy;
     if (healthy.empty()) {
       throw Error(errc::not_connected, "no healthy replica of master '" +
                                            settings_.sentinel.master_name +

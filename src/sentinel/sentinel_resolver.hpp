@@ -24,9 +24,8 @@ struct NodeAddress {
 
 // What SENTINEL replicas says: the healthy replicas, and the others described for messages.
 struct ReplicaList {
-  std::vector<NodeAddress> healthy;  // up, their link to the master up
-  std::vector<NodeAddress> lagging;  // up, their link last seen down: used when none is healthy
-  std::string others;                // the replicas that are not healthy, for messages
+  std::vector<NodeAddress> healthy;  // not down in the sentinel's eyes
+  std::string others;                // the replicas that are down, for messages
 };
 
 // "host:port" ("[v6]:port").
@@ -38,11 +37,11 @@ class SentinelResolver {
   // Error(errc::invalid_setting) naming the file that cannot be used.
   explicit SentinelResolver(const RedisSettings& settings);
 
-  // The master's address, or (settings.sentinel.replicas) one healthy replica's (a lagging one when
-  // none is), picked by `spread` among them. Asks the sentinel that answered last first, then the
-  // others in turn. Throws Error(errc::invalid_setting) when the sentinels that answered do not
-  // know the master's name, Error(errc::not_connected) naming every sentinel and why it failed when
-  // none answered, or when no replica is healthy.
+  // The master's address, or (settings.sentinel.replicas) one healthy replica's (not down), picked
+  // by `spread` among them. Asks the sentinel that answered last first, then the others in turn.
+  // Throws Error(errc::invalid_setting) when the sentinels that answered do not know the master's
+  // name, Error(errc::not_connected) naming every sentinel and why it failed when none answered, or
+  // when no replica is healthy.
   asio::awaitable<NodeAddress> resolve(Strand strand, std::uint64_t spread);
 
   // The replicas as the first sentinel that answers lists them; throws as resolve().

@@ -15,8 +15,8 @@ namespace asyncredis::detail {
 
 namespace {
 
-// After every sentinel failed in a row: how long before trying them again.
-constexpr std::chrono::milliseconds kPauseAfterAllFailed{500};
+// After a sentinel failed: how long before trying it again.
+constexpr std::chrono::milliseconds kPauseAfterFailure{500};
 
 std::vector<std::string> words(const std::string& text) {
   std::istringstream in(text);
@@ -33,14 +33,16 @@ SentinelWatcher::SentinelWatcher(asio::any_io_executor executor,
     : strand_(asio::make_strand(executor)),
       resolver_(std::move(resolver)),
       connections_(std::move(connections)),
-      pause_(strand_) {}
+      links_(resolver_->size(), nullptr) {}
 
 void SentinelWatcher::start() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     if (self->running_) return;
     self->running_ = true;
     const std::uint64_t run_id = ++self->run_id_;
-    asio::co_spawn(self->strand_, self->run(run_id), [](std::exception_ptr) {});
+    for (std::size_t i = 0; i < self->links_.size(); ++i) {
+      asio::co_spawn(self->strand_, self->run(run_id, i), [](std::exception_ptr) {});
+    }
   });
 }
 
@@ -48,12 +50,14 @@ void SentinelWatcher::stop() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     self->running_ = false;
     ++self->run_id_;
-    self->pause_.cancel();
-    if (self->link_ != nullptr) self->link_->close();
+    for (SentinelLink* link : self->links_) {
+      if (link != nullptr) link->close();
+    }
+    for (asio::steady_timer* pause : self->pauses_) pause->cancel();
   });
 }
 
-asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id) {
+asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id, std::size_t sentinel_index) {
   auto self = shared_from_this();
   const SentinelSettings& sentinel = resolver_->sentinel();
   std::string subscribe;
@@ -64,13 +68,12 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id) {
   } else {
     encode_command(subscribe, "SUBSCRIBE", "+switch-master");
   }
-  std::size_t failed_in_a_row = 0;
-  for (std::size_t i = 0; run_id == run_id_; i = (i + 1) % resolver_->size()) {
-    SentinelLink link(strand_, resolver_->node(i), resolver_->tls());
-    link_ = &link;
+  asio::steady_timer pause(strand_);
+  while (run_id == run_id_) {
+    SentinelLink link(strand_, resolver_->node(sentinel_index), resolver_->tls());
+    links_[sentinel_index] = &link;
     try {
       co_await link.open(subscribe, channels);
-      failed_in_a_row = 0;
       while (run_id == run_id_) {
         const Reply message = co_await link.next();
         const auto& parts = message.elements();
@@ -79,15 +82,14 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id) {
         }
       }
     } catch (const std::exception&) {
-      ++failed_in_a_row;
+      // Down, or it went away: tried again after a pause.
     }
-    link_ = nullptr;
+    if (links_[sentinel_index] == &link) links_[sentinel_index] = nullptr;
     if (run_id != run_id_) break;
-    if (failed_in_a_row >= resolver_->size()) {
-      failed_in_a_row = 0;
-      pause_.expires_after(kPauseAfterAllFailed);
-      co_await pause_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    pauses_.push_back(&pause);
+    pause.expires_after(kPauseAfterFailure);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::erase(pauses_, &pause);
   }
 }
 

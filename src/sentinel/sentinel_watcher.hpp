@@ -1,7 +1,9 @@
 // Listens to a sentinel for the news that moves a client's connections: +switch-master (the
 // master moved: every connection not already on the new master is dropped and reconnects
 // through the sentinels) and, for a replica client, +sdown of a replica (its connections
-// move to another). Keeps one sentinel connection, trying the next sentinel when it breaks.
+// move to another). Listens to every sentinel at once: the one that led the failover says so
+// first, the others only after its next hello (up to 2 s later). A sentinel that fails is
+// tried again after a pause.
 #pragma once
 
 #include <memory>
@@ -31,7 +33,8 @@ class SentinelWatcher : public std::enable_shared_from_this<SentinelWatcher> {
   void stop();
 
  private:
-  asio::awaitable<void> run(std::uint64_t run_id);
+  // Listens to sentinel `sentinel_index` until stop().
+  asio::awaitable<void> run(std::uint64_t run_id, std::size_t sentinel_index);
   // One message from a sentinel's channel.
   void on_message(const std::string& channel, const std::string& payload);
   void relocate(const std::string& why, const std::string& node, bool only_there);
@@ -39,8 +42,8 @@ class SentinelWatcher : public std::enable_shared_from_this<SentinelWatcher> {
   Strand strand_;
   std::shared_ptr<SentinelResolver> resolver_;
   std::vector<std::weak_ptr<Connection>> connections_;
-  asio::steady_timer pause_;
-  SentinelLink* link_ = nullptr;  // the open one, while run() listens (strand only)
+  std::vector<SentinelLink*> links_;         // each sentinel's, while open (strand only)
+  std::vector<asio::steady_timer*> pauses_;  // the runs pausing after a failure (strand only)
   bool running_ = false;
   std::uint64_t run_id_ = 0;
 };

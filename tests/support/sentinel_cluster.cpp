@@ -109,6 +109,16 @@ void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replic
                                    std::chrono::milliseconds limit) const {
   std::string last;
   const auto settled = [&] {
+    // The data nodes agree: a demoted master is converted to a replica some seconds after
+    // the sentinels list it as one.
+    for (std::size_t i = 0; i < kNodes; ++i) {
+      if (!nodes_[i]->running()) continue;
+      const std::string wanted = nodes_[i]->port() == master_port ? "master" : "slave";
+      if (role(i) != wanted) {
+        last = "data node on port " + std::to_string(nodes_[i]->port()) + " is not a " + wanted;
+        return false;
+      }
+    }
     std::size_t running = 0;
     for (const auto& sentinel : sentinels_) running += sentinel->running() ? 1 : 0;
     for (std::size_t i = 0; i < kSentinels; ++i) {

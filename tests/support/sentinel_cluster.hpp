@@ -48,7 +48,8 @@ class SentinelCluster {
   std::string role(std::size_t i) const;
 
   // Waits until every running sentinel names the master on `master_port` with `replicas`
-  // healthy replicas (and sees the other running sentinels). Throws std::runtime_error
+  // healthy replicas (and sees the other running sentinels), and every running data node
+  // agrees with them (ROLE). Throws std::runtime_error
   // (with what the sentinels say) when that has not happened within `limit`.
   void wait_settled(std::uint16_t master_port, std::size_t replicas,
                     std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
