@@ -68,6 +68,25 @@ TEST_F(SentinelDiscovery, FindsTheMasterAndAuthenticatesToSentinelsAndDataNodes)
   });
 }
 
+TEST_F(SentinelDiscovery, LeasesAndSubscribersFindTheMasterToo) {
+  const std::string master_port = std::to_string(cluster_->master_port());
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->settings());
+    co_await client.connect(use_awaitable);
+    Lease lease = co_await client.lease(use_awaitable);
+    const Reply port = co_await lease.command<Reply>("CONFIG", "GET", "port", use_awaitable);
+    EXPECT_EQ(port.elements().at(1).str(), master_port);
+    Subscriber sub(client);
+    co_await sub.subscribe("sentinel-news", use_awaitable);
+    const auto receivers = co_await client.publish("sentinel-news", "hello", use_awaitable);
+    EXPECT_EQ(receivers, 1);
+    const auto message = co_await sub.receive(use_awaitable);
+    CO_ASSERT_TRUE(message.has_value());
+    EXPECT_EQ(message->payload, "hello");
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
 TEST_F(SentinelDiscovery, AWrongSentinelPasswordFailsNamingTheSentinels) {
   RedisSettings settings = cluster_->settings();
   settings.sentinel.password = "wrong";

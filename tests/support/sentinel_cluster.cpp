@@ -87,10 +87,14 @@ std::vector<std::string> SentinelCluster::ask(std::size_t i, const std::string& 
 std::uint16_t SentinelCluster::master_port() const {
   for (std::size_t i = 0; i < kSentinels; ++i) {
     if (!sentinels_[i]->running()) continue;
-    const auto reply = ask(i, "get-master-addr-by-name");
-    if (reply.size() == 2) return static_cast<std::uint16_t>(std::stoi(reply[1]));
+    try {
+      const auto reply = ask(i, "get-master-addr-by-name");
+      if (reply.size() == 2) return static_cast<std::uint16_t>(std::stoi(reply[1]));
+    } catch (const std::runtime_error&) {
+      // Asked of the next one.
+    }
   }
-  throw std::runtime_error("no sentinel names the master");
+  return 0;
 }
 
 RedisServer& SentinelCluster::node_on(std::uint16_t port) {
@@ -101,14 +105,18 @@ RedisServer& SentinelCluster::node_on(std::uint16_t port) {
 }
 
 std::string SentinelCluster::role(std::size_t i) const {
-  const auto reply = lines_of(nodes_.at(i)->cli({"ROLE"}));
-  return reply.empty() ? std::string() : reply.front();
+  try {
+    const auto reply = lines_of(nodes_.at(i)->cli({"ROLE"}));
+    return reply.empty() ? std::string() : reply.front();
+  } catch (const std::runtime_error&) {
+    return {};
+  }
 }
 
 void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replicas,
                                    std::chrono::milliseconds limit) const {
   std::string last;
-  const auto settled = [&] {
+  const auto check = [&] {
     // The data nodes agree: a demoted master is converted to a replica some seconds after
     // the sentinels list it as one.
     for (std::size_t i = 0; i < kNodes; ++i) {
@@ -140,6 +148,15 @@ void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replic
       }
     }
     return true;
+  };
+  // A node being converted closes every client's connection, redis-cli's too: ask again.
+  const auto settled = [&] {
+    try {
+      return check();
+    } catch (const std::runtime_error& e) {
+      last = e.what();
+      return false;
+    }
   };
   if (!wait_until(settled, limit)) {
     throw std::runtime_error("the sentinels did not settle on master port " +

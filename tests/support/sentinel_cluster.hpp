@@ -40,11 +40,12 @@ class SentinelCluster {
   // short timeouts (connect 1 s, commands 2 s, reconnect backoff 20-200 ms).
   RedisSettings settings() const;
 
-  // The port of the master as the first running sentinel names it.
+  // The port of the master as the first running sentinel that answers names it; 0: none does.
   std::uint16_t master_port() const;
   // The data node on `port`.
   RedisServer& node_on(std::uint16_t port);
-  // "master" or "slave": ROLE's first word on data node `i`.
+  // "master" or "slave": ROLE's first word on data node `i`; "" when it does not answer (a
+  // node being converted to a replica closes every client's connection).
   std::string role(std::size_t i) const;
 
   // Waits until every running sentinel names the master on `master_port` with `replicas`

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,8 +40,9 @@ class Load {
  public:
   explicit Load(std::size_t workers) : records_(workers) {}
 
-  // Starts `workers` writers (INCR counter:<i>) on `client`; they run until stop().
+  // Starts `workers` writers (INCR <prefix><i>) on `client`; they run until stop().
   void start_writers(boost::asio::io_context& io, RedisClient& client, const std::string& prefix) {
+    prefix_ = prefix;
     for (std::size_t i = 0; i < records_.size(); ++i) {
       boost::asio::co_spawn(io, write(client, prefix + std::to_string(i), records_[i]),
                             boost::asio::detached);
@@ -50,6 +52,28 @@ class Load {
   void start_readers(boost::asio::io_context& io, RedisClient& client, const std::string& key) {
     for (auto& record : records_) {
       boost::asio::co_spawn(io, read(client, key, record), boost::asio::detached);
+    }
+  }
+
+  // Whether every worker got `n` acknowledgements; if not, the test fails and the workers are
+  // halted (the test must return).
+  boost::asio::awaitable<bool> started(std::size_t n = 5) {
+    const bool ok = co_await eventually([&] { return each_acked_since({}, n); });
+    if (ok) co_return true;
+    ADD_FAILURE() << "the workers did not start:" << some_errors();
+    co_await halt();
+    co_return false;
+  }
+
+  // After halt(): each writer's counter, read through `client`, counts at most one INCR per
+  // attempt and at least the last acknowledged value (a failure of the test otherwise).
+  boost::asio::awaitable<void> check_counters(RedisClient& client) {
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      const std::string key = prefix_ + std::to_string(i);
+      const auto value = co_await client.get(key, boost::asio::use_awaitable);
+      const long long stored = value ? std::stoll(*value) : 0;
+      EXPECT_LE(stored, records_[i].attempts) << key;
+      EXPECT_GE(stored, records_[i].last_acked) << key;
     }
   }
 
@@ -153,6 +177,7 @@ class Load {
   }
 
   std::vector<LoadRecord> records_;
+  std::string prefix_;
   bool stopping_ = false;
 };
 
