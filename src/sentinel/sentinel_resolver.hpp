@@ -47,6 +47,9 @@ class SentinelResolver {
   // The replicas as the first sentinel that answers lists them; throws as resolve().
   asio::awaitable<ReplicaList> replicas(Strand strand);
 
+  // Asks sentinel `i` first from now on (the leader of a failover knows the new master first).
+  void prefer(std::size_t i) noexcept { preferred_.store(i, std::memory_order_relaxed); }
+
   const SentinelSettings& sentinel() const noexcept { return settings_.sentinel; }
   // The settings to reach sentinel `i` (sentinel_node_settings()) and their TLS context.
   const RedisSettings& node(std::size_t i) const { return nodes_.at(i); }

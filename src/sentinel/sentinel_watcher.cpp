@@ -61,12 +61,12 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id, std::size_t sen
   auto self = shared_from_this();
   const SentinelSettings& sentinel = resolver_->sentinel();
   std::string subscribe;
-  std::size_t channels = 1;
+  std::size_t channels = 2;
   if (sentinel.replicas) {
-    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+sdown");
-    channels = 2;
+    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+promoted-slave", "+sdown");
+    channels = 3;
   } else {
-    encode_command(subscribe, "SUBSCRIBE", "+switch-master");
+    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+promoted-slave");
   }
   asio::steady_timer pause(strand_);
   while (run_id == run_id_) {
@@ -78,7 +78,7 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id, std::size_t sen
         const Reply message = co_await link.next();
         const auto& parts = message.elements();
         if (message.is_array() && parts.size() == 3 && parts[0].str() == "message") {
-          on_message(parts[1].str(), parts[2].str());
+          on_message(parts[1].str(), parts[2].str(), sentinel_index);
         }
       }
     } catch (const std::exception&) {
@@ -93,7 +93,8 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id, std::size_t sen
   }
 }
 
-void SentinelWatcher::on_message(const std::string& channel, const std::string& payload) {
+void SentinelWatcher::on_message(const std::string& channel, const std::string& payload,
+                                 std::size_t sentinel_index) {
   const std::string& master = resolver_->sentinel().master_name;
   const std::vector<std::string> w = words(payload);
   if (channel == "+switch-master") {
@@ -104,11 +105,23 @@ void SentinelWatcher::on_message(const std::string& channel, const std::string& 
     const std::string why = "Sentinel: master '" + master + "' moved to " + moved_to;
     // Replica connections all move: one of their replicas may be the new master now.
     relocate(why, resolver_->sentinel().replicas ? std::string() : moved_to, false);
+    return;
+  }
+  // slave <ip:port> <ip> <port> @ <master> <ip> <port>
+  if (w.size() < 6 || w[0] != "slave" || w[4] != "@" || w[5] != master) return;
+  const std::string node = describe(NodeAddress{w[2], static_cast<std::uint16_t>(std::stoi(w[3]))});
+  if (channel == "+promoted-slave") {
+    // The failover's leader saw the replica take over; +switch-master comes only once the
+    // other replicas follow it (a second or more), and meanwhile the old master still takes
+    // writes that the new one will never have. The leader already names the new master:
+    // ask it first, and move now.
+    resolver_->prefer(sentinel_index);
+    if (resolver_->sentinel().replicas) {
+      relocate("Sentinel: replica " + node + " was promoted", node, true);
+    } else {
+      relocate("Sentinel: master '" + master + "' moved to " + node, node, false);
+    }
   } else if (channel == "+sdown") {
-    // slave <ip:port> <ip> <port> @ <master> <ip> <port>
-    if (w.size() < 6 || w[0] != "slave" || w[4] != "@" || w[5] != master) return;
-    const std::string node =
-        describe(NodeAddress{w[2], static_cast<std::uint16_t>(std::stoi(w[3]))});
     relocate("Sentinel: replica " + node + " is down", node, true);
   }
 }

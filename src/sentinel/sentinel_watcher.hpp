@@ -1,9 +1,9 @@
-// Listens to a sentinel for the news that moves a client's connections: +switch-master (the
-// master moved: every connection not already on the new master is dropped and reconnects
-// through the sentinels) and, for a replica client, +sdown of a replica (its connections
-// move to another). Listens to every sentinel at once: the one that led the failover says so
-// first, the others only after its next hello (up to 2 s later). A sentinel that fails is
-// tried again after a pause.
+// Listens to a sentinel for the news that moves a client's connections: +promoted-slave and
+// +switch-master (the master moved: every connection not already on the new master is
+// dropped and reconnects through the sentinels, the leader of the failover asked first) and, for a
+// replica client, +sdown of a replica (its connections move to another). Listens to every sentinel
+// at once: the one that led the failover says so first, the others only after its next hello (up to
+// 2 s later). A sentinel that fails is tried again after a pause.
 #pragma once
 
 #include <memory>
@@ -35,8 +35,9 @@ class SentinelWatcher : public std::enable_shared_from_this<SentinelWatcher> {
  private:
   // Listens to sentinel `sentinel_index` until stop().
   asio::awaitable<void> run(std::uint64_t run_id, std::size_t sentinel_index);
-  // One message from a sentinel's channel.
-  void on_message(const std::string& channel, const std::string& payload);
+  // One message from the channel of sentinel `sentinel_index`.
+  void on_message(const std::string& channel, const std::string& payload,
+                  std::size_t sentinel_index);
   void relocate(const std::string& why, const std::string& node, bool only_there);
 
   Strand strand_;
