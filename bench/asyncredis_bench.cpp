@@ -11,8 +11,6 @@
 // --command get of a value that size;
 // --command near-hit: the same call answered by the near cache (CacheOptions::near_cache): no
 // round trip, the decoded struct copied out;
-// --command near-staleness: a writer's SET of a key held by the near cache, --requests times:
-// the time from its acknowledgement to the near cache dropping the key (p50/p99);
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
@@ -64,6 +62,7 @@ struct Options {
   long threads = 1;
   bool histograms = false;  // --observer histograms
   double duration = 10;     // outage: seconds over which the requests are issued
+  bool timed = false;       // get/set with --duration: issue requests for that long instead
 };
 
 // What cached-hit's memoizer calls its key, and the argument of every measured call.
@@ -74,13 +73,14 @@ constexpr std::int64_t cached_argument = 42;
   std::cerr
       << "asyncredis-bench: " << problem << "\n"
       << "usage: asyncredis-bench [--url URL]\n"
-      << "         [--command get|set|cached-hit|near-hit|near-staleness|key-build|outage|pubsub] "
-         "[--requests N]\n"
-      << "         [--duration S]\n"
+      << "         [--command get|set|cached-hit|near-hit|key-build|outage|pubsub]\n"
+      << "         [--requests N]\n"
+      << "         [--duration S]  (get|set: run S seconds instead of --requests; outage)\n"
       << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
       << "         [--json] [--tolerate-errors] [--cached-key] [--observer none|histograms]\n"
       << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
-      << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...).\n";
+      << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...,\n"
+      << "or REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD for Sentinel).\n";
   std::exit(2);
 }
 
@@ -115,9 +115,10 @@ Options parse(int argc, char** argv) {
       o.value_size = positive(flag, value());
     else if (flag == "--latency-every")
       o.latency_every = positive(flag, value());
-    else if (flag == "--duration")
+    else if (flag == "--duration") {
       o.duration = static_cast<double>(positive(flag, value()));
-    else if (flag == "--json")
+      o.timed = true;
+    } else if (flag == "--json")
       o.json = true;
     else if (flag == "--tolerate-errors")
       o.tolerate_errors = true;
@@ -139,13 +140,15 @@ Options parse(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
-      o.command != "near-hit" && o.command != "near-staleness" && o.command != "key-build" &&
+      o.command != "near-hit" && o.command != "key-build" &&
       o.command != "outage" && o.command != "pubsub")
     usage("--command: '" + o.command +
-          "' is not get, set, cached-hit, near-hit, near-staleness, key-build, outage or pubsub");
+          "' is not get, set, cached-hit, near-hit, key-build, outage or pubsub");
   if (o.sync && o.command != "get" && o.command != "set") usage("--sync: --command get or set");
   if (o.threads > 256) usage("--threads: at most 256");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
+  // --duration runs get and set for that long (through a failover, say); outage has its own.
+  o.timed = o.timed && (o.command == "get" || o.command == "set") && !o.sync;
   return o;
 }
 
@@ -190,7 +193,10 @@ class Load {
 
   void start() {
     started_ = Clock::now();
-    const long window = std::min(options_.inflight, options_.requests);
+    deadline_ = started_ + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(options_.duration));
+    const long window =
+        options_.timed ? options_.inflight : std::min(options_.inflight, options_.requests);
     for (long i = 0; i < window; ++i) issue();
   }
 
@@ -198,7 +204,9 @@ class Load {
   // its service) once the load is over.
   void use(std::optional<CachedLookup> lookup) { lookup_ = std::move(lookup); }
 
-  bool finished() const { return completed_ == options_.requests; }
+  bool finished() const { return completed_ == requests(); }
+  // --requests, or with --duration the requests issued (final once the time is up).
+  long requests() const { return options_.timed ? issued_ : options_.requests; }
   const std::string& key() const { return key_; }
   double seconds() const { return std::chrono::duration<double>(finished_ - started_).count(); }
   long errors() const { return errors_; }
@@ -242,7 +250,17 @@ class Load {
         std::exit(1);
       }
     }
-    if (++completed_ == options_.requests) {
+    ++completed_;
+    if (options_.timed) {
+      if (Clock::now() < deadline_) {
+        issue();
+      } else if (completed_ == issued_) {
+        finished_ = Clock::now();
+        on_finished_();
+      }
+      return;
+    }
+    if (completed_ == options_.requests) {
       finished_ = Clock::now();
       on_finished_();
       return;
@@ -260,7 +278,7 @@ class Load {
   long completed_ = 0;
   long errors_ = 0;
   std::string first_error_;
-  Clock::time_point started_, finished_;
+  Clock::time_point started_, finished_, deadline_;
   std::vector<std::uint32_t> latencies_;
 };
 
@@ -406,7 +424,8 @@ int main(int argc, char** argv) {
   auto& latencies = load.latencies_ns();
   std::sort(latencies.begin(), latencies.end());
   const double secs = load.seconds();
-  const double ops = static_cast<double>(options.requests) / secs;
+  const long requests = load.requests();
+  const double ops = static_cast<double>(requests) / secs;
   std::string cmd = options.command == "get"          ? "GET"
                     : options.command == "cached-hit" ? "CACHED-HIT"
                     : options.command == "near-hit"   ? "NEAR-HIT"
@@ -416,7 +435,7 @@ int main(int argc, char** argv) {
                           {"cmd", cmd},
                           {"inflight", options.inflight},
                           {"connections", options.connections},
-                          {"requests", options.requests},
+                          {"requests", requests},
                           {"secs", secs},
                           {"ops_per_s", ops},
                           {"p50_us", percentile_us(latencies, 0.5)},
@@ -429,7 +448,7 @@ int main(int argc, char** argv) {
     std::printf(
         "RESULT client=asyncredis mode=auto-pipeline cmd=%s param=%ld connections=%ld n=%ld "
         "secs=%.6f ops_per_s=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%ld\n",
-        cmd.c_str(), options.inflight, options.connections, options.requests, secs, ops,
+        cmd.c_str(), options.inflight, options.connections, requests, secs, ops,
         percentile_us(latencies, 0.5), percentile_us(latencies, 0.99),
         percentile_us(latencies, 0.999), load.errors());
     if (load.errors() > 0) std::printf("first error: %s\n", load.first_error().c_str());

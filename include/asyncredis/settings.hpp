@@ -11,23 +11,10 @@
 #include <string_view>
 
 #include "asyncredis/observer.hpp"
+#include "asyncredis/sentinel.hpp"
+#include "asyncredis/tls_settings.hpp"
 
 namespace asyncredis {
-
-/// TLS options; used when RedisSettings::tls is true (rediss:// URLs). RedisClient's
-/// constructor loads them: a file it cannot use is Error(errc::invalid_setting) naming it.
-struct TlsSettings {
-  std::string ca_file;              ///< PEM bundle of trusted CAs; empty: the system's defaults
-  std::string ca_path;              ///< directory of hashed CA certificates
-  std::string cert_file;            ///< client certificate (PEM) for mutual TLS
-  std::string key_file;             ///< client private key (PEM) for mutual TLS
-  std::string server_name;          ///< SNI and name to verify; empty: the host
-  bool verify_peer = true;          ///< verify the certificate chain and host name
-  std::string min_version = "1.2";  ///< oldest TLS version accepted: "1.2" or "1.3"
-
-  /// Equal when every field is.
-  friend bool operator==(const TlsSettings&, const TlsSettings&) = default;
-};
 
 /// The settings of the Python service's RedisSettings (same names and defaults) plus what a
 /// production client needs. Plain data: set fields directly, or use from_url()/from_env().
@@ -50,6 +37,10 @@ struct RedisSettings {
   std::string unix_socket;  ///< non-empty: connect here instead of host:port
   bool tls = false;         ///< connect with TLS (tls_options); set by rediss:// URLs
   TlsSettings tls_options;  ///< used when tls is on
+  /// Redis Sentinel (sentinel.hpp): when sentinels are given, host and port are ignored and
+  /// the master (or the replicas) is found through them; username and password above are
+  /// still the data nodes'.
+  SentinelSettings sentinel;
 
   std::chrono::milliseconds connect_timeout{5000};         ///< TCP/unix connect plus handshake
   std::chrono::milliseconds command_timeout{5000};         ///< default for each operation

@@ -10,6 +10,8 @@
 #include "client/command_policy.hpp"
 #include "net/tls_context.hpp"
 #include "observe/observation.hpp"
+#include "sentinel/sentinel_resolver.hpp"
+#include "sentinel/sentinel_watcher.hpp"
 
 namespace asyncredis::detail {
 
@@ -89,17 +91,24 @@ ClientCore::ClientCore(asio::any_io_executor executor, RedisSettings settings, i
               settings_.max_reply_size},
       tls_(make_tls_context(settings_)) {
   seed_ = std::random_device{}();
+  if (settings_.sentinel.enabled()) sentinel_ = std::make_shared<SentinelResolver>(settings_);
   connections_.reserve(settings_.max_connections);
   for (std::size_t i = 0; i < settings_.max_connections; ++i) {
     connections_.push_back(make_connection(ConnectionRole::pooled));
     connections_.back()->set_tracking(tracking_);
   }
+  if (sentinel_) {
+    const std::vector<std::weak_ptr<Connection>> pool(connections_.begin(), connections_.end());
+    watcher_ = std::make_shared<SentinelWatcher>(completer_.executor(), sentinel_, pool);
+  }
 }
 
 std::shared_ptr<Connection> ClientCore::make_connection(ConnectionRole role,
                                                         std::weak_ptr<PushListener> listener) {
-  return std::make_shared<Connection>(executor(), settings_, tls_, db_, seed_.fetch_add(1), limits_,
-                                      role, std::move(listener));
+  auto connection = std::make_shared<Connection>(
+      executor(), settings_, tls_, db_, seed_.fetch_add(1), limits_, role, std::move(listener));
+  if (sentinel_) connection->follow(sentinel_);
+  return connection;
 }
 
 void ClientCore::connect(VoidHandler handler) {
@@ -133,6 +142,7 @@ void ClientCore::connect(VoidHandler handler) {
   for (std::size_t i = 1; i < connections_.size(); ++i) {
     connections_[i]->start([](std::exception_ptr) {});
   }
+  if (watcher_) watcher_->start();
 }
 
 void ClientCore::disconnect(VoidHandler handler) {
@@ -147,6 +157,7 @@ void ClientCore::disconnect(VoidHandler handler) {
     }
     return;
   }
+  if (watcher_) watcher_->stop();
   std::vector<std::shared_ptr<Connection>> closing = connections_;
   {
     std::lock_guard lock(lease_mutex_);
@@ -173,6 +184,7 @@ void ClientCore::disconnect(VoidHandler handler) {
 
 void ClientCore::shutdown() {
   state_.store(State::closed);
+  if (watcher_) watcher_->stop();
   for (auto& connection : connections_) connection->stop(false, [](std::exception_ptr) {});
   std::vector<std::shared_ptr<Connection>> idle;
   std::deque<std::shared_ptr<LeaseWaiter>> waiters;

@@ -24,6 +24,8 @@
 namespace asyncredis::detail {
 
 class ClientCore;
+class SentinelResolver;
+class SentinelWatcher;
 
 // One leased connection; gives it back to its pool when destroyed.
 class LeaseCore final : public RequestSink {
@@ -103,6 +105,9 @@ class ClientCore final : public RequestSink {
   std::shared_ptr<TlsContext> tls_;
   // Empty until a ClientTracking puts its hook in (asyncredis/tracking.hpp).
   const std::shared_ptr<TrackingSlot> tracking_ = std::make_shared<TrackingSlot>();
+  // Over Sentinel (null otherwise): where connections go, and who tells them to move.
+  std::shared_ptr<SentinelResolver> sentinel_;
+  std::shared_ptr<SentinelWatcher> watcher_;
   std::vector<std::shared_ptr<Connection>> connections_;  // fixed at construction
   std::atomic<State> state_{State::idle};
   std::atomic<std::size_t> next_{0};

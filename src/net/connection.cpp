@@ -51,6 +51,7 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
       number_(std::to_string(connections_made.fetch_add(1, std::memory_order_relaxed) + 1)),
       role_(role),
       listener_(std::move(listener)),
+      spread_(seed),
       completer_(executor),
       strand_(asio::make_strand(executor)),
       transport_(strand_, settings_, std::move(tls)),
@@ -119,7 +120,7 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
   bool first = true;
   while (state_ != State::stopped && run_id == run_id_) {
     state_ = State::connecting;
-    std::exception_ptr failure = co_await connect_once();
+    std::exception_ptr failure = co_await connect_attempt();
     if (state_ == State::stopped || run_id != run_id_) break;
     const bool was_first = first;
     if (first && first_attempt_) {

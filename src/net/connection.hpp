@@ -41,6 +41,7 @@
 namespace asyncredis::detail {
 
 using VoidHandler = asio::any_completion_handler<void(std::exception_ptr)>;
+class SentinelResolver;
 
 enum class ConnectionRole {
   // One of the pool's: reconnects after every loss; checked whenever nothing was read for a
@@ -121,6 +122,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends the request behind `cancel` with errc::cancelled; any thread.
   void cancel(std::shared_ptr<CancelState> cancel);
 
+  // Over Sentinel: asks `resolver` where to connect before each connect attempt, and drops
+  // the connection at a -READONLY reply (the master was demoted). Call before start().
+  void follow(std::shared_ptr<SentinelResolver> resolver) { sentinel_ = std::move(resolver); }
+  // Sentinel says the node moved: if this connection is up it is dropped as lost (requests
+  // on the wire fail with errc::connection_lost, waiting ones go out after the reconnect,
+  // which asks the sentinels again) -- when it is connected to `node` (`only_there`), or when
+  // it is not (`!only_there`: the new master; "" for none). Any thread.
+  void relocate(const std::string& why, const std::string& node, bool only_there);
+
   // Requests submitted and not yet completed.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
   bool is_up() const noexcept { return up_.load(std::memory_order_relaxed); }
@@ -162,6 +172,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // errc::not_connected.
   asio::awaitable<std::exception_ptr> connect_once();
   asio::awaitable<void> handshake();
+  // connect_once(); over Sentinel, when the node is not in the role the sentinels gave it (a
+  // demoted master they have not converted yet, listed as a replica), the next one they name
+  // is tried at once (connection_sentinel.cpp).
+  asio::awaitable<std::exception_ptr> connect_attempt();
+  // Over Sentinel, points the transport at the address the sentinels give; null on success.
+  asio::awaitable<std::exception_ptr> resolve_target();
+  // Whether `done` carries a -READONLY reply (from a master demoted under us).
+  bool is_readonly(const Completion& done) const;
 
   // ---- client-side caching (connection_tracking.cpp)
   // The hook's plan, its command appended to the handshake's payload; nothing without one.
@@ -195,6 +213,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::weak_ptr<PushListener> listener_;
   std::shared_ptr<TrackingSlot> tracking_;  // pooled connections only
   TrackingReport tracking_state_;           // what the last handshake made of tracking
+  std::shared_ptr<SentinelResolver> sentinel_;  // null: connect to settings_.host
+  std::uint64_t spread_;                        // which replica this connection prefers
   Completer completer_;
   Strand strand_;
   Transport transport_;
@@ -213,6 +233,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool connect_timed_out_ = false;
   bool handshaking_ = false;                  // the connect attempt got past the socket
   bool known_down_ = false;                   // the last connect attempt failed
+  bool readonly_seen_ = false;                // a -READONLY reply came in this read
   std::optional<Clock::time_point> wake_at_;  // what watchdog_timer_ waits for
   std::uint64_t wake_generation_ = 0;
   std::uint64_t generation_ = 0;  // bumps on every (re)connect: stale I/O handlers see it

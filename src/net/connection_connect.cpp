@@ -8,6 +8,12 @@
 namespace asyncredis::detail {
 
 asio::awaitable<std::exception_ptr> Connection::connect_once() {
+  if (sentinel_) {
+    if (std::exception_ptr failure = co_await resolve_target()) co_return failure;
+    if (state_ != State::connecting) {
+      co_return error(errc::shutting_down, "stopped while asking the sentinels");
+    }
+  }
   const std::uint64_t generation = ++generation_;
   connect_timed_out_ = false;
   handshaking_ = false;

@@ -63,6 +63,7 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
   const Pump::ReadResult result = pump_.on_bytes(
       read_buffer_.data(), bytes,
       [this, generation](Completion&& done) {
+        if (sentinel_ && !settings_.sentinel.replicas && is_readonly(done)) readonly_seen_ = true;
         complete(std::move(done));
         return generation == generation_;  // a handler may have stopped this connection
       },
@@ -84,6 +85,11 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
   }
   deliver_pushes();
   if (generation != generation_) return;  // a listener stopped this connection
+  if (readonly_seen_) {
+    readonly_seen_ = false;
+    lose(error(errc::connection_lost, "READONLY: the server is no longer the master"));
+    return;
+  }
   note_owing();
   start_write();
   start_read();

@@ -25,6 +25,11 @@ Handshake make_handshake(const RedisSettings& settings, int db) {
     encode_command(out, "CLIENT", "SETNAME", settings.client_name);
     h.steps.emplace_back("CLIENT SETNAME");
   }
+  if (settings.sentinel.enabled()) {
+    // A demoted master must never be written to: the role is checked before anything is sent.
+    encode_command(out, "ROLE");
+    h.steps.emplace_back(settings.sentinel.replicas ? "ROLE slave" : "ROLE master");
+  }
   if (h.steps.empty()) {
     encode_command(out, "PING");
     h.steps.emplace_back("PING");
@@ -43,6 +48,17 @@ void check_handshake(const Handshake& handshake, const Reply& replies) {
   for (std::size_t i = 0; i < handshake.steps.size(); ++i) {
     const Reply& reply = replies.elements()[i];
     const std::string& step = handshake.steps[i];
+    if (step.starts_with("ROLE ") && !reply.is_error()) {
+      const std::string expected = step.substr(5);
+      const bool ok = reply.is_array() && !reply.elements().empty() &&
+                      reply.elements().front().str() == expected;
+      if (ok) continue;
+      const std::string actual = reply.is_array() && !reply.elements().empty()
+                                     ? reply.elements().front().str()
+                                     : to_debug_string(reply);
+      throw Error(errc::not_connected, "handshake ROLE: the server is a " + actual + ", not a " +
+                                           expected + " (Sentinel moved it)");
+    }
     if (!reply.is_error()) {
       // Anything but the one right answer means the replies are not ours (a server talking
       // out of turn): the connection cannot be trusted to match replies to requests.

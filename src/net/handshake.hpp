@@ -1,6 +1,6 @@
 // The commands a new connection sends before it carries requests: AUTH, SELECT, CLIENT
-// SETNAME (a PING when none of them is needed, so that a connection is only "up" once the
-// server has answered), and the reading of their replies.
+// SETNAME, ROLE over Sentinel (a PING when none of them is needed, so that a connection is only
+// "up" once the server has answered), and the reading of their replies.
 #pragma once
 
 #include <string>
@@ -21,8 +21,9 @@ Handshake make_handshake(const RedisSettings& settings, int db);
 
 // Checks the replies (an array, one per step). Throws Error(errc::auth_failed) when AUTH is
 // refused or the server demands a password that was not given, Error(errc::server_error)
-// naming the step for any other error reply, Error(errc::protocol_error) for a wrong count or
-// a reply other than +OK (+PONG to PING).
+// naming the step for any other error reply, Error(errc::not_connected) when ROLE is not the
+// one Sentinel settings ask for (master, or slave for replicas), Error(errc::protocol_error) for a
+// wrong count or a reply other than +OK (+PONG to PING).
 void check_handshake(const Handshake& handshake, const Reply& replies);
 
 }  // namespace asyncredis::detail

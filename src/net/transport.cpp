@@ -109,7 +109,9 @@ Transport::Transport(Strand strand, const RedisSettings& settings, std::shared_p
       resolver_(strand),
       socket_(strand),
       tls_context_(std::move(tls)),
-      peer_(describe(settings)) {
+      peer_(describe(settings)),
+      host_(settings.host),
+      port_(settings.port) {
   if (settings.tls != (tls_context_ != nullptr)) {
     throw Error(errc::invalid_argument, peer_ + ": settings.tls and the TLS context disagree");
   }
@@ -125,8 +127,8 @@ asio::awaitable<void> Transport::connect() {
                                    asio::use_awaitable);
     co_return;
   }
-  auto results = co_await resolver_.async_resolve(settings_.host, std::to_string(settings_.port),
-                                                  asio::use_awaitable);
+  const std::string port = std::to_string(port_);
+  auto results = co_await resolver_.async_resolve(host_, port, asio::use_awaitable);
   boost::system::error_code last_error = asio::error::host_not_found;
   bool connected = false;
   for (const auto& entry : results) {
@@ -169,6 +171,15 @@ std::optional<std::string> Transport::tls_failure(const boost::system::error_cod
   if (!tls_context_ || !TlsContext::is_tls_error(ec)) return std::nullopt;
   return tls_context_->describe_failure(
       tls_session_ ? tls_session_->stream.native_handle() : nullptr, ec);
+}
+
+void Transport::retarget(const std::string& host, std::uint16_t port) {
+  host_ = host;
+  port_ = port;
+  RedisSettings target;
+  target.host = host;
+  target.port = port;
+  peer_ = describe(target);
 }
 
 void Transport::close() noexcept {

@@ -88,6 +88,10 @@ class Transport {
   // nothing when `ec` is not a TLS error or this transport does not use TLS.
   std::optional<std::string> tls_failure(const boost::system::error_code& ec) const;
 
+  // Where the next connect() goes instead of settings.host and port (a client over Sentinel
+  // resolves the address before each connect); call between connections only.
+  void retarget(const std::string& host, std::uint16_t port);
+
   // "host:port" or "unix:/path", for messages.
   const std::string& peer() const noexcept { return peer_; }
 
@@ -110,6 +114,8 @@ class Transport {
   // reconnect can replace it while an aborted read of the old one is still being completed.
   std::shared_ptr<TlsSession> tls_session_;
   std::string peer_;
+  std::string host_;  // settings.host, or what retarget() said
+  std::uint16_t port_;
 };
 
 }  // namespace asyncredis::detail

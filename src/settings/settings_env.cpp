@@ -12,6 +12,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
 namespace asyncredis {
@@ -142,6 +143,18 @@ RedisSettings RedisSettings::from_env(const Getenv& getenv) {
   env.text("REDIS_TLS_KEY_FILE", settings.tls_options.key_file);
   env.text("REDIS_TLS_SERVER_NAME", settings.tls_options.server_name);
   env.boolean("REDIS_TLS_VERIFY", settings.tls_options.verify_peer);
+  if (auto sentinels = env.get("REDIS_SENTINELS")) {
+    settings.sentinel.sentinels = detail::parse_sentinel_list("REDIS_SENTINELS", *sentinels);
+  }
+  env.text("REDIS_SENTINEL_MASTER", settings.sentinel.master_name);
+  env.text("REDIS_SENTINEL_USERNAME", settings.sentinel.username);
+  env.text("REDIS_SENTINEL_PASSWORD", settings.sentinel.password);
+  env.boolean("REDIS_SENTINEL_TLS", settings.sentinel.tls);
+  env.boolean("REDIS_SENTINEL_REPLICAS", settings.sentinel.replicas);
+  if (settings.sentinel.enabled() && settings.sentinel.master_name.empty()) {
+    EnvReader::fail("REDIS_SENTINEL_MASTER",
+                    "is not set; REDIS_SENTINELS needs the name of the master to find");
+  }
   return settings;
 }
 

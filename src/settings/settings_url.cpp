@@ -27,6 +27,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
 namespace asyncredis {
@@ -337,8 +338,10 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
   }
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  if (detail::is_sentinel_scheme(scheme)) return detail::sentinel_from_url(url);
   if (scheme != "redis" && scheme != "rediss" && scheme != "unix") {
-    fail("scheme", quoted_value(url.substr(0, scheme_end)) + " is not redis, rediss or unix");
+    fail("scheme", quoted_value(url.substr(0, scheme_end)) +
+                       " is not redis, rediss, unix, redis-sentinel or rediss-sentinel");
   }
 
   const auto rest = url.substr(scheme_end + 3);

@@ -5,6 +5,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
 namespace asyncredis {
@@ -103,6 +104,7 @@ void RedisSettings::validate() const {
     fail("max_nesting_depth", std::to_string(max_nesting_depth) + " is out of range 1-" +
                                   std::to_string(kMaxNestingDepth));
   }
+  detail::validate_sentinel(sentinel);
 }
 
 }  // namespace asyncredis

@@ -381,6 +381,11 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
       }
       if (!acl) throw std::runtime_error("cannot write " + (dir_ / "users.acl").native());
     }
+    if (!options_.config_lines.empty()) {
+      std::ofstream config(dir_ / "redis.conf");
+      for (const auto& line : options_.config_lines) config << line << '\n';
+      if (!config) throw std::runtime_error("cannot write " + (dir_ / "redis.conf").native());
+    }
     // The port can be taken between free_port() and the server's bind (by another test
     // process): pick another one a few times.
     for (int attempt = 0;; ++attempt) {
@@ -436,21 +441,14 @@ RedisSettings RedisServer::settings() const {
 std::vector<std::string> RedisServer::command_line() const {
   std::vector<std::string> args = {
       resolve_program(env_or("ASYNCREDIS_REDIS_SERVER", ASYNCREDIS_REDIS_SERVER)),
-      "--port",
-      std::to_string(port_),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir_.native(),
-      "--daemonize",
-      "no",
-      "--logfile",
-      "",  // stdout, which goes to redis.log
   };
+  if (!options_.config_lines.empty()) args.push_back((dir_ / "redis.conf").native());
+  args.insert(args.end(),
+              {
+                  "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                  "--appendonly", "no", "--dir", dir_.native(), "--daemonize", "no", "--logfile",
+                  "",  // stdout, which goes to redis.log
+              });
   if (options_.unix_socket) {
     args.insert(args.end(), {"--unixsocket", unix_socket_path(), "--unixsocketperm", "700"});
   }

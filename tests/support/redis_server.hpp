@@ -29,6 +29,9 @@ struct RedisServerOptions {
   std::vector<std::string> acl_users;
   // Also listen on <dir>/redis.sock (permissions 700).
   bool unix_socket = false;
+  // Lines of a config file written to <dir>/redis.conf and given first on the command line
+  // (a sentinel needs one it can rewrite); empty: none.
+  std::vector<std::string> config_lines;
   // Appended to the command line, e.g. {"--maxmemory", "10mb"}.
   std::vector<std::string> extra_args;
 };

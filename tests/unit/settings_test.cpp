@@ -12,6 +12,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "unit/invalid_setting.hpp"
 
 namespace asyncredis {
 
@@ -27,17 +28,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs `action`, which must throw Error(errc::invalid_setting); returns its message.
-std::string invalid_setting_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), make_error_code(errc::invalid_setting)) << e.message();
-    return e.message();
-  }
-  ADD_FAILURE() << "no asyncredis::Error thrown";
-  return {};
-}
+using test::invalid_setting_message;
 
 void expect_message_has(const std::string& message, std::initializer_list<std::string> parts) {
   for (const auto& part : parts) {
@@ -373,8 +364,9 @@ TEST(SettingsRoundTrip, UrlOfFromUrlIsTheSameText) {
 // from_url(): bad input names the part and the value.
 
 TEST(SettingsFromUrlErrors, Scheme) {
-  expect_message_has(url_error("http://h:6379/0"),
-                     {"REDIS URL scheme: 'http' is not redis, rediss or unix"});
+  expect_message_has(
+      url_error("http://h:6379/0"),
+      {"REDIS URL scheme: 'http' is not redis, rediss, unix, redis-sentinel or rediss-sentinel"});
   expect_message_has(url_error("localhost:6379"), {"REDIS URL scheme", "'localhost:6379'"});
   expect_message_has(url_error("://h"), {"REDIS URL scheme"});
 }

@@ -1,0 +1,116 @@
+// Sentinel settings from a URL and the environment, and their validation. Each address is
+// parsed by from_url() itself (as redis://host:port), so a sentinel's host means what a data
+// node's would and fails with the same message.
+#include "settings/settings_sentinel.hpp"
+
+#include <algorithm>
+
+#include "asyncredis/error.hpp"
+#include "settings/settings_text.hpp"
+
+namespace asyncredis::detail {
+
+namespace {
+
+constexpr std::uint16_t kSentinelPort = 26379;
+
+[[noreturn]] void fail(std::string_view part, const std::string& what) {
+  throw Error(errc::invalid_setting, std::string(part) + ": " + what);
+}
+
+// Whether "host[:port]" gives a port (an IPv6 literal is bracketed, its colons are not one).
+bool has_port(std::string_view hostport) {
+  const auto close = hostport.rfind(']');
+  const auto colon = hostport.rfind(':');
+  return colon != std::string_view::npos && (close == std::string_view::npos || colon > close);
+}
+
+SentinelAddress parse_address(std::string_view name, std::string_view hostport) {
+  if (hostport.empty()) fail(name, "an empty address in the list; expected host:port,host:port");
+  RedisSettings one;
+  try {
+    const std::string url = "redis://" + std::string(hostport);
+    one = RedisSettings::from_url(url);
+  } catch (const Error& e) {
+    fail(name, quoted_value(hostport) + ": " + e.message());
+  }
+  if (one.username || one.password || one.cache_db != 0) {
+    fail(name, quoted_value(hostport) + " is not a host:port");
+  }
+  return SentinelAddress{one.host, has_port(hostport) ? one.port : kSentinelPort};
+}
+
+}  // namespace
+
+bool is_sentinel_scheme(std::string_view scheme) {
+  return scheme == "redis-sentinel" || scheme == "rediss-sentinel";
+}
+
+std::vector<SentinelAddress> parse_sentinel_list(std::string_view name, std::string_view list) {
+  std::vector<SentinelAddress> out;
+  while (true) {
+    const auto comma = list.find(',');
+    out.push_back(parse_address(name, list.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    list = list.substr(comma + 1);
+  }
+  return out;
+}
+
+RedisSettings sentinel_from_url(std::string_view url) {
+  constexpr std::string_view part = "REDIS URL";
+  const auto scheme_end = url.find("://");
+  const bool tls = url.substr(0, scheme_end).size() == std::string_view("rediss-sentinel").size();
+  const auto rest = url.substr(scheme_end + 3);
+  const auto hash = rest.find('#');
+  if (hash == std::string_view::npos || hash + 1 == rest.size()) {
+    fail(part,
+         "a redis-sentinel URL names the master after '#', e.g. "
+         "redis-sentinel://host:26379,host:26380/0#mymaster");
+  }
+  std::string master(rest.substr(hash + 1));
+  const auto main = rest.substr(0, hash);
+  const auto authority_end = main.find_first_of("/?");
+  const auto authority = main.substr(0, authority_end);
+  const auto tail =
+      authority_end == std::string_view::npos ? std::string_view{} : main.substr(authority_end);
+  const auto at = authority.rfind('@');
+  const auto hosts = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (hosts.empty()) fail("REDIS URL sentinels", "none given before the master name");
+
+  // The user information, the database and the query read as in a redis:// URL.
+  const std::string userinfo =
+      at == std::string_view::npos ? std::string() : std::string(authority.substr(0, at + 1));
+  const std::string base_url = "redis://" + userinfo + "localhost" + std::string(tail);
+  RedisSettings settings = RedisSettings::from_url(base_url);
+  settings.tls = tls;
+  settings.sentinel.sentinels = parse_sentinel_list("REDIS URL sentinels", hosts);
+  settings.sentinel.master_name = std::move(master);
+  settings.sentinel.tls = tls;
+  validate_sentinel(settings.sentinel);
+  return settings;
+}
+
+void validate_sentinel(const SentinelSettings& sentinel) {
+  if (!sentinel.enabled()) return;
+  const auto bad_char = [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; };
+  if (sentinel.master_name.empty()) {
+    fail("sentinel.master_name", "is empty; sentinels need the name of the master to find");
+  }
+  if (std::any_of(sentinel.master_name.begin(), sentinel.master_name.end(), bad_char)) {
+    fail("sentinel.master_name",
+         quoted_value(sentinel.master_name) + " has a space or control character");
+  }
+  for (const SentinelAddress& address : sentinel.sentinels) {
+    if (address.host.empty()) fail("sentinel.sentinels", "a host is empty");
+    if (address.port == 0) {
+      fail("sentinel.sentinels", quoted_value(address.host) + ": port 0 is out of range 1-65535");
+    }
+  }
+  if (sentinel.tls_options.min_version != "1.2" && sentinel.tls_options.min_version != "1.3") {
+    fail("sentinel.tls_options.min_version",
+         quoted_value(sentinel.tls_options.min_version) + " is not \"1.2\" or \"1.3\"");
+  }
+}
+
+}  // namespace asyncredis::detail

@@ -1,0 +1,25 @@
+// The Sentinel parts of RedisSettings' URL and environment readers (settings_sentinel.cpp).
+#pragma once
+
+#include <string_view>
+
+#include "asyncredis/settings.hpp"
+
+namespace asyncredis::detail {
+
+// Whether `scheme` (lower case) is redis-sentinel or rediss-sentinel.
+bool is_sentinel_scheme(std::string_view scheme);
+
+// Parses redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master
+// (rediss-sentinel: TLS to the sentinels and the data nodes). The user and password are the
+// data nodes'; a sentinel without a port is on 26379. Throws Error(errc::invalid_setting)
+// naming the URL part and the bad value.
+RedisSettings sentinel_from_url(std::string_view url);
+
+// "host:port,host:port" (REDIS_SENTINELS) into addresses; `name` names the setting in errors.
+std::vector<SentinelAddress> parse_sentinel_list(std::string_view name, std::string_view list);
+
+// Checks settings.sentinel (called by validate()): a master name, hosts and ports.
+void validate_sentinel(const SentinelSettings& sentinel);
+
+}  // namespace asyncredis::detail

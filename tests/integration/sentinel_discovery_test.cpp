@@ -1,0 +1,176 @@
+// RedisClient over Sentinel: finding the master, passwords for the sentinels and for the data
+// nodes, a sentinel down, all of them down, a wrong service name, reads from the replicas.
+// One cluster (1 master, 2 replicas, 3 sentinels, all with passwords) for the whole suite;
+// nothing here changes which node is the master.
+#include <gtest/gtest.h>
+
+#include "asyncredis/asyncredis.hpp"
+#include "support/async_test.hpp"
+#include "support/sentinel_cluster.hpp"
+
+namespace asyncredis {
+namespace {
+
+using test::run_async;
+using test::SentinelCluster;
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+class SentinelDiscovery : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    test::SentinelClusterOptions options;
+    options.password = "data-secret";
+    options.sentinel_password = "sentinel-secret";
+    cluster_ = new SentinelCluster(options);
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  // The code and message connect() fails with under `settings`.
+  static std::pair<std::error_code, std::string> connect_error(const RedisSettings& settings) {
+    std::pair<std::error_code, std::string> out;
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+      RedisClient client(io.get_executor(), settings);
+      try {
+        co_await client.connect(use_awaitable);
+        ADD_FAILURE() << "connect() succeeded";
+      } catch (const Error& e) {
+        out = {e.code(), e.message()};
+      }
+    });
+    return out;
+  }
+
+  static std::string first_word(const Reply& role) {
+    return role.is_array() && !role.elements().empty() ? role.elements().front().str() : "";
+  }
+
+  static inline SentinelCluster* cluster_ = nullptr;
+};
+
+TEST_F(SentinelDiscovery, FindsTheMasterAndAuthenticatesToSentinelsAndDataNodes) {
+  const std::string master_port = std::to_string(cluster_->master_port());
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->settings());
+    co_await client.connect(use_awaitable);
+    co_await client.set("discovery", "found", {}, use_awaitable);
+    const auto value = co_await client.get("discovery", use_awaitable);
+    EXPECT_EQ(value, "found");
+    const Reply role = co_await client.command<Reply>("ROLE", use_awaitable);
+    EXPECT_EQ(first_word(role), "master");
+    const Reply port = co_await client.command<Reply>("CONFIG", "GET", "port", use_awaitable);
+    CO_ASSERT_EQ(port.elements().size(), 2u);
+    EXPECT_EQ(port.elements()[1].str(), master_port);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SentinelDiscovery, LeasesAndSubscribersFindTheMasterToo) {
+  const std::string master_port = std::to_string(cluster_->master_port());
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->settings());
+    co_await client.connect(use_awaitable);
+    Lease lease = co_await client.lease(use_awaitable);
+    const Reply port = co_await lease.command<Reply>("CONFIG", "GET", "port", use_awaitable);
+    EXPECT_EQ(port.elements().at(1).str(), master_port);
+    Subscriber sub(client);
+    co_await sub.subscribe("sentinel-news", use_awaitable);
+    const auto receivers = co_await client.publish("sentinel-news", "hello", use_awaitable);
+    EXPECT_EQ(receivers, 1);
+    const auto message = co_await sub.receive(use_awaitable);
+    CO_ASSERT_TRUE(message.has_value());
+    EXPECT_EQ(message->payload, "hello");
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SentinelDiscovery, AWrongSentinelPasswordFailsNamingTheSentinels) {
+  RedisSettings settings = cluster_->settings();
+  settings.sentinel.password = "wrong";
+  const auto [code, message] = connect_error(settings);
+  EXPECT_EQ(code, make_error_code(errc::not_connected)) << message;
+  EXPECT_NE(message.find("WRONGPASS"), std::string::npos) << message;
+  const std::string first = "127.0.0.1:" + std::to_string(cluster_->sentinel(0).port());
+  EXPECT_NE(message.find(first), std::string::npos) << message;
+}
+
+TEST_F(SentinelDiscovery, AWrongDataNodePasswordIsAuthFailed) {
+  RedisSettings settings = cluster_->settings();
+  settings.password = "wrong";
+  const auto [code, message] = connect_error(settings);
+  EXPECT_EQ(code, make_error_code(errc::auth_failed)) << message;
+}
+
+TEST_F(SentinelDiscovery, ASentinelDownIsPassedOver) {
+  RedisSettings settings = cluster_->settings();
+  const SentinelAddress dead{"127.0.0.1", test::free_port()};
+  settings.sentinel.sentinels.insert(settings.sentinel.sentinels.begin(), dead);
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), settings);
+    co_await client.connect(use_awaitable);
+    const auto pong = co_await client.command<std::string>("PING", use_awaitable);
+    EXPECT_EQ(pong, "PONG");
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(SentinelDiscovery, AllSentinelsDownIsAnErrorNamingEach) {
+  RedisSettings settings = cluster_->settings();
+  settings.sentinel.sentinels.clear();
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    const SentinelAddress dead{"127.0.0.1", test::free_port()};
+    settings.sentinel.sentinels.push_back(dead);
+    names.push_back("127.0.0.1:" + std::to_string(dead.port));
+  }
+  const auto [code, message] = connect_error(settings);
+  EXPECT_EQ(code, make_error_code(errc::not_connected)) << message;
+  EXPECT_NE(message.find("mymaster"), std::string::npos) << message;
+  for (const auto& name : names) EXPECT_NE(message.find(name), std::string::npos) << message;
+}
+
+TEST_F(SentinelDiscovery, AWrongServiceNameIsAnInvalidSetting) {
+  RedisSettings settings = cluster_->settings();
+  settings.sentinel.master_name = "no-such-master";
+  const auto [code, message] = connect_error(settings);
+  EXPECT_EQ(code, make_error_code(errc::invalid_setting)) << message;
+  EXPECT_NE(message.find("'no-such-master'"), std::string::npos) << message;
+}
+
+TEST_F(SentinelDiscovery, AReplicaClientReadsFromTheReplicas) {
+  RedisSettings replica_settings = cluster_->settings();
+  replica_settings.sentinel.replicas = true;
+  replica_settings.max_connections = 4;
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient master(io.get_executor(), cluster_->settings());
+    RedisClient replicas(io.get_executor(), replica_settings);
+    co_await master.connect(use_awaitable);
+    co_await replicas.connect(use_awaitable);
+    co_await master.set("replicated", "yes", {}, use_awaitable);
+    std::optional<std::string> read;
+    for (int i = 0; i < 5000 && read != "yes"; ++i) {
+      read = co_await replicas.get("replicated", use_awaitable);
+    }
+    EXPECT_EQ(read, "yes");
+    const Reply role = co_await replicas.command<Reply>("ROLE", use_awaitable);
+    EXPECT_EQ(first_word(role), "slave");
+    // A write is refused (READONLY) and the replica connections stay where they are.
+    try {
+      co_await replicas.set("replicated", "no", {}, use_awaitable);
+      ADD_FAILURE() << "a replica took a write";
+    } catch (const Error& e) {
+      EXPECT_NE(e.message().find("READONLY"), std::string::npos) << e.message();
+    }
+    const auto again = co_await replicas.get("replicated", use_awaitable);
+    EXPECT_EQ(again, "yes");
+    EXPECT_EQ(replicas.stats().reconnects, 0u);
+    co_await replicas.disconnect(use_awaitable);
+    co_await master.disconnect(use_awaitable);
+  });
+}
+
+}  // namespace
+}  // namespace asyncredis

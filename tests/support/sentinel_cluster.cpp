@@ -1,0 +1,176 @@
+#include "support/sentinel_cluster.hpp"
+
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include "support/wait.hpp"
+
+namespace asyncredis::test {
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std::move(options)) {
+  RedisServerOptions data;
+  data.password = options_.password;
+  if (!options_.password.empty()) data.extra_args = {"--masterauth", options_.password};
+  nodes_.push_back(std::make_unique<RedisServer>(data));
+  const std::string master_port = std::to_string(nodes_.front()->port());
+  for (std::size_t i = 1; i < kNodes; ++i) {
+    RedisServerOptions replica = data;
+    replica.extra_args.insert(replica.extra_args.end(), {"--replicaof", "127.0.0.1", master_port});
+    nodes_.push_back(std::make_unique<RedisServer>(replica));
+  }
+  // Replicas in sync before the sentinels look: what they first see is what tests start from.
+  const auto synced = [&] {
+    for (std::size_t i = 1; i < kNodes; ++i) {
+      const auto role = lines_of(nodes_[i]->cli({"ROLE"}));
+      if (role.size() < 4 || role[3] != "connected") return false;
+    }
+    return true;
+  };
+  if (!wait_until(synced)) throw std::runtime_error("the replicas did not sync with the master");
+  const std::string& name = options_.master_name;
+  for (std::size_t i = 0; i < kSentinels; ++i) {
+    RedisServerOptions sentinel;
+    sentinel.password = options_.sentinel_password;
+    sentinel.config_lines = {
+        "sentinel monitor " + name + " 127.0.0.1 " + master_port + " 2",
+        "sentinel down-after-milliseconds " + name + " " +
+            std::to_string(options_.down_after.count()),
+        "sentinel failover-timeout " + name + " " +
+            std::to_string(options_.failover_timeout.count()),
+    };
+    if (!options_.password.empty()) {
+      sentinel.config_lines.push_back("sentinel auth-pass " + name + " " + options_.password);
+    }
+    if (!options_.sentinel_password.empty()) {
+      // The sentinels talk to each other with the same password.
+      sentinel.config_lines.push_back("sentinel sentinel-pass " + options_.sentinel_password);
+    }
+    sentinel.extra_args = {"--sentinel"};
+    sentinels_.push_back(std::make_unique<RedisServer>(sentinel));
+  }
+  wait_settled(nodes_.front()->port(), kNodes - 1);
+}
+
+RedisSettings SentinelCluster::settings() const {
+  RedisSettings s;
+  for (const auto& sentinel : sentinels_)
+    s.sentinel.sentinels.push_back({"127.0.0.1", sentinel->port()});
+  s.sentinel.master_name = options_.master_name;
+  if (!options_.sentinel_password.empty()) s.sentinel.password = options_.sentinel_password;
+  if (!options_.password.empty()) s.password = options_.password;
+  s.connect_timeout = std::chrono::milliseconds(1000);
+  s.command_timeout = std::chrono::milliseconds(2000);
+  s.reconnect_min_delay = std::chrono::milliseconds(20);
+  s.reconnect_max_delay = std::chrono::milliseconds(200);
+  return s;
+}
+
+std::vector<std::string> SentinelCluster::ask(std::size_t i, const std::string& what) const {
+  return lines_of(sentinels_.at(i)->cli({"SENTINEL", what, options_.master_name}));
+}
+
+std::uint16_t SentinelCluster::master_port() const {
+  for (std::size_t i = 0; i < kSentinels; ++i) {
+    if (!sentinels_[i]->running()) continue;
+    try {
+      const auto reply = ask(i, "get-master-addr-by-name");
+      if (reply.size() == 2) return static_cast<std::uint16_t>(std::stoi(reply[1]));
+    } catch (const std::runtime_error&) {
+      // Asked of the next one.
+    }
+  }
+  return 0;
+}
+
+RedisServer& SentinelCluster::node_on(std::uint16_t port) {
+  for (auto& node : nodes_) {
+    if (node->port() == port) return *node;
+  }
+  throw std::runtime_error("no data node on port " + std::to_string(port));
+}
+
+std::string SentinelCluster::role(std::size_t i) const {
+  try {
+    const auto reply = lines_of(nodes_.at(i)->cli({"ROLE"}));
+    return reply.empty() ? std::string() : reply.front();
+  } catch (const std::runtime_error&) {
+    return {};
+  }
+}
+
+void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replicas,
+                                   std::chrono::milliseconds limit) const {
+  std::string last;
+  const auto check = [&] {
+    // The data nodes agree: a demoted master is converted to a replica some seconds after
+    // the sentinels list it as one.
+    for (std::size_t i = 0; i < kNodes; ++i) {
+      if (!nodes_[i]->running()) continue;
+      const std::string wanted = nodes_[i]->port() == master_port ? "master" : "slave";
+      if (role(i) != wanted) {
+        last = "data node on port " + std::to_string(nodes_[i]->port()) + " is not a " + wanted;
+        return false;
+      }
+    }
+    std::size_t running = 0;
+    for (const auto& sentinel : sentinels_) running += sentinel->running() ? 1 : 0;
+    for (std::size_t i = 0; i < kSentinels; ++i) {
+      if (!sentinels_[i]->running()) continue;
+      const auto master = ask(i, "master");
+      std::map<std::string, std::string> fields;
+      for (std::size_t k = 0; k + 1 < master.size(); k += 2) fields[master[k]] = master[k + 1];
+      std::size_t healthy = 0;
+      const auto listed = ask(i, "replicas");
+      for (std::size_t k = 0; k + 1 < listed.size(); ++k) {
+        if (listed[k] == "flags" && listed[k + 1] == "slave") ++healthy;
+      }
+      last = "sentinel " + std::to_string(i) + ": master port " + fields["port"] + ", flags " +
+             fields["flags"] + ", " + std::to_string(healthy) + " healthy replicas, " +
+             fields["num-other-sentinels"] + " other sentinels";
+      if (fields["port"] != std::to_string(master_port) || fields["flags"] != "master" ||
+          healthy != replicas || fields["num-other-sentinels"] != std::to_string(running - 1)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  // A node being converted closes every client's connection, redis-cli's too: ask again.
+  const auto settled = [&] {
+    try {
+      return check();
+    } catch (const std::runtime_error& e) {
+      last = e.what();
+      return false;
+    }
+  };
+  if (!wait_until(settled, limit)) {
+    throw std::runtime_error("the sentinels did not settle on master port " +
+                             std::to_string(master_port) + ": " + last);
+  }
+}
+
+void SentinelCluster::failover() const {
+  for (std::size_t i = 0; i < kSentinels; ++i) {
+    if (!sentinels_[i]->running()) continue;
+    sentinels_[i]->cli({"SENTINEL", "FAILOVER", options_.master_name});
+    return;
+  }
+  throw std::runtime_error("no sentinel running");
+}
+
+}  // namespace asyncredis::test

@@ -1,0 +1,70 @@
+// SentinelCluster: 1 master, 2 replicas and 3 sentinels (redis-server --sentinel), each a
+// RedisServer on a free port in its own directory, with short down-after-milliseconds and
+// failover-timeout, ready once every sentinel knows the master, its 2 replicas and the other
+// sentinels. Every process is stopped by pid with the cluster (RedisServer's destructor).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asyncredis/settings.hpp"
+#include "support/redis_server.hpp"
+
+namespace asyncredis::test {
+
+struct SentinelClusterOptions {
+  std::string master_name = "mymaster";
+  std::string password;           // the data nodes' requirepass (and masterauth); "": none
+  std::string sentinel_password;  // the sentinels' requirepass; "": none
+  std::chrono::milliseconds down_after{1000};
+  std::chrono::milliseconds failover_timeout{3000};
+};
+
+class SentinelCluster {
+ public:
+  static constexpr std::size_t kNodes = 3;  // data nodes: the master first, then 2 replicas
+  static constexpr std::size_t kSentinels = 3;
+
+  explicit SentinelCluster(SentinelClusterOptions options = {});
+
+  const SentinelClusterOptions& options() const { return options_; }
+  // Data node `i` (0: the first master); its role changes with failovers.
+  RedisServer& node(std::size_t i) { return *nodes_.at(i); }
+  RedisServer& sentinel(std::size_t i) { return *sentinels_.at(i); }
+
+  // Client settings over the sentinels: their addresses, the master's name, both passwords,
+  // short timeouts (connect 1 s, commands 2 s, reconnect backoff 20-200 ms).
+  RedisSettings settings() const;
+
+  // The port of the master as the first running sentinel that answers names it; 0: none does.
+  std::uint16_t master_port() const;
+  // The data node on `port`.
+  RedisServer& node_on(std::uint16_t port);
+  // "master" or "slave": ROLE's first word on data node `i`; "" when it does not answer (a
+  // node being converted to a replica closes every client's connection).
+  std::string role(std::size_t i) const;
+
+  // Waits until every running sentinel names the master on `master_port` with `replicas`
+  // healthy replicas (and sees the other running sentinels), and every running data node
+  // agrees with them (ROLE). Throws std::runtime_error
+  // (with what the sentinels say) when that has not happened within `limit`.
+  void wait_settled(std::uint16_t master_port, std::size_t replicas,
+                    std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
+
+  // SENTINEL FAILOVER through the first running sentinel.
+  void failover() const;
+
+ private:
+  // Field/value lines of `SENTINEL <what> <name>` from sentinel `i`.
+  std::vector<std::string> ask(std::size_t i, const std::string& what) const;
+
+  SentinelClusterOptions options_;
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::unique_ptr<RedisServer>> sentinels_;
+};
+
+}  // namespace asyncredis::test

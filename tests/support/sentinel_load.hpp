@@ -1,0 +1,184 @@
+// Load for the Sentinel failover tests: writers that INCR a counter each, as fast as their
+// replies come, recording every attempt, every acknowledgement and when each operation ended;
+// readers that GET in a loop. What they record answers the questions of a failover: did any
+// operation hang, was anything applied twice, how long was nothing acknowledged.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asyncredis/asyncredis.hpp"
+#include "support/wait.hpp"
+
+namespace asyncredis::test {
+
+using LoadClock = std::chrono::steady_clock;
+
+struct LoadRecord {
+  long long attempts = 0;
+  long long acks = 0;
+  long long failures = 0;
+  long long last_acked = 0;  // the last INCR result acknowledged (writers)
+  std::chrono::milliseconds slowest{0};
+  std::vector<LoadClock::time_point> successes;
+  std::vector<std::string> errors;  // the distinct failure messages, for the log
+  bool done = false;
+};
+
+// What many writers or readers share: a stop flag and their records.
+class Load {
+ public:
+  explicit Load(std::size_t workers) : records_(workers) {}
+
+  // Starts `workers` writers (INCR <prefix><i>) on `client`; they run until stop().
+  void start_writers(boost::asio::io_context& io, RedisClient& client, const std::string& prefix) {
+    prefix_ = prefix;
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      boost::asio::co_spawn(io, write(client, prefix + std::to_string(i), records_[i]),
+                            boost::asio::detached);
+    }
+  }
+  // Starts readers (GET `key`) on `client`; they run until stop().
+  void start_readers(boost::asio::io_context& io, RedisClient& client, const std::string& key) {
+    for (auto& record : records_) {
+      boost::asio::co_spawn(io, read(client, key, record), boost::asio::detached);
+    }
+  }
+
+  // Whether every worker got `n` acknowledgements; if not, the test fails and the workers are
+  // halted (the test must return).
+  boost::asio::awaitable<bool> started(std::size_t n = 5) {
+    const bool ok = co_await eventually([&] { return each_acked_since({}, n); });
+    if (ok) co_return true;
+    ADD_FAILURE() << "the workers did not start:" << some_errors();
+    co_await halt();
+    co_return false;
+  }
+
+  // After halt(): each writer's counter, read through `client`, counts at most one INCR per
+  // attempt and at least the last acknowledged value (a failure of the test otherwise).
+  boost::asio::awaitable<void> check_counters(RedisClient& client) {
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      const std::string key = prefix_ + std::to_string(i);
+      const auto value = co_await client.get(key, boost::asio::use_awaitable);
+      const long long stored = value ? std::stoll(*value) : 0;
+      EXPECT_LE(stored, records_[i].attempts) << key;
+      EXPECT_GE(stored, records_[i].last_acked) << key;
+    }
+  }
+
+  void stop() { stopping_ = true; }
+  // stop(), then waits until every worker has finished (they refer to this Load and to their
+  // client: a test must call it before either goes, on every path). False if they did not.
+  boost::asio::awaitable<bool> halt() {
+    stop();
+    co_return co_await eventually([this] { return finished(); });
+  }
+  bool finished() const {
+    return std::all_of(records_.begin(), records_.end(), [](const auto& r) { return r.done; });
+  }
+  const std::vector<LoadRecord>& records() const { return records_; }
+  // Whether every worker has at least `n` acknowledgements after `since`.
+  bool each_acked_since(LoadClock::time_point since, std::size_t n) const {
+    return std::all_of(records_.begin(), records_.end(), [&](const LoadRecord& r) {
+      return static_cast<std::size_t>(std::count_if(r.successes.begin(), r.successes.end(),
+                                                    [&](auto t) { return t >= since; })) >= n;
+    });
+  }
+  long long failures() const {
+    long long n = 0;
+    for (const auto& r : records_) n += r.failures;
+    return n;
+  }
+  std::chrono::milliseconds slowest() const {
+    std::chrono::milliseconds most{0};
+    for (const auto& r : records_) most = std::max(most, r.slowest);
+    return most;
+  }
+  // The longest time after `since` in which no worker had an acknowledgement.
+  std::chrono::milliseconds longest_gap(LoadClock::time_point since) const {
+    std::vector<LoadClock::time_point> all;
+    for (const auto& r : records_) all.insert(all.end(), r.successes.begin(), r.successes.end());
+    std::sort(all.begin(), all.end());
+    auto previous = since;
+    LoadClock::duration widest{0};
+    for (auto t : all) {
+      if (t < since) continue;
+      widest = std::max(widest, t - previous);
+      previous = t;
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(widest);
+  }
+  // Distinct failure messages, at most `n`.
+  std::string some_errors(std::size_t n = 5) const {
+    std::vector<std::string> seen;
+    for (const auto& r : records_) {
+      for (const auto& e : r.errors) {
+        if (seen.size() < n && std::find(seen.begin(), seen.end(), e) == seen.end()) {
+          seen.push_back(e);
+        }
+      }
+    }
+    std::string out;
+    for (const auto& e : seen) out += "\n  " + e;
+    return out;
+  }
+
+ private:
+  template <class Operation>
+  boost::asio::awaitable<void> loop(LoadRecord& record, const Operation& operation) {
+    while (!stopping_) {
+      const auto started = LoadClock::now();
+      ++record.attempts;
+      try {
+        co_await operation();
+        ++record.acks;
+        record.successes.push_back(LoadClock::now());
+      } catch (const Error& e) {
+        ++record.failures;
+        // Messages without the node, which differs from one connection to the next.
+        std::string text = e.message();
+        if (auto colon = text.find(": "); colon != std::string::npos) text = text.substr(colon + 2);
+        if (record.errors.size() < 20 &&
+            std::find(record.errors.begin(), record.errors.end(), text) == record.errors.end()) {
+          record.errors.push_back(text);
+        }
+      }
+      const auto took =
+          std::chrono::duration_cast<std::chrono::milliseconds>(LoadClock::now() - started);
+      record.slowest = std::max(record.slowest, took);
+    }
+    record.done = true;
+  }
+
+  boost::asio::awaitable<void> write(RedisClient& client, std::string key, LoadRecord& record) {
+    // Named, and taken by reference: GCC 12 destroys a temporary in a co_await twice.
+    const auto incr = [&]() -> boost::asio::awaitable<void> {
+      record.last_acked = co_await client.incr(key, boost::asio::use_awaitable);
+    };
+    co_await loop(record, incr);
+  }
+
+  boost::asio::awaitable<void> read(RedisClient& client, std::string key, LoadRecord& record) {
+    const auto get = [&]() -> boost::asio::awaitable<void> {
+      co_await client.get(key, boost::asio::use_awaitable);
+    };
+    co_await loop(record, get);
+  }
+
+  std::vector<LoadRecord> records_;
+  std::string prefix_;
+  bool stopping_ = false;
+};
+
+}  // namespace asyncredis::test
