@@ -14,6 +14,8 @@
 // --cached-key makes get and set use the key a hit reads ("bench:user:" and 64 hex digits,
 // which costs the server more than "key:__rand_int__"), so that only the layer differs.
 // --command key-build: no server; the time of one KeyBuilder key for a 3-argument call.
+// --command near-staleness: --requests rounds of another client's SET of a key the near cache
+// holds: the time from its acknowledgement to the eviction, p50/p99 (see near_staleness.cpp).
 // --command outage: shuts the server down, then --requests GETs over --duration seconds wait
 // and expire; prints the io thread's CPU time (see outage.cpp).
 // --command pubsub: messages delivered per second through a Subscriber, at most --inflight
@@ -38,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asyncredis/asyncredis.hpp"
+#include "near_staleness.hpp"
 #include "outage.hpp"
 #include "pubsub.hpp"
 #include "sync.hpp"
@@ -73,7 +76,8 @@ constexpr std::int64_t cached_argument = 42;
   std::cerr
       << "asyncredis-bench: " << problem << "\n"
       << "usage: asyncredis-bench [--url URL]\n"
-      << "         [--command get|set|cached-hit|near-hit|key-build|outage|pubsub]\n"
+      << "         [--command get|set|cached-hit|near-hit|near-staleness|key-build|outage|\n"
+      << "                    pubsub]\n"
       << "         [--requests N]\n"
       << "         [--duration S]  (get|set: run S seconds instead of --requests; outage)\n"
       << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
@@ -140,10 +144,10 @@ Options parse(int argc, char** argv) {
       usage("unknown flag " + std::string(flag));
   }
   if (o.command != "get" && o.command != "set" && o.command != "cached-hit" &&
-      o.command != "near-hit" && o.command != "key-build" &&
+      o.command != "near-hit" && o.command != "near-staleness" && o.command != "key-build" &&
       o.command != "outage" && o.command != "pubsub")
     usage("--command: '" + o.command +
-          "' is not get, set, cached-hit, near-hit, key-build, outage or pubsub");
+          "' is not get, set, cached-hit, near-hit, near-staleness, key-build, outage or pubsub");
   if (o.sync && o.command != "get" && o.command != "set") usage("--sync: --command get or set");
   if (o.threads > 256) usage("--threads: at most 256");
   if (o.latency_every == 0) o.latency_every = o.inflight <= 16 ? 1 : 16;
@@ -322,6 +326,10 @@ int main(int argc, char** argv) {
     if (options.command == "pubsub") {
       settings.validate();
       return pubsub_bench(settings, options.requests, options.inflight, options.json);
+    }
+    if (options.command == "near-staleness") {
+      settings.validate();
+      return near_staleness_bench(settings, options.requests, options.json);
     }
     settings.command_timeout = std::chrono::seconds(30);
     if (options.histograms) {
