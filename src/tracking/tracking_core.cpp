@@ -162,7 +162,7 @@ void TrackingCore::on_link(std::optional<std::int64_t> ready_id) {
       ++version_;
       retry_delay_ = client_.settings().reconnect_min_delay;
       retrack_live(retracks);
-      settle_active(events);
+      recompute_active(events);
     }
   }
   deliver(events, retracks);
@@ -305,7 +305,7 @@ void TrackingCore::report(const Connection& connection, const TrackingReport& re
         if (redirect_id_) retrack_live(retracks);
         break;
     }
-    settle_active(events);
+    recompute_active(events);
   }
   deliver(events, retracks);
 }
@@ -321,7 +321,7 @@ void TrackingCore::lose(std::string reason, Events& out) {
   out.push_back(std::move(event));
 }
 
-void TrackingCore::settle_active(Events& out) {
+void TrackingCore::recompute_active(Events& out) {
   bool all_tracked = redirect_id_.has_value();
   for (const auto& [connection, link] : links_) {
     if (!all_tracked) break;

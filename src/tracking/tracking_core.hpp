@@ -75,7 +75,7 @@ class TrackingCore final : public TrackingHook, public std::enable_shared_from_t
   // Under state_mutex_: tracking may have stopped being true (epoch bumped, `lost` queued).
   void lose(std::string reason, Events& out);
   // Under state_mutex_: whether the picture is all good, and the `on`/`lost` that follows.
-  void settle_active(Events& out);
+  void recompute_active(Events& out);
   // Holding events_mutex_; sends the retracks, then the events.
   void deliver(Events& events, std::vector<std::shared_ptr<Connection>>& retracks);
 
