@@ -63,7 +63,13 @@ Connection::Connection(asio::any_io_executor executor, const RedisSettings& sett
       watchdog_timer_(strand_),
       connect_timer_(strand_),
       wait_timer_(strand_),
-      read_buffer_(read_chunk) {}
+      read_buffer_(read_chunk),
+      observed_node_(transport_.peer()) {}
+
+std::string Connection::node_seen_from_outside() const {
+  std::lock_guard lock(node_mutex_);
+  return observed_node_;
+}
 
 std::exception_ptr Connection::error(errc code, const std::string& what) const {
   return std::make_exception_ptr(Error(code, transport_.peer() + ": " + what));
@@ -243,7 +249,9 @@ void Connection::submit(Request&& request, ReplyHandler&& handler, Observe obser
   std::unique_ptr<Observation> observation;
   if (CommandObserver* observer = settings_.observer.get();
       observer != nullptr && observe == Observe::yes) {
-    observation = detail::observe(*observer, request, node());
+    // Off the strand: node() may be changing (a move over Sentinel).
+    const std::string node = node_seen_from_outside();
+    observation = detail::observe(*observer, request, node);
   }
   // The slot is the emitter's: installed here, on the caller's side, before the request can
   // complete (after that, the owner of the signal may reuse it).

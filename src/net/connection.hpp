@@ -17,6 +17,7 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -142,6 +143,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   CommandObserver* observer() const noexcept { return settings_.observer.get(); }
   // Where it connects: "host:port" or "unix:/path", as events and errors name it.
   const std::string& node() const noexcept { return transport_.peer(); }
+  // node() as it is now, from any thread (a connection over Sentinel changes it).
+  std::string node_seen_from_outside() const;
 
  private:
   enum class State { stopped, connecting, up, down };
@@ -211,8 +214,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string number_;  // tells the process's connections apart in log records
   const ConnectionRole role_;
   const std::weak_ptr<PushListener> listener_;
-  std::shared_ptr<TrackingSlot> tracking_;  // pooled connections only
-  TrackingReport tracking_state_;           // what the last handshake made of tracking
+  std::shared_ptr<TrackingSlot> tracking_;      // pooled connections only
+  TrackingReport tracking_state_;               // what the last handshake made of tracking
   std::shared_ptr<SentinelResolver> sentinel_;  // null: connect to settings_.host
   std::uint64_t spread_;                        // which replica this connection prefers
   Completer completer_;
@@ -241,6 +244,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t reads_ = 0;
   std::string write_buffer_;
   std::vector<char> read_buffer_;
+  mutable std::mutex node_mutex_;
+  std::string observed_node_;       // node(), for node_seen_from_outside(); under node_mutex_
   std::vector<Reply> read_pushes_;  // reused by every read
   MovableHandler<VoidHandler> first_attempt_;
   std::vector<VoidHandler> stop_handlers_;

@@ -26,6 +26,8 @@ asio::awaitable<std::exception_ptr> Connection::resolve_target() {
     // Each attempt of a replica connection may land on another replica: a dead one is left.
     const NodeAddress target = co_await sentinel_->resolve(strand_, spread_++);
     transport_.retarget(target.host, target.port);
+    std::lock_guard lock(node_mutex_);
+    observed_node_ = transport_.peer();
   } catch (const Error&) {
     failure = std::current_exception();
   }
