@@ -188,7 +188,7 @@ TEST_F(NearCache, KeepsTypesApartAndNotFoundMarkers) {
 
         co_await cache.set("gone", std::nullopt, use_awaitable);
         using Maybe = std::optional<int>;
-        const std::optional<Maybe> not_found(Maybe(std::nullopt));  // cached, not found
+        const std::optional<Maybe> not_found(std::in_place, std::nullopt);  // cached, not found
         EXPECT_EQ(co_await cache.get<Maybe>("gone", use_awaitable), not_found);
         const auto negative = cache.stats().negative_hits;
         const auto near_hits = cache.stats().near_hits;
