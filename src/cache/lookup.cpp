@@ -158,11 +158,16 @@ struct CacheService::Lookup {
 
   // Runs the fill in a coroutine that completes the caller, on the caller's executor: the
   // caller cancels from there, and the fill's cancellation handlers must not race with that.
+  // co_spawn installs its cancellation handler in the caller's slot at once: that must happen
+  // on the caller's executor too, not on the connection's thread that completed the GET.
   static void fill(Owned lookup) {
-    Lookup& l = *lookup;
-    auto filling = fill_named(l.service, std::move(l.key), std::move(l.entry), l.options,
-                              std::move(l.computation.compute), l.flights_seen);
-    asio::co_spawn(l.computation.executor, std::move(filling), std::move(l.handler));
+    const asio::any_io_executor executor = lookup->computation.executor;
+    asio::dispatch(executor, [lookup = std::move(lookup)]() mutable {
+      Lookup& l = *lookup;
+      auto filling = fill_named(l.service, std::move(l.key), std::move(l.entry), l.options,
+                                std::move(l.computation.compute), l.flights_seen);
+      asio::co_spawn(l.computation.executor, std::move(filling), std::move(l.handler));
+    });
   }
 
   // CacheService::fill, its result naming its key for a decode error.
@@ -222,7 +227,10 @@ struct CacheService::Lookup::WithPrefix {
     }
     lookup->entry.redis_key = std::move(common_prefix);
     lookup->entry.redis_key += lookup->key;
-    send(std::move(lookup));
+    // The GET installs its cancellation handler in the caller's slot: on the caller's
+    // executor, where the caller emits, not on the thread that read the generation.
+    const asio::any_io_executor executor = lookup->computation.executor;
+    asio::dispatch(executor, [lookup = std::move(lookup)]() mutable { send(std::move(lookup)); });
   }
 };
 

@@ -111,8 +111,12 @@ class CacheService {
     using R = std::optional<T>;
     return boost::asio::async_initiate<Token, void(std::exception_ptr, R)>(
         [](auto handler, CacheService self, std::string key) {
+          // No computation, but the caller's executor: the lookup's steps that touch the
+          // caller's cancellation slot run there.
+          detail::Computation computation;
+          computation.executor = boost::asio::get_associated_executor(handler, self.get_executor());
           auto decoding = self.template decoding<R, true>(std::move(handler));
-          self.start_lookup(std::move(key), typeid(T), GetOrSetOptions{}, detail::Computation{},
+          self.start_lookup(std::move(key), typeid(T), GetOrSetOptions{}, std::move(computation),
                             std::move(decoding));
         },
         token, *this, std::string(key));

@@ -82,7 +82,7 @@ struct Computed {
 };
 
 // What a get_or_set lookup runs on a miss: `compute` (not started before), on `executor`, the
-// caller's (where its cancellation comes from). A get()'s has neither.
+// caller's (where its cancellation comes from). A get()'s has no `compute`, only `executor`.
 struct Computation {
   boost::asio::awaitable<Computed> compute;
   boost::asio::any_io_executor executor;
