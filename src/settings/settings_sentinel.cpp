@@ -62,18 +62,20 @@ RedisSettings sentinel_from_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   const bool tls = url.substr(0, scheme_end).size() == std::string_view("rediss-sentinel").size();
   const auto rest = url.substr(scheme_end + 3);
-  const auto hash = rest.find('#');
-  if (hash == std::string_view::npos || hash + 1 == rest.size()) {
+  const auto authority_end = rest.find_first_of("/?#");
+  const auto authority = rest.substr(0, authority_end);
+  const auto after_authority =
+      authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
+  // Checked before the master name is split off, so that a password holding '#' is not shown.
+  refuse_at_after_authority(after_authority);
+  const auto hash = after_authority.find('#');
+  if (hash == std::string_view::npos || hash + 1 == after_authority.size()) {
     fail(part,
          "a redis-sentinel URL names the master after '#', e.g. "
          "redis-sentinel://host:26379,host:26380/0#mymaster");
   }
-  std::string master(rest.substr(hash + 1));
-  const auto main = rest.substr(0, hash);
-  const auto authority_end = main.find_first_of("/?");
-  const auto authority = main.substr(0, authority_end);
-  const auto tail =
-      authority_end == std::string_view::npos ? std::string_view{} : main.substr(authority_end);
+  std::string master(after_authority.substr(hash + 1));
+  const auto tail = after_authority.substr(0, hash);
   const auto at = authority.rfind('@');
   const auto hosts = at == std::string_view::npos ? authority : authority.substr(at + 1);
   if (hosts.empty()) fail("REDIS URL sentinels", "none given before the master name");

@@ -1,6 +1,8 @@
 // How a settings value is shown in an error message (see settings_text.hpp).
 #include "settings/settings_text.hpp"
 
+#include "asyncredis/error.hpp"
+
 namespace asyncredis::detail {
 
 std::string quoted_value(std::string_view value) {
@@ -16,6 +18,13 @@ std::string quoted_value(std::string_view value) {
     }
   }
   return out + "'";
+}
+
+void refuse_at_after_authority(std::string_view after_authority) {
+  if (after_authority.find('@') == std::string_view::npos) return;
+  throw Error(errc::invalid_setting,
+              "REDIS URL: '@' after the host: percent-escape '/', '?' and '#' in a user or "
+              "password (%2F, %3F, %23) and '@' in the query (%40)");
 }
 
 }  // namespace asyncredis::detail

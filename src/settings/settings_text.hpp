@@ -15,4 +15,9 @@ inline constexpr std::int64_t kMaxConnections = 10'000;
 // end up in logs, where a stray escape sequence must not be obeyed.
 std::string quoted_value(std::string_view value);
 
+// Throws Error(invalid_setting) when `after_authority` (a URL's text after its host) holds an
+// '@': a user or password held '/', '?' or '#' and got split off, so the text would show part
+// of the password. The message says how to escape, and shows none of it.
+void refuse_at_after_authority(std::string_view after_authority);
+
 }  // namespace asyncredis::detail

@@ -349,13 +349,7 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
   const auto authority = rest.substr(0, authority_end);
   const auto tail =
       authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
-  // An '@' here means a user or password held '/', '?' or '#' and got split off: what follows
-  // would hold part of the password, so say so without showing any of it.
-  if (tail.find('@') != std::string_view::npos) {
-    fail("",
-         "'@' after the host: percent-escape '/', '?' and '#' in a user or password "
-         "(%2F, %3F, %23) and '@' in the query (%40)");
-  }
+  detail::refuse_at_after_authority(tail);
   const auto hash = tail.find('#');
   if (hash != std::string_view::npos) {
     fail("fragment", quoted_value(tail.substr(hash)) + " is not supported");

@@ -77,6 +77,19 @@ TEST(SentinelUrl, ErrorsNameThePartAndTheValue) {
              "redis-sentinel");
 }
 
+// A password holding an unescaped '#' (or '/') would be split off into the master name or the
+// database; the error must say how to escape it without showing any of it (found by url_fuzz).
+TEST(SentinelUrl, APasswordSplitOffByHashIsNotShown) {
+  const auto message = invalid_setting_message(
+      [] { RedisSettings::from_url("redis-sentinel://u:Xq7#Zk9@h:1#master"); });
+  expect_has(message, "percent-escape");
+  EXPECT_EQ(message.find("Xq7"), std::string::npos) << message;
+  EXPECT_EQ(message.find("Zk9"), std::string::npos) << message;
+  const auto slash = invalid_setting_message(
+      [] { RedisSettings::from_url("redis-sentinel://5:@u//secret#a@o9he"); });
+  EXPECT_EQ(slash.find("secret"), std::string::npos) << slash;
+}
+
 TEST(SentinelEnv, ReadsTheVariables) {
   const auto s = from_env_map({{"REDIS_SENTINELS", "a:26379,b:26390"},
                                {"REDIS_SENTINEL_MASTER", "cache"},
