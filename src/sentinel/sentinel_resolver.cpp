@@ -48,11 +48,6 @@ void sort_replica(const Reply& entry, ReplicaList& out) {
 
 }  // namespace
 
-std::string describe(const NodeAddress& address) {
-  const bool v6 = address.host.find(':') != std::string::npos;
-  return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
-}
-
 SentinelResolver::SentinelResolver(const RedisSettings& settings) : settings_(settings) {
   for (const SentinelAddress& address : settings.sentinel.sentinels) {
     nodes_.push_back(sentinel_node_settings(settings, address));

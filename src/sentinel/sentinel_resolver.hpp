@@ -12,24 +12,16 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "asyncredis/settings.hpp"
+#include "net/node_address.hpp"
 #include "net/transport.hpp"
 
 namespace asyncredis::detail {
-
-struct NodeAddress {
-  std::string host;
-  std::uint16_t port = 0;
-  friend bool operator==(const NodeAddress&, const NodeAddress&) = default;
-};
 
 // What SENTINEL replicas says: the healthy replicas, and the others described for messages.
 struct ReplicaList {
   std::vector<NodeAddress> healthy;  // not down in the sentinel's eyes
   std::string others;                // the replicas that are down, for messages
 };
-
-// "host:port" ("[v6]:port").
-std::string describe(const NodeAddress& address);
 
 class SentinelResolver {
  public:
