@@ -1,6 +1,8 @@
 // Connection: start, reconnect and stop; requests in, handlers out (see connection.hpp).
 #include "net/connection.hpp"
 
+#include <utility>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -145,6 +147,7 @@ asio::awaitable<void> Connection::run(std::uint64_t run_id) {
     }
     first = false;
     if (state_ == State::stopped || run_id != run_id_) break;
+    if (std::exchange(reconnect_at_once_, false)) continue;  // a planned move
     if (role_ == ConnectionRole::leased) {
       if (failure) log_connect_failure(failure, was_first, std::nullopt);
       std::vector<Completion> done;
@@ -213,6 +216,8 @@ void Connection::finish_stop() {
   if (state_ == State::up) report_tracking(TrackingReport{});
   state_ = State::stopped;
   draining_ = false;
+  moving_ = false;
+  move_target_.reset();
   up_.store(false, std::memory_order_relaxed);
   ++generation_;
   transport_.close();

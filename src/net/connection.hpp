@@ -34,6 +34,7 @@
 #include "asyncredis/settings.hpp"
 #include "net/backoff.hpp"
 #include "net/completer.hpp"
+#include "net/node_address.hpp"
 #include "net/pump.hpp"
 #include "net/tracking_hook.hpp"
 #include "net/transport.hpp"
@@ -131,6 +132,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // which asks the sentinels again) -- when it is connected to `node` (`only_there`), or when
   // it is not (`!only_there`: the new master; "" for none). Any thread.
   void relocate(const std::string& why, const std::string& node, bool only_there);
+  // Over Sentinel, a planned move (a replica back in service takes its share of a replica
+  // client's connections): new writes are held, the replies on the wire come in, then the
+  // connection reconnects to `target` at once. Nothing fails; what waits goes out there. The
+  // handshake still checks the role: a target that is gone or no longer a replica is left for
+  // the sentinels' answer. node_seen_from_outside() names `target` from now on. Any thread.
+  void move_to(const std::string& why, NodeAddress target);
 
   // Requests submitted and not yet completed.
   std::size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
@@ -183,6 +190,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<std::exception_ptr> resolve_target();
   // Whether `done` carries a -READONLY reply (from a master demoted under us).
   bool is_readonly(const Completion& done) const;
+  // A planned move with nothing left on the wire: reconnects (to move_target_). Returns
+  // whether it did.
+  bool finish_move_if_quiet();
 
   // ---- client-side caching (connection_tracking.cpp)
   // The hook's plan, its command appended to the handshake's payload; nothing without one.
@@ -200,7 +210,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void deliver_pushes();
   // The connection broke (I/O error, protocol error, failed health check, replies owed too
   // long): written requests fail with `why`, waiting ones go out after the reconnect.
-  void lose(std::exception_ptr why);
+  // `planned`: a move (move_to()), logged as such and reconnected without a backoff.
+  void lose(std::exception_ptr why, bool planned = false);
   // Mirrors the queue's owed replies for the pool and wakes the watchdog in time for them.
   void note_owing();
   // (Re)arms the watchdog's timer if `when` is earlier than what it waits for.
@@ -218,6 +229,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   TrackingReport tracking_state_;               // what the last handshake made of tracking
   std::shared_ptr<SentinelResolver> sentinel_;  // null: connect to settings_.host
   std::uint64_t spread_;                        // which replica this connection prefers
+  std::optional<NodeAddress> move_target_;      // where the next connect goes (move_to())
+  std::string move_reason_;                     // why, for the log
   Completer completer_;
   Strand strand_;
   Transport transport_;
@@ -237,6 +250,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool handshaking_ = false;                  // the connect attempt got past the socket
   bool known_down_ = false;                   // the last connect attempt failed
   bool readonly_seen_ = false;                // a -READONLY reply came in this read
+  bool moving_ = false;                       // move_to(): writes held until the wire is quiet
+  bool reconnect_at_once_ = false;            // the last loss was a planned move
   std::optional<Clock::time_point> wake_at_;  // what watchdog_timer_ waits for
   std::uint64_t wake_generation_ = 0;
   std::uint64_t generation_ = 0;  // bumps on every (re)connect: stale I/O handlers see it

@@ -22,7 +22,8 @@ void Connection::start_write() {
   // Behind a request that still owes its reply nothing is sent (the pump says so): it might
   // wait behind a blocking command for good. It goes out once the reply comes, or on the next
   // connection.
-  if (writing_ || state_ != State::up || !pump_.take_batch(write_buffer_)) return;
+  // During a planned move what waits is held for the next connection.
+  if (writing_ || moving_ || state_ != State::up || !pump_.take_batch(write_buffer_)) return;
   writing_ = true;
   transport_.async_write(
       asio::buffer(write_buffer_),
@@ -91,6 +92,7 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t bytes,
     return;
   }
   note_owing();
+  if (finish_move_if_quiet()) return;
   start_write();
   start_read();
   finish_stop_if_drained();
@@ -102,15 +104,21 @@ void Connection::deliver_pushes() {
   read_pushes_.clear();
 }
 
-void Connection::lose(std::exception_ptr why) {
+void Connection::lose(std::exception_ptr why, bool planned) {
   if (state_ != State::up) return;
   state_ = State::down;
   up_.store(false, std::memory_order_relaxed);
   ++generation_;
   writing_ = false;
+  moving_ = false;
+  reconnect_at_once_ = planned;
   transport_.close();
   watchdog_.disconnected();
-  log(LogLevel::warning, "connection lost", {{"reason", error_message_of(why)}});
+  if (planned) {
+    log(LogLevel::info, "moving", {{"reason", error_message_of(why)}});
+  } else {
+    log(LogLevel::warning, "connection lost", {{"reason", error_message_of(why)}});
+  }
   std::vector<Completion> done;
   pump_.queue().on_connection_lost(why, done);
   note_owing();

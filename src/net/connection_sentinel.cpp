@@ -1,4 +1,6 @@
 // Connection over Sentinel: where to connect, and when to move (see connection.hpp).
+#include <utility>
+
 #include <boost/asio/dispatch.hpp>
 
 #include "net/connection.hpp"
@@ -21,6 +23,13 @@ asio::awaitable<std::exception_ptr> Connection::connect_attempt() {
 }
 
 asio::awaitable<std::exception_ptr> Connection::resolve_target() {
+  if (move_target_) {  // a planned move: its target, once (a failed attempt asks the sentinels)
+    const NodeAddress target = *std::exchange(move_target_, std::nullopt);
+    transport_.retarget(target.host, target.port);
+    std::lock_guard lock(node_mutex_);
+    observed_node_ = transport_.peer();
+    co_return nullptr;
+  }
   std::exception_ptr failure;
   try {
     // Each attempt of a replica connection may land on another replica: a dead one is left.
@@ -51,6 +60,30 @@ void Connection::relocate(const std::string& why, const std::string& node, bool 
     if (self->state_ != State::up || (self->node() == node) != only_there) return;
     self->lose(self->error(errc::connection_lost, why));
   });
+}
+
+void Connection::move_to(const std::string& why, NodeAddress target) {
+  {
+    // At once, so that whoever plans the next move counts this connection where it goes.
+    std::lock_guard lock(node_mutex_);
+    observed_node_ = describe(target);
+  }
+  asio::dispatch(strand_, [self = shared_from_this(), why, target = std::move(target)]() mutable {
+    if (self->state_ == State::stopped || self->draining_) return;
+    if (self->state_ == State::up && self->node() == describe(target)) return;
+    self->move_target_ = std::move(target);
+    self->move_reason_ = why;
+    // Not up: the next connect goes there anyway.
+    if (self->state_ != State::up) return;
+    self->moving_ = true;
+    self->finish_move_if_quiet();
+  });
+}
+
+bool Connection::finish_move_if_quiet() {
+  if (!moving_ || pump_.queue().written_count() > 0) return false;
+  lose(error(errc::connection_lost, move_reason_), true);
+  return true;
 }
 
 }  // namespace asyncredis::detail

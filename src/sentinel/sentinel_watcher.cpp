@@ -9,6 +9,7 @@
 
 #include "asyncredis/command.hpp"
 #include "asyncredis/error.hpp"
+#include "sentinel/replica_balance.hpp"
 #include "sentinel/sentinel_link.hpp"
 
 namespace asyncredis::detail {
@@ -63,8 +64,9 @@ asio::awaitable<void> SentinelWatcher::run(std::uint64_t run_id, std::size_t sen
   std::string subscribe;
   std::size_t channels = 2;
   if (sentinel.replicas) {
-    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+promoted-slave", "+sdown");
-    channels = 3;
+    encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+promoted-slave", "+sdown", "-sdown",
+                   "+slave");
+    channels = 5;
   } else {
     encode_command(subscribe, "SUBSCRIBE", "+switch-master", "+promoted-slave");
   }
@@ -123,6 +125,23 @@ void SentinelWatcher::on_message(const std::string& channel, const std::string& 
     }
   } else if (channel == "+sdown") {
     relocate("Sentinel: replica " + node + " is down", node, true);
+  } else if (channel == "-sdown" || channel == "+slave") {
+    rebalance(NodeAddress{w[2], static_cast<std::uint16_t>(std::stoi(w[3]))});
+  }
+}
+
+void SentinelWatcher::rebalance(const NodeAddress& returning) {
+  std::vector<std::shared_ptr<Connection>> live;
+  std::vector<std::string> nodes;
+  for (const auto& weak : connections_) {
+    if (auto connection = weak.lock()) {
+      nodes.push_back(connection->node_seen_from_outside());
+      live.push_back(std::move(connection));
+    }
+  }
+  const std::string why = "Sentinel: replica " + describe(returning) + " is back; moving there";
+  for (const std::size_t i : connections_to_move(nodes, describe(returning))) {
+    live[i]->move_to(why, returning);
   }
 }
 

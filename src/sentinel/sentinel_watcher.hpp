@@ -1,9 +1,10 @@
 // Listens to a sentinel for the news that moves a client's connections: +promoted-slave and
 // +switch-master (the master moved: every connection not already on the new master is
 // dropped and reconnects through the sentinels, the leader of the failover asked first) and, for a
-// replica client, +sdown of a replica (its connections move to another). Listens to every sentinel
-// at once: the one that led the failover says so first, the others only after its next hello (up to
-// 2 s later). A sentinel that fails is tried again after a pause.
+// replica client, +sdown of a replica (its connections move to another) and -sdown or +slave
+// (a replica back in service or new: it takes its share of the connections). Listens to every
+// sentinel at once: the one that led the failover says so first, the others only after its next
+// hello (up to 2 s later). A sentinel that fails is tried again after a pause.
 #pragma once
 
 #include <memory>
@@ -39,6 +40,9 @@ class SentinelWatcher : public std::enable_shared_from_this<SentinelWatcher> {
   void on_message(const std::string& channel, const std::string& payload,
                   std::size_t sentinel_index);
   void relocate(const std::string& why, const std::string& node, bool only_there);
+  // A replica is back in service (-sdown, +slave): it takes its share of the connections, each
+  // moved without failing a request (Connection::move_to).
+  void rebalance(const NodeAddress& returning);
 
   Strand strand_;
   std::shared_ptr<SentinelResolver> resolver_;
