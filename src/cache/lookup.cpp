@@ -156,13 +156,20 @@ struct CacheService::Lookup {
     }
   }
 
+  // Runs `step` with the lookup on the caller's executor. For the steps that install a handler
+  // in the caller's cancellation slot (the GET, the fill's co_spawn): the caller emits there,
+  // so installing from the thread that completed the previous step would race with it.
+  template <class Step>
+  static void on_caller(Owned lookup, Step step) {
+    const asio::any_io_executor executor = lookup->computation.executor;
+    asio::dispatch(executor,
+                   [lookup = std::move(lookup), step]() mutable { step(std::move(lookup)); });
+  }
+
   // Runs the fill in a coroutine that completes the caller, on the caller's executor: the
   // caller cancels from there, and the fill's cancellation handlers must not race with that.
-  // co_spawn installs its cancellation handler in the caller's slot at once: that must happen
-  // on the caller's executor too, not on the connection's thread that completed the GET.
   static void fill(Owned lookup) {
-    const asio::any_io_executor executor = lookup->computation.executor;
-    asio::dispatch(executor, [lookup = std::move(lookup)]() mutable {
+    on_caller(std::move(lookup), [](Owned lookup) {
       Lookup& l = *lookup;
       auto filling = fill_named(l.service, std::move(l.key), std::move(l.entry), l.options,
                                 std::move(l.computation.compute), l.flights_seen);
@@ -227,10 +234,7 @@ struct CacheService::Lookup::WithPrefix {
     }
     lookup->entry.redis_key = std::move(common_prefix);
     lookup->entry.redis_key += lookup->key;
-    // The GET installs its cancellation handler in the caller's slot: on the caller's
-    // executor, where the caller emits, not on the thread that read the generation.
-    const asio::any_io_executor executor = lookup->computation.executor;
-    asio::dispatch(executor, [lookup = std::move(lookup)]() mutable { send(std::move(lookup)); });
+    on_caller(std::move(lookup), &send);
   }
 };
 
