@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -120,6 +121,15 @@ class Tracking : public ::testing::Test {
     s.max_connections = 2;
     return s;
   }
+  // Runs `body` on a started Tracked client of the suite's server (tracking on).
+  using Body = std::function<asio::awaitable<void>(RedisClient&, Recorder&, ClientTracking&)>;
+  static void with_tracked(const Body& body, const TrackingOptions& options = {}) {
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+      Tracked t(io, settings(), options);
+      CO_ASSERT_TRUE(co_await t.start());
+      co_await body(t.client, t.events, *t.tracking);
+    });
+  }
   static inline test::RedisServer* server_ = nullptr;
 };
 
@@ -137,52 +147,44 @@ asio::awaitable<bool> read_then_expect_invalidation(RedisClient& client, const R
 }
 
 TEST_F(Tracking, AnotherClientsWritesInvalidateAKeyRead) {
-  run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    Tracked t(io, settings());
-    CO_ASSERT_TRUE(co_await t.start());
-    RedisClient& client = t.client;
-    Recorder& events = t.events;
-    ClientTracking& tracking = *t.tracking;
-    EXPECT_EQ(events.count(Kind::on), 1u);
-    EXPECT_TRUE(tracking.redirect_id().has_value());
-    server_->cli({"SET", "t:set", "1"});
-    server_->cli({"SET", "t:del", "1"});
-    server_->cli({"SET", "t:lua", "1"});
-    // Named: GCC 12 cannot hold a braced list inside a co_await expression (README).
-    const std::vector<std::string> set{"SET", "t:set", "2"};
-    const std::vector<std::string> del{"DEL", "t:del"};
-    const std::vector<std::string> lua{"EVAL", "redis.call('SET', KEYS[1], 'x') return 1", "1",
-                                       "t:lua"};
-    EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:set", set));
-    EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:del", del));
-    EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:lua", lua));
-    // Expiry: nobody writes after the read; the server invalidates when the key expires.
-    server_->cli({"SET", "t:expire", "1", "PX", "1000"});
-    const std::optional<std::string> before = co_await client.get("t:expire", use_awaitable);
-    EXPECT_TRUE(before.has_value()) << "expired before it was read: the machine is too slow";
-    EXPECT_TRUE(co_await eventually([&] { return events.invalidated("t:expire"); }));
-    // Everything stays on meanwhile.
-    EXPECT_TRUE(tracking.active());
-    EXPECT_EQ(events.count(Kind::lost), 0u) << events.reasons();
-  });
+  with_tracked(
+      [](RedisClient& client, Recorder& events, ClientTracking& tracking) -> asio::awaitable<void> {
+        EXPECT_EQ(events.count(Kind::on), 1u);
+        EXPECT_TRUE(tracking.redirect_id().has_value());
+        server_->cli({"SET", "t:set", "1"});
+        server_->cli({"SET", "t:del", "1"});
+        server_->cli({"SET", "t:lua", "1"});
+        // Named: GCC 12 cannot hold a braced list inside a co_await expression (README).
+        const std::vector<std::string> set{"SET", "t:set", "2"};
+        const std::vector<std::string> del{"DEL", "t:del"};
+        const std::vector<std::string> lua{"EVAL", "redis.call('SET', KEYS[1], 'x') return 1", "1",
+                                           "t:lua"};
+        EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:set", set));
+        EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:del", del));
+        EXPECT_TRUE(co_await read_then_expect_invalidation(client, events, *server_, "t:lua", lua));
+        // Expiry: nobody writes after the read; the server invalidates when the key expires.
+        server_->cli({"SET", "t:expire", "1", "PX", "1000"});
+        const std::optional<std::string> before = co_await client.get("t:expire", use_awaitable);
+        EXPECT_TRUE(before.has_value()) << "expired before it was read: the machine is too slow";
+        EXPECT_TRUE(co_await eventually([&] { return events.invalidated("t:expire"); }));
+        // Everything stays on meanwhile.
+        EXPECT_TRUE(tracking.active());
+        EXPECT_EQ(events.count(Kind::lost), 0u) << events.reasons();
+      });
 }
 
 TEST_F(Tracking, FlushdbIsAFlushAndBumpsTheEpoch) {
-  run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    Tracked t(io, settings());
-    CO_ASSERT_TRUE(co_await t.start());
-    RedisClient& client = t.client;
-    Recorder& events = t.events;
-    ClientTracking& tracking = *t.tracking;
-    co_await client.get("t:flush", use_awaitable);
-    const std::uint64_t epoch = tracking.epoch();
-    server_->cli({"FLUSHDB"});
-    // One null message per tracked connection (the server sends one for each): 2 here.
-    CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::flushed) == 2; }));
-    EXPECT_EQ(tracking.epoch(), epoch + 2);
-    EXPECT_EQ(events.last().epoch, epoch + 2);
-    EXPECT_TRUE(tracking.active());  // a flush is no loss of tracking
-  });
+  with_tracked(
+      [](RedisClient& client, Recorder& events, ClientTracking& tracking) -> asio::awaitable<void> {
+        co_await client.get("t:flush", use_awaitable);
+        const std::uint64_t epoch = tracking.epoch();
+        server_->cli({"FLUSHDB"});
+        // One null message per tracked connection (the server sends one for each): 2 here.
+        CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::flushed) == 2; }));
+        EXPECT_EQ(tracking.epoch(), epoch + 2);
+        EXPECT_EQ(events.last().epoch, epoch + 2);
+        EXPECT_TRUE(tracking.active());  // a flush is no loss of tracking
+      });
 }
 
 TEST_F(Tracking, EvictionUnderMaxmemoryInvalidates) {
@@ -214,12 +216,8 @@ TEST_F(Tracking, EvictionUnderMaxmemoryInvalidates) {
 }
 
 TEST_F(Tracking, InvalidationConnectionKilledIsLostThenOnWithTheNewId) {
-  run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    Tracked t(io, settings());
-    CO_ASSERT_TRUE(co_await t.start());
-    RedisClient& client = t.client;
-    Recorder& events = t.events;
-    ClientTracking& tracking = *t.tracking;
+  with_tracked([](RedisClient& client, Recorder& events,
+                  ClientTracking& tracking) -> asio::awaitable<void> {
     const std::int64_t old_id = *tracking.redirect_id();
     const std::uint64_t epoch = tracking.epoch();
     const std::size_t ons = events.count(Kind::on);
@@ -245,51 +243,45 @@ TEST_F(Tracking, InvalidationConnectionKilledIsLostThenOnWithTheNewId) {
 }
 
 TEST_F(Tracking, DataConnectionKilledIsLostThenOnAgain) {
-  run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    Tracked t(io, settings());
-    CO_ASSERT_TRUE(co_await t.start());
-    RedisClient& client = t.client;
-    Recorder& events = t.events;
-    ClientTracking& tracking = *t.tracking;
-    // The data connections are the "normal" ones; redis-cli skips itself.
-    server_->cli({"CLIENT", "KILL", "TYPE", "normal"});
-    CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::lost) >= 1; }));
-    {
-      const bool reached = co_await eventually([&] { return tracking.active(); });
-      CO_ASSERT_TRUE(explained(reached, events));
-    }
-    EXPECT_EQ(events.last().kind, Kind::on);
-    const std::vector<std::string> set{"SET", "t:reconnected", "2"};
-    EXPECT_TRUE(
-        co_await read_then_expect_invalidation(client, events, *server_, "t:reconnected", set));
-  });
+  with_tracked(
+      [](RedisClient& client, Recorder& events, ClientTracking& tracking) -> asio::awaitable<void> {
+        // The data connections are the "normal" ones; redis-cli skips itself.
+        server_->cli({"CLIENT", "KILL", "TYPE", "normal"});
+        CO_ASSERT_TRUE(co_await eventually([&] { return events.count(Kind::lost) >= 1; }));
+        {
+          const bool reached = co_await eventually([&] { return tracking.active(); });
+          CO_ASSERT_TRUE(explained(reached, events));
+        }
+        EXPECT_EQ(events.last().kind, Kind::on);
+        const std::vector<std::string> set{"SET", "t:reconnected", "2"};
+        EXPECT_TRUE(
+            co_await read_then_expect_invalidation(client, events, *server_, "t:reconnected", set));
+      });
 }
 
 TEST_F(Tracking, BroadcastWithAPrefixInvalidatesKeysNeverRead) {
-  run_async([](asio::io_context& io) -> asio::awaitable<void> {
-    TrackingOptions options;
-    options.broadcast = true;
-    options.prefixes = {"bc:"};
-    Tracked t(io, settings(), options);
-    CO_ASSERT_TRUE(co_await t.start());
-    Recorder& events = t.events;
-    ClientTracking& tracking = *t.tracking;
-    server_->cli({"SET", "other:x", "1"});
-    server_->cli({"SET", "bc:x", "1"});
-    CO_ASSERT_TRUE(co_await eventually([&] { return events.invalidated("bc:x"); }));
-    // Messages come in order: the write before bc:x would have been reported first.
-    EXPECT_FALSE(events.invalidated("other:x"));
-    // After a reconnect of the subscriber, BCAST is set up again (off, then on).
-    const std::size_t ons = events.count(Kind::on);
-    server_->cli({"CLIENT", "KILL", "ID", std::to_string(*tracking.redirect_id())});
-    {
-      const bool reached = co_await eventually([&] { return events.count(Kind::on) > ons; });
-      CO_ASSERT_TRUE(explained(reached, events));
-    }
-    server_->cli({"SET", "bc:y", "1"});
-    EXPECT_TRUE(co_await eventually([&] { return events.invalidated("bc:y"); }))
-        << server_->cli({"CLIENT", "LIST"});
-  });
+  TrackingOptions options;
+  options.broadcast = true;
+  options.prefixes = {"bc:"};
+  with_tracked(
+      [](RedisClient&, Recorder& events, ClientTracking& tracking) -> asio::awaitable<void> {
+        server_->cli({"SET", "other:x", "1"});
+        server_->cli({"SET", "bc:x", "1"});
+        CO_ASSERT_TRUE(co_await eventually([&] { return events.invalidated("bc:x"); }));
+        // Messages come in order: the write before bc:x would have been reported first.
+        EXPECT_FALSE(events.invalidated("other:x"));
+        // After a reconnect of the subscriber, BCAST is set up again (off, then on).
+        const std::size_t ons = events.count(Kind::on);
+        server_->cli({"CLIENT", "KILL", "ID", std::to_string(*tracking.redirect_id())});
+        {
+          const bool reached = co_await eventually([&] { return events.count(Kind::on) > ons; });
+          CO_ASSERT_TRUE(explained(reached, events));
+        }
+        server_->cli({"SET", "bc:y", "1"});
+        EXPECT_TRUE(co_await eventually([&] { return events.invalidated("bc:y"); }))
+            << server_->cli({"CLIENT", "LIST"});
+      },
+      options);
 }
 
 // Tracking made before the client connects: each connection that comes up before the
