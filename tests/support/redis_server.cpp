@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -357,6 +358,26 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::uint16_t free_cluster_port() {
+  thread_local std::mt19937 random(std::random_device{}() ^
+                                   static_cast<unsigned>(::getpid()) * 2654435761u);
+  constexpr int kBusOffset = 10000;
+  const int below = std::min(ephemeral_range().first, 65536);
+  const int first = 10000, last = below - 1 - kBusOffset;
+  if (last - first < 100) {
+    throw std::runtime_error(
+        "no room for cluster ports (port and port + 10000) below the "
+        "ephemeral range starting at " +
+        std::to_string(below));
+  }
+  std::uniform_int_distribution<int> pick(first, last);
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(pick(random));
+    if (can_bind(port) && can_bind(static_cast<std::uint16_t>(port + kBusOffset))) return port;
+  }
+  throw std::runtime_error("no free port with a free cluster bus port found");
+}
+
 RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(options)) {
   // Unix socket paths are limited to 107 bytes: keep the directory short even when TMPDIR is
   // deep inside a CI workspace.
@@ -389,7 +410,7 @@ RedisServer::RedisServer(RedisServerOptions options) : options_(std::move(option
     // The port can be taken between free_port() and the server's bind (by another test
     // process): pick another one a few times.
     for (int attempt = 0;; ++attempt) {
-      port_ = free_port();
+      port_ = options_.cluster ? free_cluster_port() : free_port();
       if (launch() == Launch::ready) break;
       if (attempt == 9) {
         throw std::runtime_error("redis-server found every chosen port taken; log:\n" + log_tail());
@@ -456,6 +477,10 @@ std::vector<std::string> RedisServer::command_line() const {
     args.insert(args.end(), {"--aclfile", (dir_ / "users.acl").native()});
   } else if (!options_.password.empty()) {
     args.insert(args.end(), {"--requirepass", options_.password});
+  }
+  if (options_.cluster) {
+    args.insert(args.end(), {"--cluster-enabled", "yes", "--cluster-config-file",
+                             (dir_ / "nodes.conf").native()});
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;

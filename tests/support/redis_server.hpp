@@ -20,6 +20,8 @@ namespace asyncredis::test {
 // range (ip_local_port_range): no outgoing connection can take it while a server is down for
 // a restart, and a client reconnecting to it can never connect to itself (TCP self-connect).
 std::uint16_t free_port();
+// A free port whose cluster bus port (port + 10000) is free too, both below the ephemeral range.
+std::uint16_t free_cluster_port();
 
 struct RedisServerOptions {
   // requirepass of the default user (or its password in the ACL file, see acl_users).
@@ -34,6 +36,9 @@ struct RedisServerOptions {
   std::vector<std::string> config_lines;
   // Appended to the command line, e.g. {"--maxmemory", "10mb"}.
   std::vector<std::string> extra_args;
+  // A Redis Cluster node: cluster-enabled, its nodes.conf in its directory (kept across a
+  // restart, so that it rejoins), on a port whose cluster bus port (+10000) is free too.
+  bool cluster = false;
 };
 
 // Starts redis-server (ASYNCREDIS_REDIS_SERVER, or that environment variable) in its

@@ -1,0 +1,120 @@
+#include "support/local_cluster.hpp"
+
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace asyncredis::test {
+
+namespace {
+
+// "field:value" lines (CLUSTER INFO, INFO) into a map.
+std::map<std::string, std::string> fields_of(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+  }
+  return out;
+}
+
+// Polls `check` every 50 ms (each check runs redis-cli processes) until it holds or `limit`
+// has passed; a check that throws (a node restarting) counts as not holding.
+template <class Check>
+bool poll(Check check, std::chrono::milliseconds limit, std::string& last) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    try {
+      if (check()) return true;
+    } catch (const std::runtime_error& e) {
+      last = e.what();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {
+  const std::size_t count = options_.masters * (1 + options_.replicas_per_master);
+  if (options_.masters < 3) throw std::runtime_error("redis-cli --cluster needs 3 masters");
+  RedisServerOptions node;
+  node.cluster = true;
+  node.password = options_.password;
+  node.extra_args = {"--cluster-node-timeout", std::to_string(options_.node_timeout.count())};
+  if (!options_.password.empty()) {
+    node.extra_args.insert(node.extra_args.end(), {"--masterauth", options_.password});
+  }
+  for (std::size_t i = 0; i < count; ++i) nodes_.push_back(std::make_unique<RedisServer>(node));
+  std::vector<std::string> create = {"--cluster", "create"};
+  for (const auto& n : nodes_) create.push_back(n->host() + ":" + std::to_string(n->port()));
+  create.insert(create.end(), {"--cluster-replicas", std::to_string(options_.replicas_per_master),
+                               "--cluster-yes"});
+  nodes_.front()->cli(create);
+  wait_ok();
+}
+
+RedisServer& LocalCluster::node_on(std::uint16_t port) {
+  for (auto& n : nodes_) {
+    if (n->port() == port) return *n;
+  }
+  throw std::runtime_error("no cluster node on port " + std::to_string(port));
+}
+
+std::uint16_t LocalCluster::master_of(std::uint16_t slot, std::size_t asked) const {
+  // CLUSTER NODES: "<id> <ip:port@bus[,hostname]> <flags> <master id> <ping> <pong> <epoch>
+  // <link> <slot or range>...", one node per line.
+  std::istringstream in(nodes_.at(asked)->cli({"CLUSTER", "NODES"}));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string id, address, flags, master, ping, pong, epoch, link;
+    words >> id >> address >> flags >> master >> ping >> pong >> epoch >> link;
+    if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos) {
+      continue;
+    }
+    for (std::string range; words >> range;) {
+      if (range.front() == '[') continue;  // a slot being migrated or imported
+      const auto dash = range.find('-');
+      const long first = std::stol(range.substr(0, dash));
+      const long last = dash == std::string::npos ? first : std::stol(range.substr(dash + 1));
+      if (slot >= first && slot <= last) {
+        const auto colon = address.rfind(':', address.find('@'));
+        return static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
+      }
+    }
+  }
+  throw std::runtime_error("no master serves slot " + std::to_string(slot));
+}
+
+void LocalCluster::wait_ok(std::chrono::milliseconds limit) const {
+  std::size_t running = 0;
+  for (const auto& n : nodes_) running += n->running() ? 1 : 0;
+  std::string last;
+  const auto ok = [&] {
+    for (const auto& n : nodes_) {
+      if (!n->running()) continue;
+      auto info = fields_of(n->cli({"CLUSTER", "INFO"}));
+      last = "node " + std::to_string(n->port()) + ": state " + info["cluster_state"] +
+             ", slots ok " + info["cluster_slots_ok"] + ", known nodes " +
+             info["cluster_known_nodes"];
+      if (info["cluster_state"] != "ok" || info["cluster_slots_ok"] != "16384" ||
+          std::stoul(info["cluster_known_nodes"]) < running) {
+        return false;
+      }
+      auto replication = fields_of(n->cli({"INFO", "replication"}));
+      if (replication["role"] == "slave" && replication["master_link_status"] != "up") {
+        last = "replica " + std::to_string(n->port()) + ": master link " +
+               replication["master_link_status"];
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!poll(ok, limit, last)) throw std::runtime_error("the cluster is not ready: " + last);
+}
+
+}  // namespace asyncredis::test
