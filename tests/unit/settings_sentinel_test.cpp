@@ -264,6 +264,21 @@ TEST(SentinelEnv, TheUrlCanComeFromRedisUrl) {
   EXPECT_EQ(s.sentinel.master_name, "m");
 }
 
+TEST(SentinelEnv, UrlOfSettingsFromTheVariablesKeepsTheSentinels) {
+  // A service that read its settings from the environment and hands on url() (to a child
+  // process, say) must hand on the sentinels, not REDIS_HOST.
+  const auto s = from_env_map({{"REDIS_SENTINELS", "a:26379,[::1]:26390"},
+                               {"REDIS_SENTINEL_MASTER", "cache#1"},
+                               {"REDIS_HOST", "not-used"},
+                               {"REDIS_PASSWORD", "p#w"},
+                               {"REDIS_SENTINEL_PASSWORD", "spw"}});
+  EXPECT_EQ(s.url(), "redis-sentinel://:p%23w@a:26379,[::1]:26390/0#cache%231");
+  const auto back = RedisSettings::from_url(s.url());
+  EXPECT_EQ(back.sentinel.sentinels, s.sentinel.sentinels);
+  EXPECT_EQ(back.sentinel.master_name, "cache#1");
+  EXPECT_EQ(back.password, "p#w");
+}
+
 TEST(SentinelEnv, BadValuesNameTheVariableAndValue) {
   const auto port = invalid_setting_message([] {
     from_env_map({{"REDIS_SENTINELS", "a:0"}, {"REDIS_SENTINEL_MASTER", "m"}});
