@@ -5,8 +5,9 @@
 //  - from_url() returns settings or throws asyncredis::Error(errc::invalid_setting), nothing
 //    else (no other exception, no crash, no undefined behaviour);
 //  - round trip: when it returns settings s, from_url(s.url()) gives s back, for every field a
-//    URL written by url() carries (scheme, user, password, host, port, socket, database), and
-//    url() of that is the same text again; url(db) selects db;
+//    URL written by url() carries (scheme, user, password, host, port, socket, database, and
+//    for a redis-sentinel:// URL every sentinel, the master name and TLS), and url() of that
+//    is the same text again; url(db) selects db and keeps the rest;
 //  - a password never appears in an error message, neither as written nor decoded.
 // Seeds are in fuzz/corpus/url/, one URL per file.
 #include <cstddef>
@@ -59,12 +60,21 @@ std::string describe(const RedisSettings& s) {
                     " password=" + (s.password ? "\"" + printable(*s.password) + "\"" : "none") +
                     " socket=\"" + printable(s.unix_socket) + "\" tls=" + (s.tls ? "1" : "0") +
                     " db=" + std::to_string(s.cache_db);
+  if (s.sentinel.enabled()) {
+    out += " sentinels=";
+    for (const auto& address : s.sentinel.sentinels) {
+      out += "[\"" + printable(address.host) + "\" " + std::to_string(address.port) + "]";
+    }
+    out += " master=\"" + printable(s.sentinel.master_name) +
+           "\" sentinel_tls=" + (s.sentinel.tls ? "1" : "0");
+  }
   return out;
 }
 
 // The fields url() renders: the query-only settings (client_name, max_connections and the
 // timeouts) are left out of it on purpose, since the URL is the Python service's get_url()
-// format, so they go back to their defaults.
+// format, so they go back to their defaults. Everything else is compared, the whole of
+// s.sentinel included: a sentinel, a port or a master name url() loses is a failure.
 RedisSettings carried(RedisSettings s) {
   const RedisSettings defaults;
   s.client_name = defaults.client_name;
@@ -160,6 +170,12 @@ void check_round_trip(const RedisSettings& settings) {
   const int db = settings.cache_db == 7 ? 8 : 7;
   const auto with_db = parse(settings.url(db));
   if (!with_db || with_db->cache_db != db) fail("url(" + std::to_string(db) + ") lost the db");
+  RedisSettings expected = carried(settings);
+  expected.cache_db = db;
+  if (carried(*with_db) != expected) {
+    fail("url(" + std::to_string(db) + ") changed more than the db:\n  first:  " +
+         describe(settings) + "\n  second: " + describe(*with_db));
+  }
 }
 
 }  // namespace

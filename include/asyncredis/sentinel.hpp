@@ -25,6 +25,8 @@ struct SentinelAddress {
 /// master before it sends anything. It moves on a lost connection, on a -READONLY reply and
 /// on the sentinels' +switch-master message. With `replicas` on, it connects to the healthy
 /// replicas of the service instead (SENTINEL replicas), spread over them.
+/// RedisSettings::url() writes the sentinels, master_name and tls as a redis-sentinel:// URL;
+/// username, password, tls_options and replicas have no place in it and are left out.
 struct SentinelSettings {
   std::vector<SentinelAddress> sentinels;  ///< asked in turn; empty: no Sentinel
   std::string master_name;                 ///< the service's name, as the sentinels know it

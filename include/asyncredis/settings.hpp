@@ -83,15 +83,27 @@ struct RedisSettings {
   /// "redis://[:password@]host:port/db" ("user:password@" with a username), "rediss://" when
   /// tls, "unix://[:password@]/path?db=N" for a socket; db is `db` (default: cache_db; an
   /// explicit 0 stays 0); reserved characters in the user and password are percent-escaped.
-  /// Throws nothing; no validation.
+  /// Over Sentinel (sentinel.enabled()) it is the form from_url() reads back:
+  /// "redis-sentinel://[user][:password]@host:port,host:port.../db#master", every sentinel
+  /// with its port (IPv6 in []), the master name percent-escaped where needed, the user and
+  /// password the data nodes'; "rediss-sentinel://" when tls or sentinel.tls is on (both come
+  /// back on). Lettuce and Spring read this form; redis-py does not. Left out, as the URL has no
+  /// place for them: host, port and unix_socket (the sentinels replace them), sentinel.username,
+  /// sentinel.password, sentinel.tls_options and sentinel.replicas. No form carries the rest: the
+  /// other databases, max_connections, default_ttl, client_name, tls_options, the timeouts and
+  /// delays, the queue and reply limits, fail_fast, observer, logger. Throws nothing; no
+  /// validation.
   std::string url(std::optional<int> db = std::nullopt) const;
-  /// url() with the password written as "***" (user, host, port and db kept): the form to log
+  /// url() with the password written as "***" (all else kept, sentinels too): the form to log
   /// or print. url() itself stays the exact REDIS_URL the Python services read, because callers
   /// hand it to connections and other processes; a redacted url() would break them at AUTH.
   std::string redacted_url(std::optional<int> db = std::nullopt) const;
 
   /// Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
-  /// port, /db (sets cache_db) or ?db=N, percent-escapes. Other fields keep their defaults.
+  /// port, /db (sets cache_db) or ?db=N, percent-escapes; and
+  /// redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master
+  /// (rediss-sentinel:// for TLS; sentinel port 26379 when omitted; the master name
+  /// percent-decoded). Other fields keep their defaults.
   /// Throws Error(errc::invalid_setting) naming the URL part and the bad value.
   static RedisSettings from_url(std::string_view url);
 

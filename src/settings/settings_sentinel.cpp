@@ -1,11 +1,13 @@
-// Sentinel settings from a URL and the environment, and their validation. Each address is
-// parsed by from_url() itself (as redis://host:port), so a sentinel's host means what a data
-// node's would and fails with the same message.
+// Sentinel settings from a URL and the environment, back into a URL, and their validation.
+// Each address is parsed by from_url() itself (as redis://host:port) and written as url()
+// writes a host, so a sentinel's host means what a data node's would and fails with the same
+// message.
 #include "settings/settings_sentinel.hpp"
 
 #include <algorithm>
 
 #include "asyncredis/error.hpp"
+#include "settings/settings_escape.hpp"
 #include "settings/settings_text.hpp"
 
 namespace asyncredis::detail {
@@ -38,6 +40,13 @@ SentinelAddress parse_address(std::string_view name, std::string_view hostport) 
     fail(name, quoted_value(hostport) + " is not a host:port");
   }
   return SentinelAddress{one.host, has_port(hostport) ? one.port : kSentinelPort};
+}
+
+// RFC 3986 fragment characters minus '@' (refused after the host: it means a mangled
+// password) and '%': what a master name keeps unescaped in url(). '#' is escaped too.
+bool is_master_char(unsigned char c) {
+  return is_unreserved(c) ||
+         std::string_view("!$&'()*+,;=:/?").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 }  // namespace
@@ -74,7 +83,8 @@ RedisSettings sentinel_from_url(std::string_view url) {
          "a redis-sentinel URL names the master after '#', e.g. "
          "redis-sentinel://host:26379,host:26380/0#mymaster");
   }
-  std::string master(after_authority.substr(hash + 1));
+  // Decoded, as Lettuce (java.net.URI's fragment) does, so that any name can be written.
+  std::string master = decode_url_part(after_authority.substr(hash + 1), "master name");
   const auto tail = after_authority.substr(0, hash);
   const auto at = authority.rfind('@');
   const auto hosts = at == std::string_view::npos ? authority : authority.substr(at + 1);
@@ -91,6 +101,20 @@ RedisSettings sentinel_from_url(std::string_view url) {
   settings.sentinel.tls = tls;
   validate_sentinel(settings.sentinel);
   return settings;
+}
+
+std::string sentinel_scheme(const RedisSettings& settings) {
+  return settings.tls || settings.sentinel.tls ? "rediss-sentinel://" : "redis-sentinel://";
+}
+
+void append_sentinel_url_tail(std::string& out, const SentinelSettings& sentinel, int db) {
+  for (std::size_t i = 0; i < sentinel.sentinels.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_host(out, sentinel.sentinels[i].host);
+    out.append(":").append(std::to_string(sentinel.sentinels[i].port));
+  }
+  out.append("/").append(std::to_string(db)).append("#");
+  append_escaped(out, sentinel.master_name, is_master_char);
 }
 
 void validate_sentinel(const SentinelSettings& sentinel) {

@@ -1,6 +1,8 @@
-// The Sentinel parts of RedisSettings' URL and environment readers (settings_sentinel.cpp).
+// The Sentinel parts of RedisSettings' URL reader and writer and its environment reader
+// (settings_sentinel.cpp).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "asyncredis/settings.hpp"
@@ -12,9 +14,18 @@ bool is_sentinel_scheme(std::string_view scheme);
 
 // Parses redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master
 // (rediss-sentinel: TLS to the sentinels and the data nodes). The user and password are the
-// data nodes'; a sentinel without a port is on 26379. Throws Error(errc::invalid_setting)
-// naming the URL part and the bad value.
+// data nodes'; a sentinel without a port is on 26379; the master name is percent-decoded.
+// Throws Error(errc::invalid_setting) naming the URL part and the bad value.
 RedisSettings sentinel_from_url(std::string_view url);
+
+// The scheme url() writes for settings over Sentinel: "rediss-sentinel://" when either the
+// data nodes or the sentinels use TLS (a URL must never turn TLS off), else "redis-sentinel://".
+std::string sentinel_scheme(const RedisSettings& settings);
+
+// Appends what follows the user information in url()'s redis-sentinel form:
+// "host:port,host:port/db#master", hosts escaped as url() escapes a host, every port written,
+// the master name percent-escaped where sentinel_from_url() would misread it.
+void append_sentinel_url_tail(std::string& out, const SentinelSettings& sentinel, int db);
 
 // "host:port,host:port" (REDIS_SENTINELS) into addresses; `name` names the setting in errors.
 std::vector<SentinelAddress> parse_sentinel_list(std::string_view name, std::string_view list);

@@ -2,7 +2,8 @@
 // plain values, because both services read the same REDIS_URL; from_url() splits a URL the way
 // redis-py does (authority ends at the first '/', '?' or '#'; user and password split at the
 // first ':' and the host at the last '@'), so one URL means the same server in both languages.
-// redacted_url() is url() with "***" for the password, for logs and start-up lines.
+// redacted_url() is url() with "***" for the password, for logs and start-up lines. Settings
+// over Sentinel are written and read in the redis-sentinel:// form (settings_sentinel.cpp).
 //
 // Query parameters accepted by from_url():
 //   db=N                      database (also the only way to pick one in a unix:// URL)
@@ -27,12 +28,19 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_escape.hpp"
 #include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
 namespace asyncredis {
 namespace {
 
+using detail::append_escaped;
+using detail::append_host;
+using detail::decode_url_part;
+using detail::is_alnum;
+using detail::is_host_char;
+using detail::is_unreserved;
 using detail::kMaxConnections;
 using detail::kMaxDatabase;
 using detail::quoted_value;
@@ -60,67 +68,11 @@ std::string masked(std::string_view url) {
   return quoted_value(std::string(url.substr(0, start)) + shown + std::string(url.substr(at)));
 }
 
-bool is_alnum(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool is_unreserved(unsigned char c) {
-  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 // RFC 3986 pchar minus '%' and '@' (from_url() refuses an '@' after the authority, where it
 // means a mangled password): what a unix socket path may carry unescaped.
 bool is_path_char(unsigned char c) {
   return is_unreserved(c) ||
          std::string_view("!$&'()*+,;=:/").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-void append_escaped(std::string& out, std::string_view value, bool (*keep)(unsigned char)) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (keep(byte)) {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    }
-  }
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes one URL part. A secret part's value never reaches a message.
-std::string decode(std::string_view raw, std::string_view part, bool secret = false) {
-  std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(raw[i]);
-    if (byte <= 0x20 || byte == 0x7f) {
-      fail(part, (secret ? std::string("(value not shown)") : quoted_value(raw)) +
-                     " has a space or control character; percent-escape it");
-    }
-    if (raw[i] != '%') {
-      out.push_back(raw[i]);
-      continue;
-    }
-    const int high = i + 1 < raw.size() ? hex_digit(raw[i + 1]) : -1;
-    const int low = i + 2 < raw.size() ? hex_digit(raw[i + 2]) : -1;
-    if (high < 0 || low < 0) {
-      fail(part, secret ? std::string("(value not shown) has a bad percent-escape")
-                        : quoted_value(raw) + " has a bad percent-escape " +
-                              quoted_value(raw.substr(i, 3)));
-    }
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
 }
 
 // Strict: digits only, the whole text, within [min, max].
@@ -134,7 +86,7 @@ std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, s
 }
 
 int parse_database(std::string_view raw, std::string_view part) {
-  const std::string text = decode(raw, part);
+  const std::string text = decode_url_part(raw, part);
   const auto value = parse_int(text, 0, kMaxDatabase);
   if (!value)
     fail(part, quoted_value(text) + " is not a number in 0-" + std::to_string(kMaxDatabase));
@@ -143,7 +95,7 @@ int parse_database(std::string_view raw, std::string_view part) {
 
 std::chrono::milliseconds parse_duration(std::string_view name, std::string_view raw,
                                          std::int64_t min_ms) {
-  const std::string text = decode(raw, name);
+  const std::string text = decode_url_part(raw, name);
   std::string_view number = text;
   std::int64_t scale = 0;
   if (number.ends_with("ms")) {
@@ -161,10 +113,6 @@ std::chrono::milliseconds parse_duration(std::string_view name, std::string_view
   return std::chrono::milliseconds(*value * scale);
 }
 
-bool is_host_char(unsigned char c) {
-  return is_alnum(c) || c == '-' || c == '.' || c == '_';
-}
-
 // An IPv6 literal, optionally with a zone ("fe80::1%eth0", written fe80::1%25eth0 in a URL).
 void check_ipv6(const std::string& host) {
   const auto zone = host.find('%');
@@ -178,11 +126,11 @@ void check_ipv6(const std::string& host) {
 
 void parse_userinfo(std::string_view userinfo, RedisSettings& settings) {
   const auto colon = userinfo.find(':');
-  std::string user = decode(userinfo.substr(0, colon), "username");
+  std::string user = decode_url_part(userinfo.substr(0, colon), "username");
   if (!user.empty()) settings.username = std::move(user);
   if (colon == std::string_view::npos) return;
   // redis-py reads "redis://user:@host" as no password; so do we.
-  std::string password = decode(userinfo.substr(colon + 1), "password", true);
+  std::string password = decode_url_part(userinfo.substr(colon + 1), "password", true);
   if (!password.empty()) settings.password = std::move(password);
 }
 
@@ -211,7 +159,7 @@ void parse_host_port(std::string_view hostport, RedisSettings& settings) {
     port_raw = hostport.substr(colon + 1);
   }
 
-  std::string host = decode(host_raw, "host");
+  std::string host = decode_url_part(host_raw, "host");
   if (host.empty())
     fail("host", "is empty; expected a name or address, e.g. redis://localhost:6379");
   if (bracketed) {
@@ -241,7 +189,7 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (item.empty()) continue;
     const auto eq = item.find('=');
-    const std::string name = decode(item.substr(0, eq), "query");
+    const std::string name = decode_url_part(item.substr(0, eq), "query");
     const auto value = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
     if (!seen.insert(name).second)
       fail("query", "parameter " + quoted_value(name) + " is given twice");
@@ -249,9 +197,9 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
     if (name == "db") {
       db = parse_database(value, "database");
     } else if (name == "client_name") {
-      settings.client_name = decode(value, name);
+      settings.client_name = decode_url_part(value, name);
     } else if (name == "max_connections") {
-      const std::string text = decode(value, name);
+      const std::string text = decode_url_part(value, name);
       const auto count = parse_int(text, 1, kMaxConnections);
       if (!count) {
         fail(name, quoted_value(text) + " is not a number in 1-" + std::to_string(kMaxConnections));
@@ -279,8 +227,12 @@ enum class Password { shown, redacted };
 
 // url() and redacted_url(): one writer, so the two forms can never drift apart.
 std::string write_url(const RedisSettings& s, std::optional<int> db, Password password) {
-  const bool unix = !s.unix_socket.empty();
-  std::string out = unix ? "unix://" : s.tls ? "rediss://" : "redis://";
+  const bool sentinel = s.sentinel.enabled();
+  const bool unix = !sentinel && !s.unix_socket.empty();
+  std::string out = sentinel ? detail::sentinel_scheme(s)
+                    : unix   ? "unix://"
+                    : s.tls  ? "rediss://"
+                             : "redis://";
 
   // As the seed: an empty password is no password ("if self.password").
   const bool has_user = s.username && !s.username->empty();
@@ -297,21 +249,15 @@ std::string write_url(const RedisSettings& s, std::optional<int> db, Password pa
   if (has_user || has_password) out.push_back('@');
 
   const int db_number = db.value_or(s.cache_db);
+  if (sentinel) {
+    detail::append_sentinel_url_tail(out, s.sentinel, db_number);
+    return out;
+  }
   if (unix) {
     append_escaped(out, s.unix_socket, is_path_char);
     return out + "?db=" + std::to_string(db_number);
   }
-  // Every byte from_url() would read as the end of the host (']', '/', '@', ...) is escaped: a
-  // zone id from from_url() ("%25a%5Db") must come back the same, and a host set in code must
-  // never turn into a URL for another server ("h@x" is user h at host x). from_url() decodes
-  // the host before it checks it, so a bad host stays an error naming the host.
-  if (s.host.find(':') != std::string::npos) {
-    out.push_back('[');
-    append_escaped(out, s.host, [](unsigned char c) { return is_unreserved(c) || c == ':'; });
-    out.push_back(']');
-  } else {
-    append_escaped(out, s.host, is_host_char);
-  }
+  append_host(out, s.host);
   return out + ":" + std::to_string(s.port) + "/" + std::to_string(db_number);
 }
 
@@ -374,7 +320,7 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
     if (path.empty() || path == "/") {
       fail("socket path", "is empty; write unix:///path/to/redis.sock?db=0");
     }
-    settings.unix_socket = decode(path, "socket path");
+    settings.unix_socket = decode_url_part(path, "socket path");
   } else {
     parse_host_port(hostport, settings);
     if (path.size() > 1) path_db = parse_database(path.substr(1), "database");

@@ -1,10 +1,12 @@
-// Sentinel settings: the redis-sentinel:// URL, REDIS_SENTINELS and friends, validate(), and
-// that a bad value is an error naming the setting and the value.
+// Sentinel settings: the redis-sentinel:// URL both ways (from_url() and url()), REDIS_SENTINELS
+// and friends, validate(), and that a bad value is an error naming the setting and the value.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
@@ -90,6 +92,153 @@ TEST(SentinelUrl, APasswordSplitOffByHashIsNotShown) {
   EXPECT_EQ(slash.find("secret"), std::string::npos) << slash;
 }
 
+RedisSettings over_sentinels(std::vector<SentinelAddress> sentinels, std::string master) {
+  RedisSettings s;
+  s.sentinel.sentinels = std::move(sentinels);
+  s.sentinel.master_name = std::move(master);
+  return s;
+}
+
+TEST(SentinelUrlWrite, WritesEverySentinelTheDatabaseAndTheMaster) {
+  RedisSettings s = over_sentinels(
+      {{"10.0.0.1", 26379}, {"sentinel-b", 26380}, {"::1", 26381}, {"fe80::1%eth0", 7}},
+      "mymaster");
+  s.username = "ann";
+  s.password = "p@ss#w/rd:?";
+  s.cache_db = 4;
+  s.host = "ignored-over-sentinel";
+  const std::string url = s.url();
+  EXPECT_EQ(
+      url,
+      "redis-sentinel://ann:p%40ss%23w%2Frd%3A%3F@10.0.0.1:26379,sentinel-b:26380,[::1]:26381,"
+      "[fe80::1%25eth0]:7/4#mymaster");
+  const auto back = RedisSettings::from_url(url);
+  EXPECT_EQ(back.sentinel, s.sentinel);
+  EXPECT_EQ(back.username, s.username);
+  EXPECT_EQ(back.password, s.password);
+  EXPECT_EQ(back.cache_db, 4);
+  EXPECT_EQ(back.host, "localhost");  // host and port are not the sentinels' business
+  EXPECT_NO_THROW(back.validate());
+}
+
+TEST(SentinelUrlWrite, RoundTrips) {
+  // {what is read, what url() writes}: reading what it writes gives the same settings back,
+  // and writing those gives the same text again.
+  const std::pair<const char*, const char*> cases[] = {
+      {"redis-sentinel://h:26379/0#m", "redis-sentinel://h:26379/0#m"},
+      {"redis-sentinel://a:1,b:2,c:3,[::1]:4,[2001:db8::7]:5,10.1.2.3:6/15#svc",
+       "redis-sentinel://a:1,b:2,c:3,[::1]:4,[2001:db8::7]:5,10.1.2.3:6/15#svc"},
+      {"redis-sentinel://[fe80::1%25eth0],[fe80::2%25a%2cb%5D]:2#m",
+       "redis-sentinel://[fe80::1%25eth0]:26379,[fe80::2%25a%2Cb%5D]:2/0#m"},
+      {"REDISS-SENTINEL://h1,h2:2/3#cache", "rediss-sentinel://h1:26379,h2:2/3#cache"},
+      {"redis-sentinel://ann:p%40ss%23w%2Frd%3fx:y%25z%20@h:1/2#m",
+       "redis-sentinel://ann:p%40ss%23w%2Frd%3Fx%3Ay%25z%20@h:1/2#m"},
+      {"redis-sentinel://:only%23password@h:1#m", "redis-sentinel://:only%23password@h:1/0#m"},
+      {"redis-sentinel://user-only@h:1/0#m", "redis-sentinel://user-only@h:1/0#m"},
+      {"redis-sentinel://a,b?db=5#m", "redis-sentinel://a:26379,b:26379/5#m"},
+      {"redis-sentinel://h:1#a%23b%25c%40d%2fe%3Ff:g",
+       "redis-sentinel://h:1/0#a%23b%25c%40d/e?f:g"},
+      {"redis-sentinel://h:1#caf%c3%a9", "redis-sentinel://h:1/0#caf%C3%A9"},
+  };
+  for (const auto& [read, written] : cases) {
+    SCOPED_TRACE(read);
+    const RedisSettings first = RedisSettings::from_url(read);
+    EXPECT_EQ(first.url(), written);
+    RedisSettings again;
+    ASSERT_NO_THROW(again = RedisSettings::from_url(written));
+    EXPECT_EQ(again, first);
+    EXPECT_EQ(again.url(), written);
+  }
+}
+
+TEST(SentinelUrlWrite, MasterNamesWithReservedCharactersRoundTrip) {
+  for (const char* name : {"a#b", "100%", "svc@dc1", "a/b", "what?", "x%23y", "a:b,c", "é"}) {
+    SCOPED_TRACE(name);
+    const RedisSettings s = over_sentinels({{"h", 1}}, name);
+    const auto back = RedisSettings::from_url(s.url());
+    EXPECT_EQ(back.sentinel.master_name, name) << s.url();
+  }
+  EXPECT_EQ(over_sentinels({{"h", 1}}, "a#b%c@d").url(), "redis-sentinel://h:1/0#a%23b%25c%40d");
+  // Characters that mean nothing after the '#' are kept as they are.
+  EXPECT_EQ(over_sentinels({{"h", 1}}, "my-master_1.a:b/c?d").url(),
+            "redis-sentinel://h:1/0#my-master_1.a:b/c?d");
+}
+
+TEST(SentinelUrlWrite, TheMasterNameIsPercentDecoded) {
+  EXPECT_EQ(RedisSettings::from_url("redis-sentinel://h#a%23b%25c%40d").sentinel.master_name,
+            "a#b%c@d");
+  const auto bad =
+      invalid_setting_message([] { RedisSettings::from_url("redis-sentinel://h:1/0#ab%zz"); });
+  expect_has(bad, "master name");
+  expect_has(bad, "'%zz'");
+  expect_has(invalid_setting_message([] { RedisSettings::from_url("redis-sentinel://h#m%4"); }),
+             "bad percent-escape");
+  // Decoded, a space is still no master name the sentinels know.
+  expect_has(invalid_setting_message([] { RedisSettings::from_url("redis-sentinel://h#a%20b"); }),
+             "sentinel.master_name");
+}
+
+TEST(SentinelUrlWrite, TlsToEitherSideWritesRedissSentinel) {
+  RedisSettings s = over_sentinels({{"h", 1}}, "m");
+  EXPECT_TRUE(s.url().starts_with("redis-sentinel://")) << s.url();
+  s.tls = true;
+  EXPECT_TRUE(s.url().starts_with("rediss-sentinel://")) << s.url();
+  s.tls = false;
+  s.sentinel.tls = true;  // never written as a URL that turns TLS off
+  EXPECT_TRUE(s.url().starts_with("rediss-sentinel://")) << s.url();
+  const auto back = RedisSettings::from_url(s.url());
+  EXPECT_TRUE(back.tls);
+  EXPECT_TRUE(back.sentinel.tls);
+}
+
+TEST(SentinelUrlWrite, UrlWithDbPicksTheDatabaseOnly) {
+  RedisSettings s = over_sentinels({{"a", 1}, {"b", 2}}, "m");
+  s.password = "pw";
+  s.cache_db = 3;
+  EXPECT_EQ(s.url(5), "redis-sentinel://:pw@a:1,b:2/5#m");
+  EXPECT_EQ(s.url(0), "redis-sentinel://:pw@a:1,b:2/0#m");
+  EXPECT_EQ(s.url(), "redis-sentinel://:pw@a:1,b:2/3#m");
+  const auto back = RedisSettings::from_url(s.url(5));
+  EXPECT_EQ(back.cache_db, 5);
+  EXPECT_EQ(back.sentinel, s.sentinel);
+  EXPECT_EQ(back.password, "pw");
+}
+
+TEST(SentinelUrlWrite, RedactedUrlHidesThePasswordOnly) {
+  RedisSettings s = over_sentinels({{"a", 1}}, "m");
+  s.username = "ann";
+  s.password = "s3cret";
+  EXPECT_EQ(s.redacted_url(), "redis-sentinel://ann:***@a:1/0#m");
+}
+
+TEST(SentinelUrlWrite, WhatTheUrlCannotCarryGoesBackToItsDefault) {
+  RedisSettings s = over_sentinels({{"a", 1}}, "m");
+  s.sentinel.password = "sentinel-pw";
+  s.sentinel.username = "sentry";
+  s.sentinel.replicas = true;
+  s.sentinel.tls_options.server_name = "sentinels.example";
+  s.unix_socket = "/tmp/redis.sock";  // replaced by the sentinels, as host and port are
+  const std::string url = s.url();
+  EXPECT_EQ(url, "redis-sentinel://a:1/0#m");
+  EXPECT_EQ(url.find("sentinel-pw"), std::string::npos);
+  const auto back = RedisSettings::from_url(url);
+  const SentinelSettings defaults;
+  EXPECT_EQ(back.sentinel.password, defaults.password);
+  EXPECT_EQ(back.sentinel.username, defaults.username);
+  EXPECT_EQ(back.sentinel.replicas, defaults.replicas);
+  EXPECT_EQ(back.sentinel.tls_options, defaults.tls_options);
+  EXPECT_EQ(back.unix_socket, "");
+}
+
+TEST(SentinelUrlWrite, AHostSetInCodeNeverAddsASentinel) {
+  // Unescaped, "h,evil" would read back as two sentinels and "h@x" as user h at host x.
+  for (const char* host : {"h,evil:1", "h@x", "h/1", "h#x", "h%41"}) {
+    SCOPED_TRACE(host);
+    const RedisSettings s = over_sentinels({{host, 1}}, "m");
+    expect_has(invalid_setting_message([&] { RedisSettings::from_url(s.url()); }), "sentinels");
+  }
+}
+
 TEST(SentinelEnv, ReadsTheVariables) {
   const auto s = from_env_map({{"REDIS_SENTINELS", "a:26379,b:26390"},
                                {"REDIS_SENTINEL_MASTER", "cache"},
@@ -113,6 +262,21 @@ TEST(SentinelEnv, TheUrlCanComeFromRedisUrl) {
   const auto s = from_env_map({{"REDIS_URL", "redis-sentinel://h:5#m"}});
   EXPECT_EQ(s.sentinel.sentinels.at(0), (SentinelAddress{"h", 5}));
   EXPECT_EQ(s.sentinel.master_name, "m");
+}
+
+TEST(SentinelEnv, UrlOfSettingsFromTheVariablesKeepsTheSentinels) {
+  // A service that read its settings from the environment and hands on url() (to a child
+  // process, say) must hand on the sentinels, not REDIS_HOST.
+  const auto s = from_env_map({{"REDIS_SENTINELS", "a:26379,[::1]:26390"},
+                               {"REDIS_SENTINEL_MASTER", "cache#1"},
+                               {"REDIS_HOST", "not-used"},
+                               {"REDIS_PASSWORD", "p#w"},
+                               {"REDIS_SENTINEL_PASSWORD", "spw"}});
+  EXPECT_EQ(s.url(), "redis-sentinel://:p%23w@a:26379,[::1]:26390/0#cache%231");
+  const auto back = RedisSettings::from_url(s.url());
+  EXPECT_EQ(back.sentinel.sentinels, s.sentinel.sentinels);
+  EXPECT_EQ(back.sentinel.master_name, "cache#1");
+  EXPECT_EQ(back.password, "p#w");
 }
 
 TEST(SentinelEnv, BadValuesNameTheVariableAndValue) {
