@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
@@ -162,7 +163,9 @@ void check_single_variables_win(const Env& env, const RedisSettings& s) {
   expect("REDIS_TLS_SERVER_NAME", s.tls_options.server_name);
 }
 
-// The fields a URL carries; a unix:// URL carries no host, port or TLS.
+// The fields a URL carries; a unix:// URL carries no host, port or TLS; a redis-sentinel://
+// URL carries the sentinels and the master instead of host, port and socket, and TLS when
+// either side has it.
 struct Carried {
   bool tls;
   std::optional<std::string> username, password;
@@ -170,22 +173,27 @@ struct Carried {
   std::uint16_t port;
   std::string unix_socket;
   int cache_db;
+  std::vector<asyncredis::SentinelAddress> sentinels;
+  std::string master_name;
   bool operator==(const Carried&) const = default;
 };
 
 Carried carried(const RedisSettings& s) {
-  const bool unix = !s.unix_socket.empty();
+  const bool sentinel = s.sentinel.enabled();
+  const bool unix = !sentinel && !s.unix_socket.empty();
   const RedisSettings defaults;
   auto non_empty = [](const std::optional<std::string>& v) {
     return v && !v->empty() ? v : std::nullopt;  // url() drops an empty user or password
   };
-  return {unix ? false : s.tls,
+  return {sentinel ? s.tls || s.sentinel.tls : !unix && s.tls,
           non_empty(s.username),
           non_empty(s.password),
-          unix ? defaults.host : s.host,
-          unix ? defaults.port : s.port,
-          s.unix_socket,
-          s.cache_db};
+          unix || sentinel ? defaults.host : s.host,
+          unix || sentinel ? defaults.port : s.port,
+          sentinel ? std::string() : s.unix_socket,
+          s.cache_db,
+          s.sentinel.sentinels,  // empty without Sentinel
+          sentinel ? s.sentinel.master_name : std::string()};
 }
 
 void check_url_of_valid_settings(const RedisSettings& settings) {
