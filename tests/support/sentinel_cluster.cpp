@@ -173,4 +173,16 @@ void SentinelCluster::failover() const {
   throw std::runtime_error("no sentinel running");
 }
 
+std::uint16_t SentinelCluster::wait_new_master(std::uint16_t old_port,
+                                               std::chrono::milliseconds limit) const {
+  std::uint16_t port = 0;
+  wait_until(
+      [&] {
+        port = master_port();
+        return port != 0 && port != old_port;
+      },
+      limit);
+  return port != old_port ? port : 0;
+}
+
 }  // namespace asyncredis::test

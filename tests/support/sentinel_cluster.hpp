@@ -57,6 +57,10 @@ class SentinelCluster {
 
   // SENTINEL FAILOVER through the first running sentinel.
   void failover() const;
+  // Blocks (redis-cli) until the sentinels name a master other than the one on `old_port`;
+  // returns its port, or 0 if they have not within `limit`.
+  std::uint16_t wait_new_master(std::uint16_t old_port,
+                                std::chrono::milliseconds limit = std::chrono::seconds(20)) const;
 
  private:
   // Field/value lines of `SENTINEL <what> <name>` from sentinel `i`.

@@ -1,12 +1,17 @@
 // Load for the Sentinel failover tests: writers that INCR a counter each, as fast as their
 // replies come, recording every attempt, every acknowledgement and when each operation ended;
 // readers that GET in a loop. What they record answers the questions of a failover: did any
-// operation hang, was anything applied twice, how long was nothing acknowledged.
+// operation hang, was anything applied twice, how long was nothing acknowledged. The workers
+// may run on an io_context run by several threads, and be watched from yet another: what they
+// record is behind a mutex.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <iostream>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,7 +33,7 @@ struct LoadRecord {
   long long attempts = 0;
   long long acks = 0;
   long long failures = 0;
-  long long last_acked = 0;  // the last INCR result acknowledged (writers)
+  long long last_acked = 0;  // the last INCR result acknowledged (writers; 0 for readers)
   std::chrono::milliseconds slowest{0};
   std::vector<LoadClock::time_point> successes;
   std::vector<std::string> errors;  // the distinct failure messages, for the log
@@ -65,16 +70,32 @@ class Load {
     co_return false;
   }
 
-  // After halt(): each writer's counter, read through `client`, counts at most one INCR per
-  // attempt and at least the last acknowledged value (a failure of the test otherwise).
-  boost::asio::awaitable<void> check_counters(RedisClient& client) {
+  // After halt(), the verdict on writers put through `what` (a failover, a kill) at `since`:
+  // prints how long nothing was acknowledged (recorded as the test's unavailability_ms), the
+  // failed attempts and the slowest operation; fails the test if an operation took longer than
+  // `command_timeout` (plus the machine's slack: it hung) or if a counter, read through
+  // `client`, does not count at most one INCR per attempt and at least the last acknowledged
+  // value. Returns the unavailability window.
+  boost::asio::awaitable<std::chrono::milliseconds> conclude(
+      RedisClient& client, LoadClock::time_point since, const std::string& what,
+      std::chrono::milliseconds command_timeout) {
+    using namespace std::chrono_literals;
+    const auto window = longest_gap(since);
+    std::cout << "[ sentinel ] " << what << " under " << records_.size()
+              << " writers: no write acknowledged for " << window.count() << " ms; " << failures()
+              << " failed attempts; slowest operation " << slowest().count()
+              << " ms; failures:" << some_errors() << std::endl;
+    ::testing::Test::RecordProperty("unavailability_ms", static_cast<int>(window.count()));
+    EXPECT_LE(slowest(), command_timeout + 1000ms);
     for (std::size_t i = 0; i < records_.size(); ++i) {
       const std::string key = prefix_ + std::to_string(i);
       const auto value = co_await client.get(key, boost::asio::use_awaitable);
       const long long stored = value ? std::stoll(*value) : 0;
+      const std::lock_guard lock(mutex_);
       EXPECT_LE(stored, records_[i].attempts) << key;
       EXPECT_GE(stored, records_[i].last_acked) << key;
     }
+    co_return window;
   }
 
   void stop() { stopping_ = true; }
@@ -85,22 +106,25 @@ class Load {
     co_return co_await eventually([this] { return finished(); });
   }
   bool finished() const {
+    const std::lock_guard lock(mutex_);
     return std::all_of(records_.begin(), records_.end(), [](const auto& r) { return r.done; });
   }
-  const std::vector<LoadRecord>& records() const { return records_; }
   // Whether every worker has at least `n` acknowledgements after `since`.
   bool each_acked_since(LoadClock::time_point since, std::size_t n) const {
+    const std::lock_guard lock(mutex_);
     return std::all_of(records_.begin(), records_.end(), [&](const LoadRecord& r) {
       return static_cast<std::size_t>(std::count_if(r.successes.begin(), r.successes.end(),
                                                     [&](auto t) { return t >= since; })) >= n;
     });
   }
   long long failures() const {
+    const std::lock_guard lock(mutex_);
     long long n = 0;
     for (const auto& r : records_) n += r.failures;
     return n;
   }
   std::chrono::milliseconds slowest() const {
+    const std::lock_guard lock(mutex_);
     std::chrono::milliseconds most{0};
     for (const auto& r : records_) most = std::max(most, r.slowest);
     return most;
@@ -108,7 +132,10 @@ class Load {
   // The longest time after `since` in which no worker had an acknowledgement.
   std::chrono::milliseconds longest_gap(LoadClock::time_point since) const {
     std::vector<LoadClock::time_point> all;
-    for (const auto& r : records_) all.insert(all.end(), r.successes.begin(), r.successes.end());
+    {
+      const std::lock_guard lock(mutex_);
+      for (const auto& r : records_) all.insert(all.end(), r.successes.begin(), r.successes.end());
+    }
     std::sort(all.begin(), all.end());
     auto previous = since;
     LoadClock::duration widest{0};
@@ -121,6 +148,7 @@ class Load {
   }
   // Distinct failure messages, at most `n`.
   std::string some_errors(std::size_t n = 5) const {
+    const std::lock_guard lock(mutex_);
     std::vector<std::string> seen;
     for (const auto& r : records_) {
       for (const auto& e : r.errors) {
@@ -135,50 +163,68 @@ class Load {
   }
 
  private:
+  // Runs `operation` (an awaitable giving the INCR's result, or 0) until stop(), recording
+  // each outcome in `record`; never holds the mutex across a co_await.
   template <class Operation>
   boost::asio::awaitable<void> loop(LoadRecord& record, const Operation& operation) {
     while (!stopping_) {
       const auto started = LoadClock::now();
-      ++record.attempts;
+      {
+        const std::lock_guard lock(mutex_);
+        ++record.attempts;
+      }
+      std::string failure;
+      long long value = 0;
       try {
-        co_await operation();
-        ++record.acks;
-        record.successes.push_back(LoadClock::now());
+        value = co_await operation();
       } catch (const Error& e) {
-        ++record.failures;
         // Messages without the node, which differs from one connection to the next.
-        std::string text = e.message();
-        if (auto colon = text.find(": "); colon != std::string::npos) text = text.substr(colon + 2);
+        failure = e.message();
+        if (auto colon = failure.find(": "); colon != std::string::npos) {
+          failure = failure.substr(colon + 2);
+        }
+        if (failure.empty()) failure = "(no message)";
+      }
+      const auto ended = LoadClock::now();
+      const std::lock_guard lock(mutex_);
+      if (failure.empty()) {
+        ++record.acks;
+        record.last_acked = value;
+        record.successes.push_back(ended);
+      } else {
+        ++record.failures;
         if (record.errors.size() < 20 &&
-            std::find(record.errors.begin(), record.errors.end(), text) == record.errors.end()) {
-          record.errors.push_back(text);
+            std::find(record.errors.begin(), record.errors.end(), failure) == record.errors.end()) {
+          record.errors.push_back(failure);
         }
       }
-      const auto took =
-          std::chrono::duration_cast<std::chrono::milliseconds>(LoadClock::now() - started);
-      record.slowest = std::max(record.slowest, took);
+      record.slowest = std::max(
+          record.slowest, std::chrono::duration_cast<std::chrono::milliseconds>(ended - started));
     }
+    const std::lock_guard lock(mutex_);
     record.done = true;
   }
 
   boost::asio::awaitable<void> write(RedisClient& client, std::string key, LoadRecord& record) {
     // Named, and taken by reference: GCC 12 destroys a temporary in a co_await twice.
-    const auto incr = [&]() -> boost::asio::awaitable<void> {
-      record.last_acked = co_await client.incr(key, boost::asio::use_awaitable);
+    const auto incr = [&]() -> boost::asio::awaitable<long long> {
+      co_return co_await client.incr(key, boost::asio::use_awaitable);
     };
     co_await loop(record, incr);
   }
 
   boost::asio::awaitable<void> read(RedisClient& client, std::string key, LoadRecord& record) {
-    const auto get = [&]() -> boost::asio::awaitable<void> {
+    const auto get = [&]() -> boost::asio::awaitable<long long> {
       co_await client.get(key, boost::asio::use_awaitable);
+      co_return 0;
     };
     co_await loop(record, get);
   }
 
+  mutable std::mutex mutex_;  // guards records_ (not their number)
   std::vector<LoadRecord> records_;
   std::string prefix_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace asyncredis::test
