@@ -32,33 +32,6 @@ class SentinelFailover : public ::testing::Test {
     cluster_ = nullptr;
   }
 
-  // The port of the node the client's connections reach, asked `times` times ("failed" for
-  // a request that failed: the test goes on, its writers must not outlive it).
-  static asio::awaitable<std::set<std::string>> ports_seen(RedisClient& client, int times) {
-    std::set<std::string> ports;
-    for (int i = 0; i < times; ++i) {
-      try {
-        const Reply port = co_await client.command<Reply>("CONFIG", "GET", "port", use_awaitable);
-        ports.insert(port.elements().at(1).str());
-      } catch (const Error&) {
-        ports.insert("failed");
-      }
-    }
-    co_return ports;
-  }
-
-  // Whether every connection of `client` reaches the node on `port` within `limit`.
-  static asio::awaitable<bool> all_on(RedisClient& client, const std::string& port,
-                                      std::chrono::milliseconds limit) {
-    const auto deadline = LoadClock::now() + limit;
-    const std::set<std::string> wanted{port};
-    while (LoadClock::now() < deadline) {
-      const auto ports = co_await ports_seen(client, 8);
-      if (ports == wanted) co_return true;
-    }
-    co_return false;
-  }
-
   static inline SentinelCluster* cluster_ = nullptr;
 };
 
@@ -90,7 +63,7 @@ TEST_F(SentinelFailover, FollowsAFailoverUnderSixteenWriters) {
         // Following by itself: every connection moves to the new master (once the sentinels
         // say +switch-master), and every writer is acknowledged there, many times over.
         const std::string new_port = std::to_string(new_master.load());
-        const bool moved = co_await all_on(client, new_port, 10s);
+        const bool moved = co_await test::all_on(client, new_port, 10s);
         const auto follow_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(LoadClock::now() - failover_at);
         EXPECT_TRUE(moved);
@@ -112,14 +85,9 @@ TEST_F(SentinelFailover, FollowsAFailoverUnderSixteenWriters) {
 }
 
 TEST_F(SentinelFailover, ReplicaReadsSurviveAReplicaKill) {
-  const std::uint16_t master = cluster_->master_port();
-  std::vector<std::size_t> replicas;
-  for (std::size_t i = 0; i < SentinelCluster::kNodes; ++i) {
-    if (cluster_->node(i).port() != master) replicas.push_back(i);
-  }
+  const std::vector<std::size_t> replicas = cluster_->replica_nodes();
   ASSERT_EQ(replicas.size(), 2u);
-  cluster_->node_on(master).cli({"SET", "replica:key", "v"});
-  cluster_->node_on(master).cli({"WAIT", "2", "2000"});
+  cluster_->set_replicated("replica:key", "v");
   RedisSettings settings = cluster_->settings();
   settings.sentinel.replicas = true;
   settings.max_connections = 4;
@@ -155,7 +123,7 @@ TEST_F(SentinelFailover, ReplicaReadsSurviveAReplicaKill) {
         EXPECT_LE(readers.slowest(), settings.command_timeout + 1000ms);
         // Once the sentinels see it down, every connection is on the surviving replica.
         co_await test::eventually([&] { return client.stats().connected == 4; }, 10s);
-        const auto ports = co_await ports_seen(client, 8);
+        const auto ports = co_await test::ports_seen(client, 8);
         EXPECT_EQ(ports, std::set<std::string>{survivor});
         co_await client.disconnect(use_awaitable);
       },

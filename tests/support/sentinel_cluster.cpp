@@ -97,6 +97,26 @@ std::uint16_t SentinelCluster::master_port() const {
   return 0;
 }
 
+std::vector<std::size_t> SentinelCluster::replica_nodes() const {
+  const std::uint16_t master = master_port();
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    if (nodes_[i]->port() != master) out.push_back(i);
+  }
+  return out;
+}
+
+void SentinelCluster::set_replicated(const std::string& key, const std::string& value) const {
+  const std::uint16_t master = master_port();
+  for (const auto& node : nodes_) {
+    if (node->port() != master) continue;
+    node->cli({"SET", key, value});
+    node->cli({"WAIT", std::to_string(kNodes - 1), "2000"});
+    return;
+  }
+  throw std::runtime_error("no sentinel names a data node as the master");
+}
+
 RedisServer& SentinelCluster::node_on(std::uint16_t port) {
   for (auto& node : nodes_) {
     if (node->port() == port) return *node;

@@ -42,6 +42,10 @@ class SentinelCluster {
 
   // The port of the master as the first running sentinel that answers names it; 0: none does.
   std::uint16_t master_port() const;
+  // The indexes of the data nodes other than the master the sentinels name.
+  std::vector<std::size_t> replica_nodes() const;
+  // SET `key` `value` on that master, then WAIT until both replicas have it (up to 2 s).
+  void set_replicated(const std::string& key, const std::string& value) const;
   // The data node on `port`.
   RedisServer& node_on(std::uint16_t port);
   // "master" or "slave": ROLE's first word on data node `i`; "" when it does not answer (a

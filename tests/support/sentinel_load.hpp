@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,34 @@ struct LoadRecord {
   std::vector<std::string> errors;  // the distinct failure messages, for the log
   bool done = false;
 };
+
+// The port of the node `client`'s connections reach, asked `times` times (CONFIG GET port;
+// "failed" for a request that failed: the test goes on, its workers must not outlive it).
+inline boost::asio::awaitable<std::set<std::string>> ports_seen(RedisClient& client, int times) {
+  std::set<std::string> ports;
+  for (int i = 0; i < times; ++i) {
+    try {
+      const Reply port =
+          co_await client.command<Reply>("CONFIG", "GET", "port", boost::asio::use_awaitable);
+      ports.insert(port.elements().at(1).str());
+    } catch (const Error&) {
+      ports.insert("failed");
+    }
+  }
+  co_return ports;
+}
+
+// Whether every connection of `client` reaches the node on `port` within `limit`.
+inline boost::asio::awaitable<bool> all_on(RedisClient& client, const std::string& port,
+                                           std::chrono::milliseconds limit) {
+  const auto deadline = LoadClock::now() + limit;
+  const std::set<std::string> wanted{port};
+  while (LoadClock::now() < deadline) {
+    const auto ports = co_await ports_seen(client, 8);
+    if (ports == wanted) co_return true;
+  }
+  co_return false;
+}
 
 // What many writers or readers share: a stop flag and their records.
 class Load {
