@@ -140,7 +140,7 @@ TEST_F(SentinelConcurrency, ReplicaReadsFromFourThreadsSurviveAReplicaKill) {
   settings.sentinel.replicas = true;
   settings.max_connections = 4;
   test::RedisServer& victim = cluster_->node(replicas[0]);
-  const std::string survivor = std::to_string(cluster_->node(replicas[1]).port());
+  const std::string survivor = std::to_string(cluster_->node_port(replicas[1]));
 
   ThreadedIo threads;
   RedisClient client(threads.io().get_executor(), settings);

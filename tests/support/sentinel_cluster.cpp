@@ -23,15 +23,25 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std::move(options)) {
+  std::vector<std::string> tls_args;
+  if (options_.tls != nullptr) {
+    const TlsCerts& certs = *options_.tls;
+    tls_args = {"--tls-cert-file",    certs.server().cert.native(),
+                "--tls-key-file",     certs.server().key.native(),
+                "--tls-ca-cert-file", certs.ca().native(),
+                "--tls-auth-clients", "no",
+                "--tls-replication",  "yes"};
+  }
   RedisServerOptions data;
   data.password = options_.password;
-  if (!options_.password.empty()) data.extra_args = {"--masterauth", options_.password};
-  nodes_.push_back(std::make_unique<RedisServer>(data));
-  const std::string master_port = std::to_string(nodes_.front()->port());
+  std::vector<std::string> data_args;
+  if (!options_.password.empty()) data_args = {"--masterauth", options_.password};
+  start(data, tls_args, data_args, nodes_, node_ports_);
+  const std::string master_port = std::to_string(node_ports_.front());
   for (std::size_t i = 1; i < kNodes; ++i) {
-    RedisServerOptions replica = data;
-    replica.extra_args.insert(replica.extra_args.end(), {"--replicaof", "127.0.0.1", master_port});
-    nodes_.push_back(std::make_unique<RedisServer>(replica));
+    std::vector<std::string> replica_args = data_args;
+    replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", master_port});
+    start(data, tls_args, replica_args, nodes_, node_ports_);
   }
   // Replicas in sync before the sentinels look: what they first see is what tests start from.
   const auto synced = [&] {
@@ -60,16 +70,41 @@ SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std:
       // The sentinels talk to each other with the same password.
       sentinel.config_lines.push_back("sentinel sentinel-pass " + options_.sentinel_password);
     }
-    sentinel.extra_args = {"--sentinel"};
-    sentinels_.push_back(std::make_unique<RedisServer>(sentinel));
+    start(sentinel, tls_args, {"--sentinel"}, sentinels_, sentinel_ports_);
   }
-  wait_settled(nodes_.front()->port(), kNodes - 1);
+  wait_settled(node_ports_.front(), kNodes - 1);
+}
+
+void SentinelCluster::start(RedisServerOptions options, const std::vector<std::string>& tls_args,
+                            const std::vector<std::string>& extra_args,
+                            std::vector<std::unique_ptr<RedisServer>>& servers,
+                            std::vector<std::uint16_t>& ports) {
+  if (options_.tls == nullptr) {
+    options.extra_args = extra_args;
+    servers.push_back(std::make_unique<RedisServer>(options));
+    ports.push_back(servers.back()->port());
+    return;
+  }
+  // The TLS port can be taken between free_port() and the server's bind: pick another.
+  for (int attempt = 0;; ++attempt) {
+    const std::uint16_t tls_port = free_port();
+    options.extra_args = {"--tls-port", std::to_string(tls_port)};
+    options.extra_args.insert(options.extra_args.end(), tls_args.begin(), tls_args.end());
+    options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
+    try {
+      servers.push_back(std::make_unique<RedisServer>(options));
+      ports.push_back(tls_port);
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 2) throw;
+    }
+  }
 }
 
 RedisSettings SentinelCluster::settings() const {
   RedisSettings s;
-  for (const auto& sentinel : sentinels_)
-    s.sentinel.sentinels.push_back({"127.0.0.1", sentinel->port()});
+  for (const std::uint16_t port : sentinel_ports_)
+    s.sentinel.sentinels.push_back({"127.0.0.1", port});
   s.sentinel.master_name = options_.master_name;
   if (!options_.sentinel_password.empty()) s.sentinel.password = options_.sentinel_password;
   if (!options_.password.empty()) s.password = options_.password;
@@ -77,6 +112,12 @@ RedisSettings SentinelCluster::settings() const {
   s.command_timeout = std::chrono::milliseconds(2000);
   s.reconnect_min_delay = std::chrono::milliseconds(20);
   s.reconnect_max_delay = std::chrono::milliseconds(200);
+  if (options_.tls != nullptr) {
+    s.tls = true;
+    s.tls_options.ca_file = options_.tls->ca().native();
+    s.sentinel.tls = true;
+    s.sentinel.tls_options = s.tls_options;
+  }
   return s;
 }
 
@@ -101,25 +142,25 @@ std::vector<std::size_t> SentinelCluster::replica_nodes() const {
   const std::uint16_t master = master_port();
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < kNodes; ++i) {
-    if (nodes_[i]->port() != master) out.push_back(i);
+    if (node_ports_[i] != master) out.push_back(i);
   }
   return out;
 }
 
 void SentinelCluster::set_replicated(const std::string& key, const std::string& value) const {
   const std::uint16_t master = master_port();
-  for (const auto& node : nodes_) {
-    if (node->port() != master) continue;
-    node->cli({"SET", key, value});
-    node->cli({"WAIT", std::to_string(kNodes - 1), "2000"});
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    if (node_ports_[i] != master) continue;
+    nodes_[i]->cli({"SET", key, value});
+    nodes_[i]->cli({"WAIT", std::to_string(kNodes - 1), "2000"});
     return;
   }
   throw std::runtime_error("no sentinel names a data node as the master");
 }
 
 RedisServer& SentinelCluster::node_on(std::uint16_t port) {
-  for (auto& node : nodes_) {
-    if (node->port() == port) return *node;
+  for (std::size_t i = 0; i < kNodes; ++i) {
+    if (node_ports_[i] == port) return *nodes_[i];
   }
   throw std::runtime_error("no data node on port " + std::to_string(port));
 }
@@ -141,9 +182,9 @@ void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replic
     // the sentinels list it as one.
     for (std::size_t i = 0; i < kNodes; ++i) {
       if (!nodes_[i]->running()) continue;
-      const std::string wanted = nodes_[i]->port() == master_port ? "master" : "slave";
+      const std::string wanted = node_ports_[i] == master_port ? "master" : "slave";
       if (role(i) != wanted) {
-        last = "data node on port " + std::to_string(nodes_[i]->port()) + " is not a " + wanted;
+        last = "data node on port " + std::to_string(node_ports_[i]) + " is not a " + wanted;
         return false;
       }
     }

@@ -3,7 +3,8 @@
 // readers that GET in a loop. What they record answers the questions of a failover: did any
 // operation hang, was anything applied twice, how long was nothing acknowledged. The workers
 // may run on an io_context run by several threads, and be watched from yet another: what they
-// record is behind a mutex.
+// record is behind a mutex. Also what the Sentinel suites ask of a client: where its
+// connections go, how its connect() fails, whether it follows a SENTINEL FAILOVER.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -24,6 +28,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asyncredis/asyncredis.hpp"
+#include "support/async_test.hpp"
+#include "support/sentinel_cluster.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis::test {
@@ -67,6 +73,27 @@ inline boost::asio::awaitable<bool> all_on(RedisClient& client, const std::strin
     if (ports == wanted) co_return true;
   }
   co_return false;
+}
+
+// The code and message a fresh client's connect() fails with under `settings` (a failure of
+// the test if it succeeds).
+inline std::pair<std::error_code, std::string> connect_error(const RedisSettings& settings) {
+  std::pair<std::error_code, std::string> out;
+  run_async([&](boost::asio::io_context& io) -> boost::asio::awaitable<void> {
+    RedisClient client(io.get_executor(), settings);
+    try {
+      co_await client.connect(boost::asio::use_awaitable);
+      ADD_FAILURE() << "connect() succeeded";
+    } catch (const Error& e) {
+      out = {e.code(), e.message()};
+    }
+  });
+  return out;
+}
+
+// The first word of a ROLE reply ("master", "slave"); "" for anything else.
+inline std::string first_word(const Reply& role) {
+  return role.is_array() && !role.elements().empty() ? role.elements().front().str() : "";
 }
 
 // What many writers or readers share: a stop flag and their records.
@@ -255,5 +282,43 @@ class Load {
   std::string prefix_;
   std::atomic<bool> stopping_{false};
 };
+
+// SENTINEL FAILOVER through `cluster` under `writers` (started) on `client`: the client must
+// follow by itself, every connection on the new master (CONFIG GET port answering its
+// port()) within 10 s and every writer acknowledged 20 times there; then the writers are
+// halted and conclude() gives the verdict under `what`. What fails is the test's failure. The
+// sentinels are asked from another thread: redis-cli blocks, the writers must not.
+inline boost::asio::awaitable<void> follow_failover(SentinelCluster& cluster, RedisClient& client,
+                                                    Load& writers, const std::string& what,
+                                                    std::chrono::milliseconds command_timeout) {
+  using namespace std::chrono_literals;
+  const std::uint16_t old_master = cluster.master_port();
+  const auto failover_at = LoadClock::now();
+  cluster.failover();
+  std::atomic<std::uint16_t> new_master{0};
+  std::jthread watch([&] { new_master = cluster.wait_new_master(old_master, 20s); });
+  const bool switched = co_await eventually([&] { return new_master != 0; }, 25s);
+  watch.join();  // at once: it has given up by now if it has not found one
+  if (!switched) {
+    ADD_FAILURE() << "the sentinels did not switch masters";
+    co_await writers.halt();
+    co_return;
+  }
+  const std::string new_port = std::to_string(cluster.node_on(new_master).port());
+  const bool moved = co_await all_on(client, new_port, 10s);
+  EXPECT_TRUE(moved);
+  const auto moved_at = LoadClock::now();
+  const auto follow_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(moved_at - failover_at);
+  const bool followed =
+      co_await eventually([&] { return writers.each_acked_since(moved_at, 20); }, 20s);
+  const bool halted = co_await writers.halt();
+  EXPECT_TRUE(halted) << "a writer did not return";
+  if (!halted) co_return;
+  EXPECT_TRUE(followed) << "failures:" << writers.some_errors();
+  std::cout << "[ sentinel ] " << what << ": all connections on the new master "
+            << follow_ms.count() << " ms after it" << std::endl;
+  co_await writers.conclude(client, failover_at, what, command_timeout);
+}
 
 }  // namespace asyncredis::test
