@@ -119,6 +119,7 @@ TEST_F(SentinelConcurrency, FollowsAFailoverWithRequestsFromFourThreads) {
         test::wait_until([&] { return writers.each_acked_since(moved_at, 20); }, 20s);
     EXPECT_TRUE(followed) << "failures:" << writers.some_errors();
     if (!halt(writers)) return;
+    EXPECT_GT(writers.threads_seen(), 1u) << "the requests were not spread over the threads";
 
     // No hang, at most once per attempt, the last acknowledged count on the new master.
     const std::string what = "SENTINEL FAILOVER, io_context on 4 threads";
@@ -160,6 +161,7 @@ TEST_F(SentinelConcurrency, ReplicaReadsFromFourThreadsSurviveAReplicaKill) {
         20s);
     EXPECT_TRUE(survived) << "failures:" << readers.some_errors();
     if (!halt(readers)) return;
+    EXPECT_GT(readers.threads_seen(), 1u) << "the reads were not spread over the threads";
     std::cout << "[ sentinel ] replica killed under 8 readers on 4 threads: no read answered for "
               << readers.longest_gap(killed_at).count() << " ms; " << readers.failures()
               << " failed reads; failures:" << readers.some_errors() << std::endl;

@@ -43,7 +43,8 @@ struct LoadRecord {
   long long last_acked = 0;  // the last INCR result acknowledged (writers; 0 for readers)
   std::chrono::milliseconds slowest{0};
   std::vector<LoadClock::time_point> successes;
-  std::vector<std::string> errors;  // the distinct failure messages, for the log
+  std::vector<std::string> errors;    // the distinct failure messages, for the log
+  std::set<std::thread::id> threads;  // the threads the worker's operations ended on
   bool done = false;
 };
 
@@ -173,6 +174,13 @@ class Load {
                                                     [&](auto t) { return t >= since; })) >= n;
     });
   }
+  // How many threads the workers' operations ended on (1 unless the io_context has more).
+  std::size_t threads_seen() const {
+    const std::lock_guard lock(mutex_);
+    std::set<std::thread::id> all;
+    for (const auto& r : records_) all.insert(r.threads.begin(), r.threads.end());
+    return all.size();
+  }
   long long failures() const {
     const std::lock_guard lock(mutex_);
     long long n = 0;
@@ -243,6 +251,7 @@ class Load {
       }
       const auto ended = LoadClock::now();
       const std::lock_guard lock(mutex_);
+      record.threads.insert(std::this_thread::get_id());
       if (failure.empty()) {
         ++record.acks;
         record.last_acked = value;
