@@ -1,9 +1,9 @@
-// RedisClient over Sentinel over TLS: sentinels and data nodes that clients reach on TLS ports
-// only (the replicas replicate and the sentinels monitor over TLS too), certificates made at
-// run time (support/tls_certs). A rediss-sentinel:// URL finds the master, writes and reads;
-// a replica client reads; a CA that did not sign the sentinels' certificate, and plain text
-// towards them, fail naming every sentinel; a SENTINEL FAILOVER is followed over TLS. One
-// cluster for the suite; the failover runs last (declaration order).
+// RedisClient over Sentinel over TLS: data nodes on TLS only, sentinels reached on their TLS
+// ports and naming TLS ports only (the replicas replicate and the sentinels monitor over TLS
+// too), certificates made at run time (support/tls_certs). A rediss-sentinel:// URL finds the
+// master, writes and reads; a replica client reads; a CA that did not sign the sentinels'
+// certificate, and plain text towards them, fail naming every sentinel; a SENTINEL FAILOVER is
+// followed over TLS. One cluster for the suite; the failover runs last (declaration order).
 #include <gtest/gtest.h>
 
 #include "asyncredis/asyncredis.hpp"
@@ -84,6 +84,9 @@ TEST_F(SentinelTls, ARedissSentinelUrlFindsTheMasterWritesAndReads) {
     const std::string tls_port = "tls-port";
     const std::string reached = co_await config(client, tls_port);
     EXPECT_EQ(reached, master_tls_port);
+    const std::string port = "port";
+    const std::string plain = co_await config(client, port);
+    EXPECT_EQ(plain, "0") << "the data node still listens in plain text";
     co_await client.disconnect(use_awaitable);
   });
 }

@@ -36,17 +36,23 @@ SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std:
   data.password = options_.password;
   std::vector<std::string> data_args;
   if (!options_.password.empty()) data_args = {"--masterauth", options_.password};
-  start(data, tls_args, data_args, nodes_, node_ports_);
+  // A data node closes its plain port at once when on TLS: nothing may reach it in plain text.
+  // (RedisServer's readiness probe needs the port until then; a sentinel cannot close its own.)
+  const auto start_node = [&](const std::vector<std::string>& args) {
+    start(data, tls_args, args, nodes_, node_ports_);
+    if (options_.tls != nullptr) node_cli(nodes_.size() - 1, {"CONFIG", "SET", "port", "0"});
+  };
+  start_node(data_args);
   const std::string master_port = std::to_string(node_ports_.front());
   for (std::size_t i = 1; i < kNodes; ++i) {
     std::vector<std::string> replica_args = data_args;
     replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", master_port});
-    start(data, tls_args, replica_args, nodes_, node_ports_);
+    start_node(replica_args);
   }
   // Replicas in sync before the sentinels look: what they first see is what tests start from.
   const auto synced = [&] {
     for (std::size_t i = 1; i < kNodes; ++i) {
-      const auto role = lines_of(nodes_[i]->cli({"ROLE"}));
+      const auto role = lines_of(node_cli(i, {"ROLE"}));
       if (role.size() < 4 || role[3] != "connected") return false;
     }
     return true;
@@ -121,6 +127,15 @@ RedisSettings SentinelCluster::settings() const {
   return s;
 }
 
+std::string SentinelCluster::node_cli(std::size_t i, const std::vector<std::string>& args) const {
+  if (options_.tls == nullptr) return nodes_.at(i)->cli(args);
+  // Options before the command override the plain port RedisServer::cli() names first.
+  std::vector<std::string> over_tls = {"-p", std::to_string(node_ports_.at(i)), "--tls", "--cacert",
+                                       options_.tls->ca().native()};
+  over_tls.insert(over_tls.end(), args.begin(), args.end());
+  return nodes_.at(i)->cli(over_tls);
+}
+
 std::vector<std::string> SentinelCluster::ask(std::size_t i, const std::string& what) const {
   return lines_of(sentinels_.at(i)->cli({"SENTINEL", what, options_.master_name}));
 }
@@ -151,8 +166,8 @@ void SentinelCluster::set_replicated(const std::string& key, const std::string& 
   const std::uint16_t master = master_port();
   for (std::size_t i = 0; i < kNodes; ++i) {
     if (node_ports_[i] != master) continue;
-    nodes_[i]->cli({"SET", key, value});
-    nodes_[i]->cli({"WAIT", std::to_string(kNodes - 1), "2000"});
+    node_cli(i, {"SET", key, value});
+    node_cli(i, {"WAIT", std::to_string(kNodes - 1), "2000"});
     return;
   }
   throw std::runtime_error("no sentinel names a data node as the master");
@@ -167,7 +182,7 @@ RedisServer& SentinelCluster::node_on(std::uint16_t port) {
 
 std::string SentinelCluster::role(std::size_t i) const {
   try {
-    const auto reply = lines_of(nodes_.at(i)->cli({"ROLE"}));
+    const auto reply = lines_of(node_cli(i, {"ROLE"}));
     return reply.empty() ? std::string() : reply.front();
   } catch (const std::runtime_error&) {
     return {};

@@ -24,11 +24,13 @@ struct SentinelClusterOptions {
   std::string sentinel_password;  // the sentinels' requirepass; "": none
   std::chrono::milliseconds down_after{1000};
   std::chrono::milliseconds failover_timeout{3000};
-  // When set (it must outlive the cluster): every data node and sentinel also listens on a TLS
+  // When set (it must outlive the cluster): every data node and sentinel listens on a TLS
   // port (certs->server(), trusting certs->ca(), no client certificate asked for), the
   // replicas replicate and the sentinels monitor and talk to each other over TLS
   // (tls-replication), so the sentinels name TLS ports only; settings() is TLS throughout.
-  // The plain ports stay for RedisServer's readiness probe and the fixture's redis-cli.
+  // The data nodes close their plain port once started (TLS only: node_cli() talks TLS); the
+  // sentinels keep theirs (one cannot close it at run time, and RedisServer's readiness
+  // probe and cli() are plain), which only the fixture uses.
   const TlsCerts* tls = nullptr;
 };
 
@@ -61,6 +63,9 @@ class SentinelCluster {
   void set_replicated(const std::string& key, const std::string& value) const;
   // The data node on `port` (as node_port() gives it).
   RedisServer& node_on(std::uint16_t port);
+  // RedisServer::cli() on data node `i`, over TLS with options().tls (node(i).cli() cannot
+  // reach a TLS-only node).
+  std::string node_cli(std::size_t i, const std::vector<std::string>& args) const;
   // "master" or "slave": ROLE's first word on data node `i`; "" when it does not answer (a
   // node being converted to a replica closes every client's connection).
   std::string role(std::size_t i) const;

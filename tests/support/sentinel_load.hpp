@@ -48,14 +48,16 @@ struct LoadRecord {
   bool done = false;
 };
 
-// The port of the node `client`'s connections reach, asked `times` times (CONFIG GET port;
-// "failed" for a request that failed: the test goes on, its workers must not outlive it).
-inline boost::asio::awaitable<std::set<std::string>> ports_seen(RedisClient& client, int times) {
+// The port of the node `client`'s connections reach, asked `times` times (CONFIG GET
+// `parameter`: "port", or "tls-port" for a TLS cluster; "failed" for a request that failed:
+// the test goes on, its workers must not outlive it).
+inline boost::asio::awaitable<std::set<std::string>> ports_seen(RedisClient& client, int times,
+                                                                const char* parameter = "port") {
   std::set<std::string> ports;
   for (int i = 0; i < times; ++i) {
     try {
       const Reply port =
-          co_await client.command<Reply>("CONFIG", "GET", "port", boost::asio::use_awaitable);
+          co_await client.command<Reply>("CONFIG", "GET", parameter, boost::asio::use_awaitable);
       ports.insert(port.elements().at(1).str());
     } catch (const Error&) {
       ports.insert("failed");
@@ -64,13 +66,15 @@ inline boost::asio::awaitable<std::set<std::string>> ports_seen(RedisClient& cli
   co_return ports;
 }
 
-// Whether every connection of `client` reaches the node on `port` within `limit`.
+// Whether every connection of `client` reaches the node on `port` (CONFIG GET `parameter`)
+// within `limit`.
 inline boost::asio::awaitable<bool> all_on(RedisClient& client, const std::string& port,
-                                           std::chrono::milliseconds limit) {
+                                           std::chrono::milliseconds limit,
+                                           const char* parameter = "port") {
   const auto deadline = LoadClock::now() + limit;
   const std::set<std::string> wanted{port};
   while (LoadClock::now() < deadline) {
-    const auto ports = co_await ports_seen(client, 8);
+    const auto ports = co_await ports_seen(client, 8, parameter);
     if (ports == wanted) co_return true;
   }
   co_return false;
@@ -293,8 +297,8 @@ class Load {
 };
 
 // SENTINEL FAILOVER through `cluster` under `writers` (started) on `client`: the client must
-// follow by itself, every connection on the new master (CONFIG GET port answering its
-// port()) within 10 s and every writer acknowledged 20 times there; then the writers are
+// follow by itself, every connection on the new master (CONFIG GET port, or tls-port, answering
+// its node_port()) within 10 s and every writer acknowledged 20 times there; then the writers are
 // halted and conclude() gives the verdict under `what`. What fails is the test's failure. The
 // sentinels are asked from another thread: redis-cli blocks, the writers must not.
 inline boost::asio::awaitable<void> follow_failover(SentinelCluster& cluster, RedisClient& client,
@@ -313,8 +317,9 @@ inline boost::asio::awaitable<void> follow_failover(SentinelCluster& cluster, Re
     co_await writers.halt();
     co_return;
   }
-  const std::string new_port = std::to_string(cluster.node_on(new_master).port());
-  const bool moved = co_await all_on(client, new_port, 10s);
+  const std::string new_port = std::to_string(new_master);
+  const char* parameter = cluster.options().tls != nullptr ? "tls-port" : "port";
+  const bool moved = co_await all_on(client, new_port, 10s, parameter);
   EXPECT_TRUE(moved);
   const auto moved_at = LoadClock::now();
   const auto follow_ms =
