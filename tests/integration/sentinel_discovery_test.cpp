@@ -7,10 +7,13 @@
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
 #include "support/sentinel_cluster.hpp"
+#include "support/sentinel_load.hpp"
 
 namespace asyncredis {
 namespace {
 
+using test::connect_error;
+using test::first_word;
 using test::run_async;
 using test::SentinelCluster;
 namespace asio = boost::asio;
@@ -27,25 +30,6 @@ class SentinelDiscovery : public ::testing::Test {
   static void TearDownTestSuite() {
     delete cluster_;
     cluster_ = nullptr;
-  }
-
-  // The code and message connect() fails with under `settings`.
-  static std::pair<std::error_code, std::string> connect_error(const RedisSettings& settings) {
-    std::pair<std::error_code, std::string> out;
-    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
-      RedisClient client(io.get_executor(), settings);
-      try {
-        co_await client.connect(use_awaitable);
-        ADD_FAILURE() << "connect() succeeded";
-      } catch (const Error& e) {
-        out = {e.code(), e.message()};
-      }
-    });
-    return out;
-  }
-
-  static std::string first_word(const Reply& role) {
-    return role.is_array() && !role.elements().empty() ? role.elements().front().str() : "";
   }
 
   static inline SentinelCluster* cluster_ = nullptr;
@@ -93,7 +77,7 @@ TEST_F(SentinelDiscovery, AWrongSentinelPasswordFailsNamingTheSentinels) {
   const auto [code, message] = connect_error(settings);
   EXPECT_EQ(code, make_error_code(errc::not_connected)) << message;
   EXPECT_NE(message.find("WRONGPASS"), std::string::npos) << message;
-  const std::string first = "127.0.0.1:" + std::to_string(cluster_->sentinel(0).port());
+  const std::string first = "127.0.0.1:" + std::to_string(cluster_->sentinel_port(0));
   EXPECT_NE(message.find(first), std::string::npos) << message;
 }
 

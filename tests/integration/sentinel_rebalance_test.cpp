@@ -76,14 +76,9 @@ bool each_sentinel_sees_down(SentinelCluster& cluster, std::uint16_t port) {
 
 TEST(SentinelRebalance, AReplicaBackInServiceTakesItsShareWithoutFailingARead) {
   SentinelCluster cluster;
-  const std::uint16_t master = cluster.master_port();
-  std::vector<std::size_t> replicas;
-  for (std::size_t i = 0; i < SentinelCluster::kNodes; ++i) {
-    if (cluster.node(i).port() != master) replicas.push_back(i);
-  }
+  const std::vector<std::size_t> replicas = cluster.replica_nodes();
   ASSERT_EQ(replicas.size(), 2u);
-  cluster.node_on(master).cli({"SET", "rebalance:key", "v"});
-  cluster.node_on(master).cli({"WAIT", "2", "2000"});
+  cluster.set_replicated("rebalance:key", "v");
   RedisSettings settings = cluster.settings();
   settings.sentinel.replicas = true;
   settings.max_connections = 6;
