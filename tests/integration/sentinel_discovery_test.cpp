@@ -124,6 +124,50 @@ TEST_F(SentinelDiscovery, AWrongServiceNameIsAnInvalidSetting) {
   EXPECT_NE(message.find("'no-such-master'"), std::string::npos) << message;
 }
 
+// The services see only Commands: over Sentinel they work as over one node, the near cache
+// (CLIENT TRACKING on the master's connections) included.
+TEST_F(SentinelDiscovery, TheServicesWorkOverSentinel) {
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->settings());
+    co_await client.connect(use_awaitable);
+
+    CacheOptions cache_options;
+    cache_options.key_prefix = "svc:";
+    cache_options.near_cache.enabled = true;
+    CacheService cache(client, cache_options);
+    const auto compute = []() -> asio::awaitable<int> { co_return 42; };
+    const std::chrono::milliseconds ttl = std::chrono::seconds(30);
+    EXPECT_EQ(co_await cache.get_or_set("answer", ttl, compute, use_awaitable), 42);
+    const Reply stored = co_await client.command<Reply>("EXISTS", "svc:answer", use_awaitable);
+    EXPECT_EQ(stored.integer(), 1);
+    // Read until a read is kept (tracking comes on shortly after connect) and served locally.
+    for (int i = 0; i < 200 && cache.stats().near_hits == 0; ++i) {
+      EXPECT_EQ(co_await cache.get<int>("answer", use_awaitable), 42);
+    }
+    EXPECT_GT(cache.stats().near_hits, 0u);
+
+    RateLimiter limiter(client);
+    const RateLimit rate{.limit = 2, .window = std::chrono::seconds(10)};
+    const auto first = co_await limiter.check("svc:limit", rate, 1, use_awaitable);
+    const auto second = co_await limiter.check("svc:limit", rate, 1, use_awaitable);
+    const auto third = co_await limiter.check("svc:limit", rate, 1, use_awaitable);
+    EXPECT_TRUE(first.allowed);
+    EXPECT_TRUE(second.allowed);
+    EXPECT_FALSE(third.allowed);
+
+    RedisSessionRepository sessions(client);
+    const Uuid user = Uuid::parse("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+    const std::chrono::milliseconds lifetime = std::chrono::hours(1);
+    const Session session = co_await sessions.create(user, lifetime, use_awaitable);
+    const auto read = co_await sessions.get(session.id, use_awaitable);
+    CO_ASSERT_TRUE(read.has_value());
+    EXPECT_EQ(read->user_id, user);
+    EXPECT_EQ(co_await sessions.revoke_all(user, use_awaitable), 1u);
+    EXPECT_FALSE((co_await sessions.get(session.id, use_awaitable)).has_value());
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
 TEST_F(SentinelDiscovery, AReplicaClientReadsFromTheReplicas) {
   RedisSettings replica_settings = cluster_->settings();
   replica_settings.sentinel.replicas = true;
