@@ -1,5 +1,6 @@
 #include "sentinel/sentinel_link.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -78,7 +79,13 @@ asio::awaitable<std::vector<Reply>> SentinelLink::open(const std::string& comman
     if (auto why = state.transport.tls_failure(e.code())) {
       throw Error(errc::tls_error, peer + ": TLS handshake failed: " + *why);
     }
-    throw Error(errc::not_connected, peer + ": " + e.code().message());
+    std::string what = e.code().message();
+    // A TLS-only sentinel drops a plain-text client without a word: say what that may mean.
+    if (!state.node.tls &&
+        (e.code() == asio::error::eof || e.code() == asio::error::connection_reset)) {
+      what += " (a TLS port? then turn on sentinel.tls)";
+    }
+    throw Error(errc::not_connected, peer + ": " + what);
   }
 }
 
