@@ -101,7 +101,7 @@ struct RedisSettings {
 
   /// Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
   /// port, /db (sets cache_db) or ?db=N, percent-escapes; and
-  /// redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master
+  /// `redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master`
   /// (rediss-sentinel:// for TLS; sentinel port 26379 when omitted; the master name
   /// percent-decoded). Other fields keep their defaults.
   /// Throws Error(errc::invalid_setting) naming the URL part and the bad value.
