@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/wait.hpp"
+
 namespace asyncredis::test {
 
 namespace {
@@ -21,7 +23,7 @@ std::map<std::string, std::string> fields_of(const std::string& text) {
   return out;
 }
 
-// Polls `check` every 50 ms (each check runs redis-cli processes) until it holds or `limit`
+// Polls `check` every kCliPoll (each check runs redis-cli processes) until it holds or `limit`
 // has passed; a check that throws (a node restarting) counts as not holding.
 template <class Check>
 bool poll(Check check, std::chrono::milliseconds limit, std::string& last) {
@@ -33,7 +35,7 @@ bool poll(Check check, std::chrono::milliseconds limit, std::string& last) {
       last = e.what();
     }
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(kCliPoll);
   }
 }
 

@@ -57,7 +57,8 @@ SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std:
     }
     return true;
   };
-  if (!wait_until(synced)) throw std::runtime_error("the replicas did not sync with the master");
+  if (!wait_until(synced, kWaitLimit, kCliPoll))
+    throw std::runtime_error("the replicas did not sync with the master");
   const std::string& name = options_.master_name;
   for (std::size_t i = 0; i < kSentinels; ++i) {
     RedisServerOptions sentinel;
@@ -234,7 +235,7 @@ void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replic
       return false;
     }
   };
-  if (!wait_until(settled, limit)) {
+  if (!wait_until(settled, limit, kCliPoll)) {
     throw std::runtime_error("the sentinels did not settle on master port " +
                              std::to_string(master_port) + ": " + last);
   }
@@ -257,7 +258,7 @@ std::uint16_t SentinelCluster::wait_new_master(std::uint16_t old_port,
         port = master_port();
         return port != 0 && port != old_port;
       },
-      limit);
+      limit, kCliPoll);
   return port != old_port ? port : 0;
 }
 
