@@ -10,6 +10,7 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
+#include "support/cli_poll.hpp"
 #include "support/sentinel_cluster.hpp"
 #include "support/sentinel_load.hpp"
 
@@ -20,6 +21,7 @@ using namespace std::chrono_literals;
 using test::LoadClock;
 using test::run_async;
 using test::SentinelCluster;
+using test::throttled;
 namespace asio = boost::asio;
 using asio::use_awaitable;
 
@@ -36,24 +38,11 @@ std::size_t ours_on(test::RedisServer& server) {
   return count;
 }
 
-// `check` made cheap to poll: asked at most every 100 ms (each question is a redis-cli
-// process), its last answer kept in between.
-template <class Check>
-auto every_100ms(Check check) {
-  return [check, asked = LoadClock::time_point{}, seen = false]() mutable {
-    if (LoadClock::now() - asked >= 100ms) {
-      asked = LoadClock::now();
-      seen = check();
-    }
-    return seen;
-  };
-}
-
 // Waits until `a` (unless stopped) and `b` have `on_a` and `on_b` of our connections.
 asio::awaitable<bool> spread_is(test::RedisServer& a, std::size_t on_a, test::RedisServer& b,
                                 std::size_t on_b, std::chrono::milliseconds limit) {
   const auto spread =
-      every_100ms([&] { return (!a.running() || ours_on(a) == on_a) && ours_on(b) == on_b; });
+      throttled([&] { return (!a.running() || ours_on(a) == on_a) && ours_on(b) == on_b; }, 100ms);
   co_return co_await test::eventually(spread, limit);
 }
 
@@ -100,7 +89,8 @@ TEST(SentinelRebalance, AReplicaBackInServiceTakesItsShareWithoutFailingARead) {
         // Every sentinel sees it down before it comes back: one that only says so later would
         // rightly move the connections that came back to it, failing their reads.
         const bool sentinels_agree = co_await test::eventually(
-            every_100ms([&] { return each_sentinel_sees_down(cluster, returning.port()); }), 30s);
+            throttled([&] { return each_sentinel_sees_down(cluster, returning.port()); }, 100ms),
+            30s);
         CO_ASSERT_TRUE(sentinels_agree);
 
         const long long failed_before = readers.failures();

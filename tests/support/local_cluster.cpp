@@ -3,8 +3,8 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
+#include "support/cli_poll.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis::test {
@@ -21,22 +21,6 @@ std::map<std::string, std::string> fields_of(const std::string& text) {
     if (colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
   }
   return out;
-}
-
-// Polls `check` every kCliPoll (each check runs redis-cli processes) until it holds or `limit`
-// has passed; a check that throws (a node restarting) counts as not holding.
-template <class Check>
-bool poll(Check check, std::chrono::milliseconds limit, std::string& last) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (true) {
-    try {
-      if (check()) return true;
-    } catch (const std::runtime_error& e) {
-      last = e.what();
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(kCliPoll);
-  }
 }
 
 }  // namespace
@@ -116,7 +100,18 @@ void LocalCluster::wait_ok(std::chrono::milliseconds limit) const {
     }
     return true;
   };
-  if (!poll(ok, limit, last)) throw std::runtime_error("the cluster is not ready: " + last);
+  // A node restarting refuses redis-cli for a moment: not ready yet.
+  const auto ready = [&] {
+    try {
+      return ok();
+    } catch (const std::runtime_error& e) {
+      last = e.what();
+      return false;
+    }
+  };
+  if (!wait_until(throttled(ready), limit)) {
+    throw std::runtime_error("the cluster is not ready: " + last);
+  }
 }
 
 }  // namespace asyncredis::test

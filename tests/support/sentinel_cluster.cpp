@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "support/cli_poll.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis::test {
@@ -57,7 +58,7 @@ SentinelCluster::SentinelCluster(SentinelClusterOptions options) : options_(std:
     }
     return true;
   };
-  if (!wait_until(synced, kWaitLimit, kCliPoll))
+  if (!wait_until(throttled(synced)))
     throw std::runtime_error("the replicas did not sync with the master");
   const std::string& name = options_.master_name;
   for (std::size_t i = 0; i < kSentinels; ++i) {
@@ -235,7 +236,7 @@ void SentinelCluster::wait_settled(std::uint16_t master_port, std::size_t replic
       return false;
     }
   };
-  if (!wait_until(settled, limit, kCliPoll)) {
+  if (!wait_until(throttled(settled), limit)) {
     throw std::runtime_error("the sentinels did not settle on master port " +
                              std::to_string(master_port) + ": " + last);
   }
@@ -253,12 +254,11 @@ void SentinelCluster::failover() const {
 std::uint16_t SentinelCluster::wait_new_master(std::uint16_t old_port,
                                                std::chrono::milliseconds limit) const {
   std::uint16_t port = 0;
-  wait_until(
-      [&] {
-        port = master_port();
-        return port != 0 && port != old_port;
-      },
-      limit, kCliPoll);
+  wait_until(throttled([&] {
+               port = master_port();
+               return port != 0 && port != old_port;
+             }),
+             limit);
   return port != old_port ? port : 0;
 }
 

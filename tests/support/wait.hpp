@@ -22,21 +22,16 @@ namespace asyncredis::test {
 // Generous: a wait that fails is a bug, and a loaded 2-core machine may take seconds.
 inline constexpr std::chrono::milliseconds kWaitLimit{10'000};
 
-// Blocks the calling thread until `condition()` is true (true) or `limit` has passed (false),
-// asking every `every` (longer for a condition that runs processes, such as redis-cli).
+// Blocks the calling thread until `condition()` is true (true) or `limit` has passed (false).
 template <class Condition>
-bool wait_until(Condition&& condition, std::chrono::milliseconds limit = kWaitLimit,
-                std::chrono::milliseconds every = std::chrono::milliseconds(1)) {
+bool wait_until(Condition&& condition, std::chrono::milliseconds limit = kWaitLimit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline) return condition();
-    std::this_thread::sleep_for(every);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
 }
-
-// How often a condition that runs redis-cli is asked: each asking is a few processes.
-inline constexpr std::chrono::milliseconds kCliPoll{50};
 
 // The same inside a coroutine: the io_context keeps running other work while it polls.
 template <class Condition>
