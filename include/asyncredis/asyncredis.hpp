@@ -3,6 +3,7 @@
 
 #include "asyncredis/cache/cache.hpp"
 #include "asyncredis/client.hpp"
+#include "asyncredis/cluster.hpp"
 #include "asyncredis/command.hpp"
 #include "asyncredis/command_metrics.hpp"
 #include "asyncredis/commands.hpp"

@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "asyncredis/cluster.hpp"
 #include "asyncredis/observer.hpp"
 #include "asyncredis/sentinel.hpp"
 #include "asyncredis/tls_settings.hpp"
@@ -41,6 +43,16 @@ struct RedisSettings {
   /// the master (or the replicas) is found through them; username and password above are
   /// still the data nodes'.
   SentinelSettings sentinel;
+  /// Redis Cluster's seed nodes (cluster.hpp), asked in turn for the cluster's layout; the
+  /// rest of the nodes are discovered. Not empty: Redis Cluster mode, where host, port and
+  /// unix_socket are not used (from_url() sets host and port to the first node) and which
+  /// cannot be combined with sentinel. tls and tls_options, username and password and the
+  /// timeouts apply to every node; cache_db must be 0 (a cluster has only database 0).
+  std::vector<ClusterNode> cluster_nodes;
+  ClusterOptions cluster;  ///< how the cluster is used; read only when cluster_nodes is not empty
+
+  /// Whether these settings are for a Redis Cluster (there are seed nodes).
+  bool is_cluster() const noexcept { return !cluster_nodes.empty(); }
 
   std::chrono::milliseconds connect_timeout{5000};         ///< TCP/unix connect plus handshake
   std::chrono::milliseconds command_timeout{5000};         ///< default for each operation
@@ -89,22 +101,34 @@ struct RedisSettings {
   /// password the data nodes'; "rediss-sentinel://" when tls or sentinel.tls is on (both come
   /// back on). Lettuce and Spring read this form; redis-py does not. Left out, as the URL has no
   /// place for them: host, port and unix_socket (the sentinels replace them), sentinel.username,
-  /// sentinel.password, sentinel.tls_options and sentinel.replicas. No form carries the rest: the
-  /// other databases, max_connections, default_ttl, client_name, tls_options, the timeouts and
-  /// delays, the queue and reply limits, fail_fast, observer, logger. Throws nothing; no
-  /// validation.
+  /// sentinel.password, sentinel.tls_options and sentinel.replicas.
+  /// Over Redis Cluster (is_cluster(), and no sentinels) it is
+  /// `redis://[user][:password@]host:port,host:port.../db[?read_from=...]`, every seed node with
+  /// its port (IPv6 in []); a single node is written `redis://host:port/db?cluster=yes`;
+  /// read_from only when it is not master; "rediss://" when tls. db is written as asked, and
+  /// from_url() refuses a cluster URL whose db is not 0. Left out: host, port and unix_socket
+  /// (the seed nodes replace them), cluster.refresh_interval and cluster.max_redirections.
+  /// No form carries the rest: the other databases, max_connections, default_ttl, client_name,
+  /// tls_options, the timeouts and delays, the queue and reply limits, fail_fast, observer,
+  /// logger. Throws nothing; no validation.
   std::string url(std::optional<int> db = std::nullopt) const;
-  /// url() with the password written as "***" (all else kept, sentinels too): the form to log
-  /// or print. url() itself stays the exact REDIS_URL the Python services read, because callers
-  /// hand it to connections and other processes; a redacted url() would break them at AUTH.
+  /// url() with the password written as "***" (all else kept, sentinels and cluster nodes too): the
+  /// form to log or print. url() itself stays the exact REDIS_URL the Python services read, because
+  /// callers hand it to connections and other processes; a redacted url() would break them at AUTH.
   std::string redacted_url(std::optional<int> db = std::nullopt) const;
 
   /// Parses redis://, rediss:// and unix:// URLs: user, password, host (IPv6 literal in []),
   /// port, /db (sets cache_db) or ?db=N, percent-escapes; and
   /// `redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db][?query]#master`
   /// (rediss-sentinel:// for TLS; sentinel port 26379 when omitted; the master name
-  /// percent-decoded). Other fields keep their defaults.
-  /// Throws Error(errc::invalid_setting) naming the URL part and the bad value.
+  /// percent-decoded); and Redis Cluster:
+  /// `redis://[[user]:password@]host[:port],host[:port]...[/0][?query]` (several hosts: the seed
+  /// nodes in order, port 6379 when omitted, IPv6 in [], host and port set to the first), or one
+  /// host with `?cluster=yes` (true/1 too; no/false/0: not a cluster);
+  /// `?read_from=master|replica_preferred|replica` sets cluster.read_from. Other fields keep their
+  /// defaults. Throws Error(errc::invalid_setting) naming the URL part and the bad value; for a
+  /// cluster URL also when it picks a database other than 0, is unix:// or redis-sentinel://, says
+  /// cluster=no with several hosts, or has read_from without a cluster.
   static RedisSettings from_url(std::string_view url);
 
   /// Reads REDIS_URL first, then the single variables on top of it: REDIS_HOST, REDIS_PORT,
@@ -115,7 +139,13 @@ struct RedisSettings {
   /// REDIS_ABANDONED_REPLY_TIMEOUT_MS, REDIS_DISCONNECT_TIMEOUT_MS, REDIS_MAX_QUEUED_REQUESTS,
   /// REDIS_MAX_QUEUED_BYTES, REDIS_FAIL_FAST (true/false/1/0),
   /// REDIS_TLS_CA_FILE, REDIS_TLS_CA_PATH, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
-  /// REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY. Unset variables keep the defaults.
+  /// REDIS_TLS_SERVER_NAME, REDIS_TLS_VERIFY; Sentinel's REDIS_SENTINELS, REDIS_SENTINEL_MASTER,
+  /// REDIS_SENTINEL_USERNAME, REDIS_SENTINEL_PASSWORD, REDIS_SENTINEL_TLS,
+  /// REDIS_SENTINEL_REPLICAS; Redis Cluster's REDIS_CLUSTER_NODES ("host:port,host:port", port
+  /// 6379 when omitted; sets cluster_nodes, and host and port to the first),
+  /// REDIS_CLUSTER_READ_FROM (master/replica_preferred/replica),
+  /// REDIS_CLUSTER_REFRESH_INTERVAL_MS (0: on events only), REDIS_CLUSTER_MAX_REDIRECTIONS.
+  /// Unset variables keep the defaults.
   /// Throws Error(errc::invalid_setting) naming the variable and its value.
   static RedisSettings from_env();
 
@@ -125,7 +155,9 @@ struct RedisSettings {
   static RedisSettings from_env(const Getenv& getenv);
 
   /// Checks every field's range (port 1-65535, db 0-..., max_connections >= 1, timeouts > 0,
-  /// ...). Throws Error(errc::invalid_setting) naming the field and the value.
+  /// ...); over Redis Cluster each seed node's host and port, no sentinels, no unix_socket and
+  /// cache_db 0; cluster.max_redirections >= 1 and cluster.refresh_interval >= 0.
+  /// Throws Error(errc::invalid_setting) naming the field and the value.
   void validate() const;
 
   /// Equal when every field is.

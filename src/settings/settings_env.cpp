@@ -2,7 +2,6 @@
 //
 // An empty variable counts as unset: docker compose and most templating put "" where nothing
 // was configured, and falling back to the default is what those setups mean.
-#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +11,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_cluster.hpp"
 #include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
@@ -59,16 +59,9 @@ class EnvReader {
   void boolean(std::string_view name, bool& field) const {
     const auto value = get(name);
     if (!value) return;
-    std::string lower = *value;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-    if (lower == "true" || lower == "1" || lower == "yes") {
-      field = true;
-    } else if (lower == "false" || lower == "0" || lower == "no") {
-      field = false;
-    } else {
-      fail(name, quoted_value(*value) + " is not a boolean (true/false, 1/0, yes/no)");
-    }
+    const auto parsed = detail::parse_bool(*value);
+    if (!parsed) fail(name, quoted_value(*value) + " is not a boolean (true/false, 1/0, yes/no)");
+    field = *parsed;
   }
 
   [[noreturn]] static void fail(std::string_view name, const std::string& what) {
@@ -151,6 +144,20 @@ RedisSettings RedisSettings::from_env(const Getenv& getenv) {
   env.text("REDIS_SENTINEL_PASSWORD", settings.sentinel.password);
   env.boolean("REDIS_SENTINEL_TLS", settings.sentinel.tls);
   env.boolean("REDIS_SENTINEL_REPLICAS", settings.sentinel.replicas);
+  if (auto nodes = env.get("REDIS_CLUSTER_NODES")) {
+    detail::set_cluster_nodes(settings, detail::parse_cluster_list("REDIS_CLUSTER_NODES", *nodes));
+  }
+  if (const auto read_from = env.get("REDIS_CLUSTER_READ_FROM")) {
+    const auto parsed = detail::parse_read_from(*read_from);
+    if (!parsed) {
+      EnvReader::fail("REDIS_CLUSTER_READ_FROM",
+                      quoted_value(*read_from) + " is not " + std::string(detail::kReadFromNames));
+    }
+    settings.cluster.read_from = *parsed;
+  }
+  env.duration("REDIS_CLUSTER_REFRESH_INTERVAL_MS", settings.cluster.refresh_interval, 0);
+  env.number("REDIS_CLUSTER_MAX_REDIRECTIONS", settings.cluster.max_redirections, 1,
+             std::numeric_limits<int>::max());
   if (settings.sentinel.enabled() && settings.sentinel.master_name.empty()) {
     EnvReader::fail("REDIS_SENTINEL_MASTER",
                     "is not set; REDIS_SENTINELS needs the name of the master to find");

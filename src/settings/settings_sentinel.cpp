@@ -1,12 +1,12 @@
 // Sentinel settings from a URL and the environment, back into a URL, and their validation.
-// Each address is parsed by from_url() itself (as redis://host:port) and written as url()
-// writes a host, so a sentinel's host means what a data node's would and fails with the same
-// message.
+// The sentinels' addresses are read and written as every address list is (settings_address),
+// so a sentinel's host means what a data node's would and fails with the same message.
 #include "settings/settings_sentinel.hpp"
 
 #include <algorithm>
 
 #include "asyncredis/error.hpp"
+#include "settings/settings_address.hpp"
 #include "settings/settings_escape.hpp"
 #include "settings/settings_text.hpp"
 
@@ -18,28 +18,6 @@ constexpr std::uint16_t kSentinelPort = 26379;
 
 [[noreturn]] void fail(std::string_view part, const std::string& what) {
   throw Error(errc::invalid_setting, std::string(part) + ": " + what);
-}
-
-// Whether "host[:port]" gives a port (an IPv6 literal is bracketed, its colons are not one).
-bool has_port(std::string_view hostport) {
-  const auto close = hostport.rfind(']');
-  const auto colon = hostport.rfind(':');
-  return colon != std::string_view::npos && (close == std::string_view::npos || colon > close);
-}
-
-SentinelAddress parse_address(std::string_view name, std::string_view hostport) {
-  if (hostport.empty()) fail(name, "an empty address in the list; expected host:port,host:port");
-  RedisSettings one;
-  try {
-    const std::string url = "redis://" + std::string(hostport);
-    one = RedisSettings::from_url(url);
-  } catch (const Error& e) {
-    fail(name, quoted_value(hostport) + ": " + e.message());
-  }
-  if (one.username || one.password || one.cache_db != 0) {
-    fail(name, quoted_value(hostport) + " is not a host:port");
-  }
-  return SentinelAddress{one.host, has_port(hostport) ? one.port : kSentinelPort};
 }
 
 // RFC 3986 fragment characters minus '@' (refused after the host: it means a mangled
@@ -56,14 +34,7 @@ bool is_sentinel_scheme(std::string_view scheme) {
 }
 
 std::vector<SentinelAddress> parse_sentinel_list(std::string_view name, std::string_view list) {
-  std::vector<SentinelAddress> out;
-  while (true) {
-    const auto comma = list.find(',');
-    out.push_back(parse_address(name, list.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    list = list.substr(comma + 1);
-  }
-  return out;
+  return parse_address_list<SentinelAddress>(name, list, kSentinelPort);
 }
 
 RedisSettings sentinel_from_url(std::string_view url) {
@@ -95,6 +66,10 @@ RedisSettings sentinel_from_url(std::string_view url) {
       at == std::string_view::npos ? std::string() : std::string(authority.substr(0, at + 1));
   const std::string base_url = "redis://" + userinfo + "localhost" + std::string(tail);
   RedisSettings settings = RedisSettings::from_url(base_url);
+  if (settings.is_cluster()) {
+    fail("REDIS URL cluster",
+         "a redis-sentinel URL cannot be a Redis Cluster; use one or the other");
+  }
   settings.tls = tls;
   settings.sentinel.sentinels = parse_sentinel_list("REDIS URL sentinels", hosts);
   settings.sentinel.master_name = std::move(master);
@@ -108,11 +83,7 @@ std::string sentinel_scheme(const RedisSettings& settings) {
 }
 
 void append_sentinel_url_tail(std::string& out, const SentinelSettings& sentinel, int db) {
-  for (std::size_t i = 0; i < sentinel.sentinels.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    append_host(out, sentinel.sentinels[i].host);
-    out.append(":").append(std::to_string(sentinel.sentinels[i].port));
-  }
+  append_address_list(out, sentinel.sentinels);
   out.append("/").append(std::to_string(db)).append("#");
   append_escaped(out, sentinel.master_name, is_master_char);
 }
@@ -127,12 +98,7 @@ void validate_sentinel(const SentinelSettings& sentinel) {
     fail("sentinel.master_name",
          quoted_value(sentinel.master_name) + " has a space or control character");
   }
-  for (const SentinelAddress& address : sentinel.sentinels) {
-    if (address.host.empty()) fail("sentinel.sentinels", "a host is empty");
-    if (address.port == 0) {
-      fail("sentinel.sentinels", quoted_value(address.host) + ": port 0 is out of range 1-65535");
-    }
-  }
+  check_addresses("sentinel.sentinels", sentinel.sentinels);
   if (sentinel.tls_options.min_version != "1.2" && sentinel.tls_options.min_version != "1.3") {
     fail("sentinel.tls_options.min_version",
          quoted_value(sentinel.tls_options.min_version) + " is not \"1.2\" or \"1.3\"");

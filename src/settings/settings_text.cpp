@@ -1,5 +1,8 @@
-// How a settings value is shown in an error message (see settings_text.hpp).
+// How a settings value is shown in an error message, and how a boolean is read (see
+// settings_text.hpp).
 #include "settings/settings_text.hpp"
+
+#include <algorithm>
 
 #include "asyncredis/error.hpp"
 
@@ -18,6 +21,15 @@ std::string quoted_value(std::string_view value) {
     }
   }
   return out + "'";
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  if (lower == "true" || lower == "1" || lower == "yes") return true;
+  if (lower == "false" || lower == "0" || lower == "no") return false;
+  return std::nullopt;
 }
 
 void refuse_at_after_authority(std::string_view after_authority) {

@@ -3,7 +3,9 @@
 // redis-py does (authority ends at the first '/', '?' or '#'; user and password split at the
 // first ':' and the host at the last '@'), so one URL means the same server in both languages.
 // redacted_url() is url() with "***" for the password, for logs and start-up lines. Settings
-// over Sentinel are written and read in the redis-sentinel:// form (settings_sentinel.cpp).
+// over Sentinel are written and read in the redis-sentinel:// form (settings_sentinel.cpp), a
+// Redis Cluster as redis://host:port,host:port/0 or redis://host:port/0?cluster=yes
+// (settings_cluster.cpp).
 //
 // Query parameters accepted by from_url():
 //   db=N                      database (also the only way to pick one in a unix:// URL)
@@ -13,6 +15,9 @@
 //                             D is an integer with a unit, "500ms" or "5s"; a bare number is
 //                             refused because redis-py reads bare numbers as seconds and other
 //                             clients as milliseconds. health_check_interval may be 0 (off).
+//   cluster=yes|no            the one host is a Redis Cluster seed node (also true/false, 1/0)
+//   read_from=master|replica_preferred|replica
+//                             Redis Cluster only: where read-only commands go
 // Anything else is an error naming the parameter (never its value: it may be a secret).
 #include <arpa/inet.h>
 
@@ -28,6 +33,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_cluster.hpp"
 #include "settings/settings_escape.hpp"
 #include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
@@ -46,7 +52,8 @@ using detail::kMaxDatabase;
 using detail::quoted_value;
 
 constexpr std::string_view kAcceptedParams =
-    "db, client_name, max_connections, connect_timeout, command_timeout, health_check_interval";
+    "db, client_name, max_connections, connect_timeout, command_timeout, health_check_interval, "
+    "cluster, read_from";
 
 [[noreturn]] void fail(std::string_view part, const std::string& what) {
   std::string message = "REDIS URL";
@@ -179,9 +186,14 @@ void parse_host_port(std::string_view hostport, RedisSettings& settings) {
   }
 }
 
-// Returns the database given as ?db=N, if any.
-std::optional<int> parse_query(std::string_view query, RedisSettings& settings) {
-  std::optional<int> db;
+// What the query says that is not a field of its own: the database and Redis Cluster's part.
+struct QueryResult {
+  std::optional<int> db;  // ?db=N
+  detail::ClusterQuery cluster;
+};
+
+QueryResult parse_query(std::string_view query, RedisSettings& settings) {
+  QueryResult result;
   std::set<std::string, std::less<>> seen;
   while (!query.empty()) {
     const auto amp = query.find('&');
@@ -195,7 +207,7 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
       fail("query", "parameter " + quoted_value(name) + " is given twice");
 
     if (name == "db") {
-      db = parse_database(value, "database");
+      result.db = parse_database(value, "database");
     } else if (name == "client_name") {
       settings.client_name = decode_url_part(value, name);
     } else if (name == "max_connections") {
@@ -211,12 +223,24 @@ std::optional<int> parse_query(std::string_view query, RedisSettings& settings) 
       settings.command_timeout = parse_duration(name, value, 1);
     } else if (name == "health_check_interval") {
       settings.health_check_interval = parse_duration(name, value, 0);
+    } else if (name == "cluster") {
+      const std::string text = decode_url_part(value, name);
+      result.cluster.cluster = detail::parse_bool(text);
+      if (!result.cluster.cluster) {
+        fail(name, quoted_value(text) + " is not a boolean (yes/no, true/false, 1/0)");
+      }
+    } else if (name == "read_from") {
+      const std::string text = decode_url_part(value, name);
+      result.cluster.read_from = detail::parse_read_from(text);
+      if (!result.cluster.read_from) {
+        fail(name, quoted_value(text) + " is not " + std::string(detail::kReadFromNames));
+      }
     } else {
       fail("query", "unknown parameter " + quoted_value(name) +
                         "; accepted: " + std::string(kAcceptedParams));
     }
   }
-  return db;
+  return result;
 }
 
 // What redacted_url() writes instead of a password: the same length whatever the password,
@@ -228,7 +252,8 @@ enum class Password { shown, redacted };
 // url() and redacted_url(): one writer, so the two forms can never drift apart.
 std::string write_url(const RedisSettings& s, std::optional<int> db, Password password) {
   const bool sentinel = s.sentinel.enabled();
-  const bool unix = !sentinel && !s.unix_socket.empty();
+  const bool cluster = !sentinel && s.is_cluster();
+  const bool unix = !sentinel && !cluster && !s.unix_socket.empty();
   std::string out = sentinel ? detail::sentinel_scheme(s)
                     : unix   ? "unix://"
                     : s.tls  ? "rediss://"
@@ -251,6 +276,10 @@ std::string write_url(const RedisSettings& s, std::optional<int> db, Password pa
   const int db_number = db.value_or(s.cache_db);
   if (sentinel) {
     detail::append_sentinel_url_tail(out, s.sentinel, db_number);
+    return out;
+  }
+  if (cluster) {
+    detail::append_cluster_url_tail(out, s, db_number);
     return out;
   }
   if (unix) {
@@ -322,17 +351,24 @@ RedisSettings RedisSettings::from_url(std::string_view url) {
     }
     settings.unix_socket = decode_url_part(path, "socket path");
   } else {
-    parse_host_port(hostport, settings);
+    if (hostport.find(',') != std::string_view::npos) {
+      detail::set_cluster_nodes(settings,
+                                detail::parse_cluster_list("REDIS URL cluster nodes", hostport));
+    } else {
+      parse_host_port(hostport, settings);
+    }
     if (path.size() > 1) path_db = parse_database(path.substr(1), "database");
   }
 
-  const auto query_db = parse_query(query, settings);
+  const QueryResult parsed_query = parse_query(query, settings);
+  const auto& query_db = parsed_query.db;
   if (path_db && query_db) {
     fail("database", "given both in the path ('/" + std::to_string(*path_db) +
                          "') and as ?db=" + std::to_string(*query_db) + "; give one");
   }
   if (path_db) settings.cache_db = *path_db;
   if (query_db) settings.cache_db = *query_db;
+  detail::apply_cluster_query(settings, parsed_query.cluster, scheme == "unix");
   return settings;
 }
 

@@ -5,6 +5,7 @@
 
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
+#include "settings/settings_cluster.hpp"
 #include "settings/settings_sentinel.hpp"
 #include "settings/settings_text.hpp"
 
@@ -38,9 +39,13 @@ void check_positive(std::string_view field, std::chrono::milliseconds value) {
 }  // namespace
 
 void RedisSettings::validate() const {
+  // First: over a cluster the seed nodes replace host and port, and a unix_socket is refused.
+  detail::validate_cluster(*this);
   if (unix_socket.empty()) {
-    if (host.empty()) fail("host", "is empty; set a host name or address, or unix_socket");
-    if (port == 0) fail("port", "0 is out of range 1-65535");
+    if (!is_cluster() && host.empty()) {
+      fail("host", "is empty; set a host name or address, or unix_socket");
+    }
+    if (!is_cluster() && port == 0) fail("port", "0 is out of range 1-65535");
   } else {
     if (tls) {
       fail("tls", "TLS works over TCP only; it cannot be used with unix_socket " +
