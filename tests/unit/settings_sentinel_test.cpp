@@ -11,6 +11,7 @@
 #include "asyncredis/error.hpp"
 #include "asyncredis/settings.hpp"
 #include "unit/invalid_setting.hpp"
+#include "unit/settings_round_trip.hpp"
 
 namespace asyncredis {
 namespace {
@@ -122,8 +123,7 @@ TEST(SentinelUrlWrite, WritesEverySentinelTheDatabaseAndTheMaster) {
 }
 
 TEST(SentinelUrlWrite, RoundTrips) {
-  // {what is read, what url() writes}: reading what it writes gives the same settings back,
-  // and writing those gives the same text again.
+  // {what is read, what url() writes}
   const std::pair<const char*, const char*> cases[] = {
       {"redis-sentinel://h:26379/0#m", "redis-sentinel://h:26379/0#m"},
       {"redis-sentinel://a:1,b:2,c:3,[::1]:4,[2001:db8::7]:5,10.1.2.3:6/15#svc",
@@ -140,15 +140,7 @@ TEST(SentinelUrlWrite, RoundTrips) {
        "redis-sentinel://h:1/0#a%23b%25c%40d/e?f:g"},
       {"redis-sentinel://h:1#caf%c3%a9", "redis-sentinel://h:1/0#caf%C3%A9"},
   };
-  for (const auto& [read, written] : cases) {
-    SCOPED_TRACE(read);
-    const RedisSettings first = RedisSettings::from_url(read);
-    EXPECT_EQ(first.url(), written);
-    RedisSettings again;
-    ASSERT_NO_THROW(again = RedisSettings::from_url(written));
-    EXPECT_EQ(again, first);
-    EXPECT_EQ(again.url(), written);
-  }
+  for (const auto& [read, written] : cases) test::expect_url_round_trip(read, written);
 }
 
 TEST(SentinelUrlWrite, MasterNamesWithReservedCharactersRoundTrip) {
@@ -285,6 +277,12 @@ TEST(SentinelEnv, BadValuesNameTheVariableAndValue) {
   });
   expect_has(port, "REDIS_SENTINELS");
   expect_has(port, "'a:0'");
+  // An address is a host and a port: a query (or a user, or a database) is refused, not ignored.
+  const auto query = invalid_setting_message([] {
+    from_env_map({{"REDIS_SENTINELS", "a:1?cluster=yes"}, {"REDIS_SENTINEL_MASTER", "m"}});
+  });
+  expect_has(query, "REDIS_SENTINELS");
+  expect_has(query, "not a host:port");
   const auto no_master = invalid_setting_message([] {
     from_env_map({{"REDIS_SENTINELS", "a:1"}});
   });
