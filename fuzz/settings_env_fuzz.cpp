@@ -4,12 +4,14 @@
 //
 // Properties checked:
 //  - from_env() and validate() return or throw asyncredis::Error(errc::invalid_setting);
-//  - a single variable that is set wins over REDIS_URL (password, user, client name, paths);
+//  - a single variable that is set wins over REDIS_URL (password, user, client name, paths,
+//    REDIS_CLUSTER_NODES and REDIS_CLUSTER_READ_FROM);
 //  - settings that pass validate() are never written by url() as a URL that names another
-//    server: from_url(url()) gives the same scheme, user, password, host, port, socket and
-//    database, or refuses loudly;
+//    server: from_url(url()) gives the same scheme, user, password, host, port, socket,
+//    database, sentinels and Redis Cluster seed nodes (and read_from), or refuses loudly;
 //  - neither REDIS_PASSWORD nor a password in REDIS_URL shows in an error message.
 // Seeds are in fuzz/corpus/settings_env/.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -161,11 +163,21 @@ void check_single_variables_win(const Env& env, const RedisSettings& s) {
   expect("REDIS_SOCKET", s.unix_socket);
   expect("REDIS_TLS_CA_FILE", s.tls_options.ca_file);
   expect("REDIS_TLS_SERVER_NAME", s.tls_options.server_name);
+  expect("REDIS_CLUSTER_READ_FROM", std::string(asyncredis::to_string(s.cluster.read_from)));
+  // Each address listed in REDIS_CLUSTER_NODES is a seed node (the unit tests check the text).
+  if (const auto it = env.find("REDIS_CLUSTER_NODES"); it != env.end() && !it->second.empty()) {
+    const auto listed = std::count(it->second.begin(), it->second.end(), ',') + 1;
+    if (s.cluster_nodes.size() != static_cast<std::size_t>(listed)) {
+      fail("REDIS_CLUSTER_NODES lists " + std::to_string(listed) + " addresses but the settings " +
+           "hold " + std::to_string(s.cluster_nodes.size()) + " seed nodes");
+    }
+  }
 }
 
 // The fields a URL carries; a unix:// URL carries no host, port or TLS; a redis-sentinel://
 // URL carries the sentinels and the master instead of host, port and socket, and TLS when
-// either side has it.
+// either side has it; a Redis Cluster URL the seed nodes and read_from instead of host, port
+// and socket.
 struct Carried {
   bool tls;
   std::optional<std::string> username, password;
@@ -175,12 +187,15 @@ struct Carried {
   int cache_db;
   std::vector<asyncredis::SentinelAddress> sentinels;
   std::string master_name;
+  std::vector<asyncredis::ClusterNode> cluster_nodes;
+  asyncredis::ReadFrom read_from;
   bool operator==(const Carried&) const = default;
 };
 
 Carried carried(const RedisSettings& s) {
   const bool sentinel = s.sentinel.enabled();
-  const bool unix = !sentinel && !s.unix_socket.empty();
+  const bool cluster = !sentinel && s.is_cluster();
+  const bool unix = !sentinel && !cluster && !s.unix_socket.empty();
   const RedisSettings defaults;
   auto non_empty = [](const std::optional<std::string>& v) {
     return v && !v->empty() ? v : std::nullopt;  // url() drops an empty user or password
@@ -188,12 +203,14 @@ Carried carried(const RedisSettings& s) {
   return {sentinel ? s.tls || s.sentinel.tls : !unix && s.tls,
           non_empty(s.username),
           non_empty(s.password),
-          unix || sentinel ? defaults.host : s.host,
-          unix || sentinel ? defaults.port : s.port,
-          sentinel ? std::string() : s.unix_socket,
+          unix || sentinel || cluster ? defaults.host : s.host,
+          unix || sentinel || cluster ? defaults.port : s.port,
+          sentinel || cluster ? std::string() : s.unix_socket,
           s.cache_db,
           s.sentinel.sentinels,  // empty without Sentinel
-          sentinel ? s.sentinel.master_name : std::string()};
+          sentinel ? s.sentinel.master_name : std::string(),
+          cluster ? s.cluster_nodes : std::vector<asyncredis::ClusterNode>(),
+          cluster ? s.cluster.read_from : asyncredis::ReadFrom::master};
 }
 
 void check_url_of_valid_settings(const RedisSettings& settings) {

@@ -6,8 +6,10 @@
 //    else (no other exception, no crash, no undefined behaviour);
 //  - round trip: when it returns settings s, from_url(s.url()) gives s back, for every field a
 //    URL written by url() carries (scheme, user, password, host, port, socket, database, and
-//    for a redis-sentinel:// URL every sentinel, the master name and TLS), and url() of that
-//    is the same text again; url(db) selects db and keeps the rest;
+//    for a redis-sentinel:// URL every sentinel, the master name and TLS, for a cluster URL
+//    every seed node and read_from), and url() of that is the same text again; url(db)
+//    selects db and keeps the rest, except over Redis Cluster, where from_url() refuses
+//    url(db) for a db other than 0 because a cluster has only database 0;
 //  - a password never appears in an error message, neither as written nor decoded.
 // Seeds are in fuzz/corpus/url/, one URL per file.
 #include <cstddef>
@@ -68,13 +70,21 @@ std::string describe(const RedisSettings& s) {
     out += " master=\"" + printable(s.sentinel.master_name) +
            "\" sentinel_tls=" + (s.sentinel.tls ? "1" : "0");
   }
+  if (s.is_cluster()) {
+    out += " cluster_nodes=";
+    for (const auto& node : s.cluster_nodes) {
+      out += "[\"" + printable(node.host) + "\" " + std::to_string(node.port) + "]";
+    }
+    out += " read_from=" + std::string(asyncredis::to_string(s.cluster.read_from));
+  }
   return out;
 }
 
 // The fields url() renders: the query-only settings (client_name, max_connections and the
 // timeouts) are left out of it on purpose, since the URL is the Python service's get_url()
 // format, so they go back to their defaults. Everything else is compared, the whole of
-// s.sentinel included: a sentinel, a port or a master name url() loses is a failure.
+// s.sentinel, s.cluster_nodes and s.cluster included: a sentinel, a seed node, a port or a
+// master name url() loses is a failure.
 RedisSettings carried(RedisSettings s) {
   const RedisSettings defaults;
   s.client_name = defaults.client_name;
@@ -166,8 +176,18 @@ void check_round_trip(const RedisSettings& settings) {
     fail("url() is not stable: \"" + printable(url) + "\" then \"" + printable(again->url()) +
          "\"");
   }
-  // url(db) picks the database without touching anything else.
+  // url(db) picks the database without touching anything else; a cluster's URL with a
+  // database other than 0 is refused by name instead.
   const int db = settings.cache_db == 7 ? 8 : 7;
+  if (settings.is_cluster()) {
+    std::string refused;
+    if (parse(settings.url(db), &refused) || refused.find("only database 0") == std::string::npos) {
+      fail("url(" + std::to_string(db) + ") of a cluster was not refused for its database: " +
+           printable(settings.url(db)) + " error: " + printable(refused));
+    }
+    if (settings.url(0) != url) fail("url(0) of a cluster is not url(): " + printable(url));
+    return;
+  }
   const auto with_db = parse(settings.url(db));
   if (!with_db || with_db->cache_db != db) fail("url(" + std::to_string(db) + ") lost the db");
   RedisSettings expected = carried(settings);

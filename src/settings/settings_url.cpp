@@ -227,7 +227,7 @@ QueryResult parse_query(std::string_view query, RedisSettings& settings) {
       const std::string text = decode_url_part(value, name);
       result.cluster.cluster = detail::parse_bool(text);
       if (!result.cluster.cluster) {
-        fail(name, quoted_value(text) + " is not a boolean (yes/no, true/false, 1/0)");
+        fail(name, quoted_value(text) + " is not a boolean (true/false, 1/0, yes/no)");
       }
     } else if (name == "read_from") {
       const std::string text = decode_url_part(value, name);
