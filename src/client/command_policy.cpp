@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <vector>
+
+#include "protocol/command_reader.hpp"
 
 namespace asyncredis::detail {
 
@@ -22,39 +23,6 @@ bool one_of(std::string_view name, const std::array<std::string_view, N>& names)
   return std::any_of(names.begin(), names.end(),
                      [&](std::string_view n) { return equals(name, n); });
 }
-
-// Reads the payload's commands one at a time. Anything that is not an array of bulk strings
-// ends the walk: the encoder never writes it, and the server would refuse it anyway.
-class CommandReader {
- public:
-  explicit CommandReader(std::string_view payload) : rest_(payload) {}
-
-  bool next(std::vector<std::string_view>& args) {
-    args.clear();
-    std::size_t count = 0;
-    if (!header('*', count)) return false;
-    for (std::size_t i = 0; i < count; ++i) {
-      std::size_t length = 0;
-      if (!header('$', length) || rest_.size() < length + 2) return false;
-      args.push_back(rest_.substr(0, length));
-      rest_.remove_prefix(length + 2);
-    }
-    return !args.empty();
-  }
-
- private:
-  bool header(char type, std::size_t& value) {
-    if (rest_.empty() || rest_.front() != type) return false;
-    const auto end = rest_.find("\r\n");
-    if (end == std::string_view::npos) return false;
-    const auto result = std::from_chars(rest_.data() + 1, rest_.data() + end, value);
-    if (result.ec != std::errc{} || result.ptr != rest_.data() + end) return false;
-    rest_.remove_prefix(end + 2);
-    return true;
-  }
-
-  std::string_view rest_;
-};
 
 constexpr std::array<std::string_view, 6> kSubscribe = {
     "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"};
