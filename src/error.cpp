@@ -37,6 +37,8 @@ class Category final : public std::error_category {
         return "stored value could not be decoded";
       case errc::overloaded:
         return "overloaded";
+      case errc::cross_slot:
+        return "keys in different cluster hash slots";
     }
     return "unknown asyncredis error";
   }

@@ -27,6 +27,9 @@ enum class errc {
   decode_error,       ///< a stored value could not be decoded (JSON that does not parse as T)
   overloaded,         ///< too many requests or bytes waiting to be sent (settings.max_queued_*),
                       ///< or a consumer too slow for what it receives
+  cross_slot,         ///< on a Redis Cluster, a transaction, script or command needs keys of
+                      ///< several hash slots where one slot is required (the message names the
+                      ///< keys); refused before anything was sent
 };
 
 /// The category of errc; its name is "asyncredis".
