@@ -20,6 +20,7 @@ namespace asyncredis {
 
 namespace detail {
 class ClientCore;
+class ClusterCore;
 class LeaseCore;
 }  // namespace detail
 
@@ -65,11 +66,23 @@ struct PoolStats {
 
 /// A pool of multiplexed, automatically pipelined connections to one Redis database, with every
 /// command of Commands. Operations may be started from any thread.
+///
+/// With settings.cluster_nodes it is a Redis Cluster client: connect() learns the slot map and
+/// the command table from the seed nodes; every node gets a pool of its own; each command goes
+/// to the node that serves its keys' slot (hash tags respected), a multi-key command whose
+/// keys span slots (MGET, DEL, UNLINK, EXISTS, TOUCH, MSET) is split by slot and its replies
+/// merged in the caller's order (so MSET across slots is not atomic), a command the server
+/// marks for every shard (FLUSHDB, DBSIZE, KEYS, PING, SCRIPT LOAD/FLUSH, ...) goes to every
+/// master and the replies are merged as the server's tips say (all must succeed, summed, ...),
+/// a pipeline is split per node and its replies come back in the original order. MOVED, ASK,
+/// TRYAGAIN and CLUSTERDOWN are followed (at most settings.cluster.max_redirections hops, within
+/// the request's timeout). A transaction or script whose keys span slots fails before sending
+/// with errc::cross_slot naming the keys. lease() is not available on a cluster client.
 class RedisClient : public Commands {
  public:
   /// Nothing connects until connect(). Settings are validated here (Error(errc::
   /// invalid_setting) naming the field). `db` is the database to SELECT; by default
-  /// settings.cache_db (an explicit 0 stays 0).
+  /// settings.cache_db (an explicit 0 stays 0); a cluster client accepts only 0.
   RedisClient(boost::asio::any_io_executor executor, RedisSettings settings,
               std::optional<int> db = std::nullopt);
   RedisClient(const RedisClient&) = delete;
@@ -105,7 +118,8 @@ class RedisClient : public Commands {
   /// An exclusive connection (opened on demand; at most settings.max_connections leases at
   /// once, further requests wait up to connect_timeout). Signature:
   /// void(std::exception_ptr, Lease). Fails with errc::not_connected before connect(),
-  /// errc::timeout when no lease frees up in time, or a new connection's error as connect().
+  /// errc::timeout when no lease frees up in time, or a new connection's error as connect();
+  /// on a cluster client with errc::invalid_argument (a lease would be bound to one node).
   template <class Token = boost::asio::deferred_t>
   auto lease(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, Lease)>(
@@ -130,9 +144,15 @@ class RedisClient : public Commands {
   void start_disconnect(VoidHandler handler);
   void start_lease(LeaseHandler handler);
 
+  // The pool a Subscriber opens its connection from: the client's, or on a cluster, one
+  // master's (SUBSCRIBE and PUBLISH reach every node of a cluster). Throws
+  // Error(errc::not_connected) for a cluster client that is not connected.
+  detail::ClientCore& subscriber_pool() const;
+
   friend class Subscriber;      // opens a connection of the client's, in subscriber mode
   friend class ClientTracking;  // tracks the pool's connections
-  std::shared_ptr<detail::ClientCore> core_;
+  std::shared_ptr<detail::ClientCore> core_;      // one node's pool (null on a cluster)
+  std::shared_ptr<detail::ClusterCore> cluster_;  // with settings.cluster_nodes
 };
 
 }  // namespace asyncredis

@@ -106,6 +106,10 @@ class Subscriber {
  public:
   /// A subscriber with `client`'s settings (address, TLS, user and password, timeouts) on a
   /// connection of its own, opened by the first subscription. It may outlive the client.
+  /// On a cluster client the connection goes to one master (a message published on any node
+  /// reaches every node's subscribers); the client must be connected, else
+  /// Error(errc::not_connected). Shard channels (ssubscribe()) are served only by the node of
+  /// their slot, so on a cluster they need the channels' slot on that master.
   explicit Subscriber(RedisClient& client, SubscriberOptions options = {});
   /// Closes the connection; operations still pending complete with errc::shutting_down.
   ~Subscriber();

@@ -79,8 +79,8 @@ class ClientTracking {
   /// Starts tracking: opens the subscriber connection, subscribes to `__redis__:invalidate`
   /// and tracks every pooled connection (live ones at once, the others as they connect).
   /// Returns at once; the callback hears `on` when that is done. Throws
-  /// Error(errc::invalid_argument) for an empty callback, prefixes without broadcast, or a
-  /// client that already has a ClientTracking.
+  /// Error(errc::invalid_argument) for an empty callback, prefixes without broadcast, a
+  /// client that already has a ClientTracking, or a cluster client (settings.cluster_nodes).
   ClientTracking(RedisClient& client, TrackingOptions options, Callback callback);
   /// Stops tracking: no callback runs once it has returned (unless called from the
   /// callback, which then ends its current call normally), the live connections are sent

@@ -145,6 +145,12 @@ void ClientCore::connect(VoidHandler handler) {
   if (watcher_) watcher_->start();
 }
 
+void ClientCore::open() {
+  State expected = State::idle;
+  if (!state_.compare_exchange_strong(expected, State::connected)) return;
+  for (auto& connection : connections_) connection->start([](std::exception_ptr) {});
+}
+
 void ClientCore::disconnect(VoidHandler handler) {
   State expected = State::connected;
   if (!state_.compare_exchange_strong(expected, State::disconnecting)) {

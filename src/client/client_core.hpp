@@ -59,6 +59,10 @@ class ClientCore final : public RequestSink {
   asio::any_io_executor executor() const override { return completer_.executor(); }
 
   void connect(VoidHandler handler);
+  // Starts every connection in the background and takes requests at once: they wait on the
+  // connections until these are up, or fail by their timeout. A cluster's node pools open so,
+  // because a node is found while requests for it are already on their way.
+  void open();
   void disconnect(VoidHandler handler);
   void acquire_lease(LeaseReady handler);
   // Called by ~LeaseCore.

@@ -3,18 +3,29 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 
 #include "client/client_core.hpp"
+#include "cluster/cluster_core.hpp"
 
 namespace asyncredis {
 
 RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisSettings settings,
                          std::optional<int> db) {
   settings.validate();
-  const int selected = db.value_or(settings.cache_db);
+  const int selected = db.value_or(settings.is_cluster() ? 0 : settings.cache_db);
   if (selected < 0) {
     throw Error(errc::invalid_setting,
                 "RedisClient db: " + std::to_string(selected) + " is not a database number");
+  }
+  if (settings.is_cluster()) {
+    if (selected != 0) {
+      throw Error(errc::invalid_setting, "RedisClient db: " + std::to_string(selected) +
+                                             ": Redis Cluster has only database 0");
+    }
+    cluster_ = std::make_shared<detail::ClusterCore>(std::move(executor), std::move(settings));
+    sink_ = cluster_.get();
+    return;
   }
   core_ = std::make_shared<detail::ClientCore>(std::move(executor), std::move(settings), selected);
   sink_ = core_.get();
@@ -22,17 +33,34 @@ RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisSettings se
 
 RedisClient::~RedisClient() {
   if (core_) core_->shutdown();
+  if (cluster_) cluster_->shutdown();
 }
 
 void RedisClient::start_connect(VoidHandler handler) {
+  if (cluster_) return cluster_->connect(std::move(handler));
   core_->connect(std::move(handler));
 }
 
 void RedisClient::start_disconnect(VoidHandler handler) {
+  if (cluster_) return cluster_->disconnect(std::move(handler));
   core_->disconnect(std::move(handler));
 }
 
 void RedisClient::start_lease(LeaseHandler handler) {
+  if (cluster_) {
+    auto fallback = cluster_->executor();
+    boost::asio::post(fallback, [h = std::move(handler), fallback]() mutable {
+      auto executor = boost::asio::get_associated_executor(h, fallback);
+      boost::asio::dispatch(executor, [h = std::move(h)]() mutable {
+        std::move(h)(std::make_exception_ptr(
+                         Error(errc::invalid_argument,
+                               "lease(): a cluster client has no leases (a lease is one node's "
+                               "connection); use transaction() with keys of one hash slot")),
+                     Lease());
+      });
+    });
+    return;
+  }
   core_->acquire_lease([h = std::move(handler), fallback = core_->executor()](
                            std::exception_ptr error,
                            std::shared_ptr<detail::LeaseCore> lease) mutable {
@@ -50,16 +78,21 @@ void RedisClient::start_lease(LeaseHandler handler) {
 }
 
 boost::asio::any_io_executor RedisClient::get_executor() const noexcept {
-  return core_->executor();
+  return cluster_ ? cluster_->executor() : core_->executor();
 }
 const RedisSettings& RedisClient::settings() const noexcept {
-  return core_->settings();
+  return cluster_ ? cluster_->settings() : core_->settings();
 }
 int RedisClient::database() const noexcept {
-  return core_->database();
+  return cluster_ ? 0 : core_->database();
 }
 PoolStats RedisClient::stats() const noexcept {
-  return core_->stats();
+  return cluster_ ? cluster_->stats() : core_->stats();
+}
+
+detail::ClientCore& RedisClient::subscriber_pool() const {
+  if (!cluster_) return *core_;
+  return *cluster_->any_master();
 }
 
 namespace detail {

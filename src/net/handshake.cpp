@@ -30,6 +30,12 @@ Handshake make_handshake(const RedisSettings& settings, int db) {
     encode_command(out, "ROLE");
     h.steps.emplace_back(settings.sentinel.replicas ? "ROLE slave" : "ROLE master");
   }
+  if (settings.is_cluster() && settings.cluster.read_from != ReadFrom::master) {
+    // A cluster's replicas serve reads only after READONLY; on a master it changes nothing,
+    // so every node's connections send it and a node may change roles under them.
+    encode_command(out, "READONLY");
+    h.steps.emplace_back("READONLY");
+  }
   if (h.steps.empty()) {
     encode_command(out, "PING");
     h.steps.emplace_back("PING");

@@ -22,7 +22,7 @@ Subscriber::Subscriber(RedisClient& client, SubscriberOptions options) {
   if (options.max_bytes < 1) {
     throw Error(errc::invalid_argument, "SubscriberOptions.max_bytes: 0 must be >= 1");
   }
-  core_ = detail::SubscriberCore::create(*client.core_, options);
+  core_ = detail::SubscriberCore::create(client.subscriber_pool(), options);
 }
 
 Subscriber::~Subscriber() {

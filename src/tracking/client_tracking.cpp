@@ -11,6 +11,11 @@ ClientTracking::ClientTracking(RedisClient& client, TrackingOptions options, Cal
   if (!options.prefixes.empty() && !options.broadcast) {
     throw Error(errc::invalid_argument, "TrackingOptions.prefixes: prefixes need broadcast");
   }
+  if (!client.core_) {
+    throw Error(errc::invalid_argument,
+                "ClientTracking: a cluster client's connections are spread over its nodes; "
+                "tracking follows one node's pool, so it needs a single-node client");
+  }
   core_ = detail::TrackingCore::start(*client.core_, std::move(options), std::move(callback));
 }
 

@@ -8,20 +8,12 @@
 #include <string>
 
 #include "cluster/slot.hpp"
-#include "support/local_cluster.hpp"
+#include "support/cluster_suite.hpp"
 
 namespace asyncredis {
 namespace {
 
-class ClusterFixture : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { cluster_ = new test::LocalCluster(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  static inline test::LocalCluster* cluster_ = nullptr;
-};
+using ClusterFixture = test::ClusterSuite;
 
 TEST_F(ClusterFixture, SixNodesThreeMastersEverySlotServed) {
   ASSERT_EQ(cluster_->size(), 6u);

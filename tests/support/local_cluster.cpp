@@ -76,6 +76,65 @@ std::uint16_t LocalCluster::master_of(std::uint16_t slot, std::size_t asked) con
   throw std::runtime_error("no master serves slot " + std::to_string(slot));
 }
 
+std::vector<std::uint16_t> LocalCluster::master_ports() const {
+  std::vector<std::uint16_t> out;
+  for (const auto& n : nodes_) {
+    if (n->running() && n->cli({"ROLE"}).starts_with("master")) out.push_back(n->port());
+  }
+  return out;
+}
+
+std::string LocalCluster::id_of(std::uint16_t port) const {
+  for (const auto& n : nodes_) {
+    if (n->port() == port) return n->cli({"CLUSTER", "MYID"});
+  }
+  throw std::runtime_error("no cluster node on port " + std::to_string(port));
+}
+
+void LocalCluster::begin_migration(std::uint16_t slot, std::uint16_t from, std::uint16_t to) {
+  const std::string s = std::to_string(slot);
+  node_on(to).cli({"CLUSTER", "SETSLOT", s, "IMPORTING", id_of(from)});
+  node_on(from).cli({"CLUSTER", "SETSLOT", s, "MIGRATING", id_of(to)});
+}
+
+std::size_t LocalCluster::migrate_keys(std::uint16_t slot, std::uint16_t from, std::uint16_t to,
+                                       std::size_t count) {
+  std::istringstream in(
+      node_on(from).cli({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), std::to_string(count)}));
+  std::vector<std::string> keys;
+  for (std::string key; std::getline(in, key);) {
+    if (!key.empty()) keys.push_back(key);
+  }
+  if (keys.empty()) return 0;
+  std::vector<std::string> migrate = {"MIGRATE", node_on(to).host(), std::to_string(to), "", "0",
+                                      "5000"};
+  if (!options_.password.empty()) migrate.insert(migrate.end(), {"AUTH", options_.password});
+  migrate.push_back("KEYS");
+  migrate.insert(migrate.end(), keys.begin(), keys.end());
+  const std::string answer = node_on(from).cli(migrate);
+  if (answer != "OK") throw std::runtime_error("MIGRATE: " + answer);
+  return keys.size();
+}
+
+void LocalCluster::end_migration(std::uint16_t slot, std::uint16_t to) {
+  const std::string s = std::to_string(slot);
+  const std::string owner = id_of(to);
+  // The new owner first, so that it serves the slot before the others point at it.
+  node_on(to).cli({"CLUSTER", "SETSLOT", s, "NODE", owner});
+  for (std::uint16_t port : master_ports()) {
+    if (port != to) node_on(port).cli({"CLUSTER", "SETSLOT", s, "NODE", owner});
+  }
+}
+
+void LocalCluster::move_slot(std::uint16_t slot, std::uint16_t to) {
+  const std::uint16_t from = master_of(slot);
+  if (from == to) return;
+  begin_migration(slot, from, to);
+  while (migrate_keys(slot, from, to, 100) > 0) {
+  }
+  end_migration(slot, to);
+}
+
 void LocalCluster::wait_ok(std::chrono::milliseconds limit) const {
   std::size_t running = 0;
   for (const auto& n : nodes_) running += n->running() ? 1 : 0;

@@ -32,15 +32,37 @@ class LocalCluster {
 
   std::size_t size() const { return nodes_.size(); }
   RedisServer& node(std::size_t i) { return *nodes_.at(i); }
+  // The ports of the nodes that are masters now (ROLE), in node order.
+  std::vector<std::uint16_t> master_ports() const;
   const RedisServer& node(std::size_t i) const { return *nodes_.at(i); }
   // The node on `port`; throws std::runtime_error when none is.
   RedisServer& node_on(std::uint16_t port);
 
   // Settings that reach node 0 (a seed), with its password and short timeouts.
   RedisSettings seed_settings() const { return nodes_.front()->settings(); }
+  // A cluster client's settings: node 0 as the one seed (the rest is discovered), its
+  // password and short timeouts.
+  RedisSettings client_settings() const {
+    RedisSettings settings = seed_settings();
+    settings.cluster_nodes = {ClusterNode{settings.host, settings.port}};
+    return settings;
+  }
 
   // The port of the master serving `slot`, as node `asked` sees it (CLUSTER SHARDS/SLOTS).
   std::uint16_t master_of(std::uint16_t slot, std::size_t asked = 0) const;
+
+  // The node's id (CLUSTER MYID).
+  std::string id_of(std::uint16_t port) const;
+
+  // A slot migration in steps, as `redis-cli --cluster reshard` does them: both ends marked
+  // (IMPORTING on `to`, MIGRATING on `from`), keys moved with MIGRATE (at most `count`; the
+  // number moved is returned), then every master told the slot's new owner.
+  void begin_migration(std::uint16_t slot, std::uint16_t from, std::uint16_t to);
+  std::size_t migrate_keys(std::uint16_t slot, std::uint16_t from, std::uint16_t to,
+                           std::size_t count);
+  void end_migration(std::uint16_t slot, std::uint16_t to);
+  // All three steps, every key moved.
+  void move_slot(std::uint16_t slot, std::uint16_t to);
 
   // Waits until every running node says cluster_state:ok, knows every running node, and
   // sees all 16384 slots served; throws std::runtime_error naming the first node that does
