@@ -24,6 +24,9 @@
 // compare with `hiredis-reference --mode sync --threads N` (see sync.cpp).
 // --observer histograms: get, set and cached-hit with a CommandMetrics attached (the cost of
 // the histograms); none, the default, measures the client without an observer.
+// --cluster: the URL (or REDIS_HOST/PORT) names one seed node of a Redis Cluster, the rest is
+// discovered; --keyspace N spreads get and set over keys "key:0" .. "key:N-1" (so over every
+// slot), as redis-benchmark's -r N does.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -66,6 +69,8 @@ struct Options {
   bool histograms = false;  // --observer histograms
   double duration = 10;     // outage: seconds over which the requests are issued
   bool timed = false;       // get/set with --duration: issue requests for that long instead
+  bool cluster = false;     // the URL names a seed node of a Redis Cluster
+  long keyspace = 0;        // get/set over "key:0" .. "key:N-1"; 0: one key
 };
 
 // What cached-hit's memoizer calls its key, and the argument of every measured call.
@@ -83,6 +88,7 @@ constexpr std::int64_t cached_argument = 42;
       << "         [--inflight N] [--connections N] [--value-size N] [--latency-every N]\n"
       << "         [--json] [--tolerate-errors] [--cached-key] [--observer none|histograms]\n"
       << "         [--sync [--threads N]]  (get|set through SyncClient from N threads)\n"
+      << "         [--cluster] [--keyspace N]  (a cluster seed; keys key:0 .. key:N-1)\n"
       << "Without --url the settings come from the environment (REDIS_URL, REDIS_HOST...,\n"
       << "or REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD for Sentinel).\n";
   std::exit(2);
@@ -124,6 +130,10 @@ Options parse(int argc, char** argv) {
       o.timed = true;
     } else if (flag == "--json")
       o.json = true;
+    else if (flag == "--cluster")
+      o.cluster = true;
+    else if (flag == "--keyspace")
+      o.keyspace = positive(flag, value());
     else if (flag == "--tolerate-errors")
       o.tolerate_errors = true;
     else if (flag == "--sync")
@@ -193,6 +203,7 @@ class Load {
         value_(static_cast<std::size_t>(options.value_size), 'x'),
         on_finished_(std::move(on_finished)) {
     latencies_.reserve(static_cast<std::size_t>(options.requests / options.latency_every + 1));
+    for (long i = 0; i < options.keyspace; ++i) keys_.push_back("key:" + std::to_string(i));
   }
 
   void start() {
@@ -224,20 +235,30 @@ class Load {
     void finish(std::exception_ptr error) const { load->on_done(error, sent); }
   };
 
+  // The key of the next request: the one key, or a random one of the keyspace (xorshift).
+  const std::string& next_key() {
+    if (keys_.empty()) return key_;
+    random_ ^= random_ << 13;
+    random_ ^= random_ >> 7;
+    random_ ^= random_ << 17;
+    return keys_[random_ % keys_.size()];
+  }
+
   void issue() {
     const long n = issued_++;
     const Clock::time_point sent =
         n % options_.latency_every == 0 ? Clock::now() : Clock::time_point();
     Done done{this, sent};
+    const std::string& key = next_key();
     if (options_.command == "get") {
-      client_.get(key_, [done](std::exception_ptr error, std::optional<std::string>) {
+      client_.get(key, [done](std::exception_ptr error, std::optional<std::string>) {
         done.finish(error);
       });
     } else if (lookup_) {
       (*lookup_)(cached_argument,
                  [done](std::exception_ptr error, BenchUser) { done.finish(error); });
     } else {
-      client_.set(key_, value_, [done](std::exception_ptr error, bool) { done.finish(error); });
+      client_.set(key, value_, [done](std::exception_ptr error, bool) { done.finish(error); });
     }
   }
 
@@ -275,6 +296,8 @@ class Load {
   asyncredis::RedisClient& client_;
   const Options& options_;
   const std::string key_;
+  std::vector<std::string> keys_;  // --keyspace
+  std::uint64_t random_ = 0x9E3779B97F4A7C15ull;
   const std::string value_;
   std::function<void()> on_finished_;
   std::optional<CachedLookup> lookup_;
@@ -319,6 +342,9 @@ int main(int argc, char** argv) {
                                              ? asyncredis::RedisSettings::from_url(*options.url)
                                              : asyncredis::RedisSettings::from_env();
     settings.max_connections = static_cast<std::size_t>(options.connections);
+    if (options.cluster && !settings.is_cluster()) {
+      settings.cluster_nodes = {asyncredis::ClusterNode{settings.host, settings.port}};
+    }
     if (options.command == "outage") {
       settings.validate();
       return outage_bench(settings, options.requests, options.duration, options.json);
