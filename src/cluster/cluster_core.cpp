@@ -96,11 +96,7 @@ void ClusterCore::try_seed(std::shared_ptr<Discovery> discovery) {
           }
           return self->try_seed(std::move(discovery));
         }
-        {
-          std::lock_guard lock(self->mutex_);
-          self->commands_ = std::move(fetched.commands);
-        }
-        self->install(std::move(fetched.topology));
+        self->install(std::move(fetched.topology), std::move(fetched.commands));
         State connecting = State::connecting;
         if (!self->state_.compare_exchange_strong(connecting, State::connected)) {
           error = std::make_exception_ptr(
@@ -166,12 +162,7 @@ std::shared_ptr<const ClusterRoutes> ClusterCore::routes() const {
   return routes_;
 }
 
-std::shared_ptr<const CommandTable> ClusterCore::commands() const {
-  std::lock_guard lock(mutex_);
-  return commands_;
-}
-
-void ClusterCore::install(ClusterTopology topology) {
+void ClusterCore::install(ClusterTopology topology, std::shared_ptr<const CommandTable> commands) {
   auto routes = std::make_shared<ClusterRoutes>();
   const bool replicas = settings_.cluster.read_from != ReadFrom::master;
   // Nodes that leave the map (a seed that is not in it, a removed node) are let go; what they
@@ -190,6 +181,7 @@ void ClusterCore::install(ClusterTopology topology) {
   routes->topology = std::move(topology);
   {
     std::lock_guard lock(mutex_);
+    routes->commands = commands ? std::move(commands) : routes_->commands;
     routes_ = std::move(routes);
   }
   pools_.retire_all_but(keep);
@@ -242,6 +234,7 @@ void ClusterCore::moved(const Redirect& redirect) {
   {
     std::lock_guard lock(mutex_);
     auto routes = std::make_shared<ClusterRoutes>();
+    routes->commands = routes_->commands;
     routes->topology = routes_->topology;
     routes->topology.move_slot(redirect.slot, redirect.target);
     // Shards may have come (a master the map did not know) or gone (one left without slots):

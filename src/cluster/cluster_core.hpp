@@ -31,6 +31,7 @@ namespace asyncredis::detail {
 // Who serves each slot, with the pools to reach them: replaced whole, never changed in place,
 // so a request reads one consistent map without a lock held.
 struct ClusterRoutes {
+  std::shared_ptr<const CommandTable> commands;  // learnt at connect()
   ClusterTopology topology;
   std::vector<std::shared_ptr<ClientCore>> masters;                // per shard
   std::vector<std::vector<std::shared_ptr<ClientCore>>> replicas;  // per shard, with read_from
@@ -60,7 +61,6 @@ class ClusterCore final : public RequestSink {
 
   // ---- for ClusterOperation
   std::shared_ptr<const ClusterRoutes> routes() const;
-  std::shared_ptr<const CommandTable> commands() const;
   // The pool for `target` (a replica's for a readonly piece when read_from allows); null
   // with `why` set when the map has no node for it.
   std::shared_ptr<ClientCore> pool_for(const ClusterRoutes& routes, const Target& target,
@@ -80,7 +80,8 @@ class ClusterCore final : public RequestSink {
   struct Discovery;
 
   void try_seed(std::shared_ptr<Discovery> discovery);
-  void install(ClusterTopology topology);
+  // A new map (and, at connect(), the command table; null keeps the current one).
+  void install(ClusterTopology topology, std::shared_ptr<const CommandTable> commands = nullptr);
   void refresh_from(std::size_t start, std::size_t attempt);
   void arm_periodic_refresh();
   void refuse(ReplyHandler&& handler, errc code, const std::string& what);
@@ -91,9 +92,8 @@ class ClusterCore final : public RequestSink {
   NodePools pools_;
   std::atomic<State> state_{State::idle};
 
-  mutable std::mutex mutex_;  // routes_ and commands_
+  mutable std::mutex mutex_;  // routes_
   std::shared_ptr<const ClusterRoutes> routes_;
-  std::shared_ptr<const CommandTable> commands_;
 
   std::atomic<bool> refreshing_{false};
   std::atomic<std::size_t> refresh_cursor_{0};  // where the next refresh starts asking

@@ -1,5 +1,7 @@
 #include "cluster/cluster_operation.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -25,18 +27,26 @@ bool is_redirect_or_later(const Reply& reply, const std::string& host) {
 
 }  // namespace
 
+ClusterOperation::Clock::time_point ClusterOperation::coarse_now() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);  // the clock steady_clock reads, coarsely
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)));
+}
+
 void ClusterOperation::start(std::shared_ptr<ClusterCore> core, Request&& request,
                              ReplyHandler&& handler) {
+  const auto routes = core->routes();
   Plan plan;
   try {
-    plan = plan_request(request, *core->commands(), core->routes()->masters.size());
+    plan = plan_request(request, *routes->commands, routes->masters.size());
   } catch (...) {
     core->completer().call(std::move(handler), false, std::current_exception(), Reply());
     return;
   }
   auto operation = std::make_shared<ClusterOperation>(std::move(core), request, std::move(handler),
                                                       std::move(plan));
-  operation->send_all();
+  operation->send_all(*routes);
 }
 
 ClusterOperation::ClusterOperation(std::shared_ptr<ClusterCore> core, const Request& request,
@@ -47,24 +57,24 @@ ClusterOperation::ClusterOperation(std::shared_ptr<ClusterCore> core, const Requ
       deliver_(request.deliver),
       retry_on_reconnect_(request.retry_on_reconnect),
       check_commands_(request.check_commands),
-      deadline_(Clock::now() + (request.timeout.count() > 0 ? request.timeout
+      deadline_(coarse_now() + (request.timeout.count() > 0 ? request.timeout
                                                             : core_->settings().command_timeout)),
       replies_(plan_.pieces.size()),
       hops_(plan_.pieces.size(), 0),
       pending_(plan_.pieces.size()) {}
 
 std::chrono::milliseconds ClusterOperation::time_left() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - coarse_now());
 }
 
-void ClusterOperation::send_all() {
-  const auto routes = core_->routes();
-  std::vector<std::pair<std::shared_ptr<ClientCore>, std::vector<std::uint32_t>>> groups;
+void ClusterOperation::send_all(const ClusterRoutes& routes) {
+  if (plan_.pieces.size() == 1) return route_one(0, routes);
+  std::vector<std::pair<std::shared_ptr<ClientCore>, PieceList>> groups;
   std::vector<std::pair<std::uint32_t, std::string>> unroutable;
   for (std::uint32_t i = 0; i < plan_.pieces.size(); ++i) {
     const Piece& piece = plan_.pieces[i];
     std::string why;
-    auto pool = core_->pool_for(*routes, piece.target, piece.readonly, why);
+    auto pool = core_->pool_for(routes, piece.target, piece.readonly, why);
     if (!pool) {
       unroutable.emplace_back(i, std::move(why));
       continue;
@@ -72,7 +82,7 @@ void ClusterOperation::send_all() {
     auto group =
         std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == pool; });
     if (group == groups.end()) {
-      groups.emplace_back(std::move(pool), std::vector<std::uint32_t>{i});
+      groups.emplace_back(std::move(pool), PieceList{i});
     } else {
       group->second.push_back(i);
     }
@@ -82,12 +92,12 @@ void ClusterOperation::send_all() {
   for (auto& [pool, pieces] : groups) send(pool, std::move(pieces), false);
 }
 
-bool ClusterOperation::wrapped(const std::vector<std::uint32_t>& pieces, bool asking) const {
+bool ClusterOperation::wrapped(const PieceList& pieces, bool asking) const {
   return pieces.size() != 1 || (!asking && plan_.pieces[pieces.front()].reply_count != 1);
 }
 
-void ClusterOperation::send(const std::shared_ptr<ClientCore>& pool,
-                            std::vector<std::uint32_t> pieces, bool asking) {
+void ClusterOperation::send(const std::shared_ptr<ClientCore>& pool, PieceList pieces,
+                            bool asking) {
   Request request;
   // Never 0 (that would mean the default timeout): a late resend gets a last millisecond.
   request.timeout = std::max(time_left(), std::chrono::milliseconds(1));
@@ -119,7 +129,7 @@ void ClusterOperation::send(const std::shared_ptr<ClientCore>& pool,
   }
 }
 
-void ClusterOperation::on_replies(const std::vector<std::uint32_t>& pieces, bool as_array,
+void ClusterOperation::on_replies(const PieceList& pieces, bool as_array,
                                   const std::string& asked_host, std::exception_ptr error,
                                   Reply&& reply) {
   if (error) {
@@ -202,15 +212,14 @@ void ClusterOperation::later(std::uint32_t piece, Reply&& reply) {
                      reply = std::move(reply)](boost::system::error_code) mutable {
     // Out of time: the caller gets what the cluster last said (TRYAGAIN, CLUSTERDOWN, ...).
     if (self->time_left().count() <= 0) return self->done(piece, std::move(reply));
-    self->route_one(piece);
+    self->route_one(piece, *self->core_->routes());
   });
 }
 
-void ClusterOperation::route_one(std::uint32_t piece) {
-  const auto routes = core_->routes();
+void ClusterOperation::route_one(std::uint32_t piece, const ClusterRoutes& routes) {
   const Piece& planned = plan_.pieces[piece];
   std::string why;
-  auto pool = core_->pool_for(*routes, planned.target, planned.readonly, why);
+  auto pool = core_->pool_for(routes, planned.target, planned.readonly, why);
   if (!pool) {
     core_->request_refresh();
     return later(piece, Reply::error(std::move(why)));

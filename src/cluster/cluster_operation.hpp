@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "asyncredis/detail/request.hpp"
 #include "cluster/request_plan.hpp"
 #include "net/backoff.hpp"
@@ -23,10 +25,17 @@ namespace asyncredis::detail {
 
 class ClusterCore;
 class ClientCore;
+struct ClusterRoutes;
+
+// The pieces one write to one node carries (usually one).
+using PieceList = boost::container::small_vector<std::uint32_t, 2>;
 
 class ClusterOperation : public std::enable_shared_from_this<ClusterOperation> {
  public:
   using Clock = std::chrono::steady_clock;
+  // Deadlines are read from the coarse clock (a few ms of resolution, a fraction of the
+  // cost): a request's deadline only matters when it is sent again.
+  static Clock::time_point coarse_now() noexcept;
 
   // Plans and sends `request`; `handler` gets the caller's reply, or the first failure of any
   // piece (a request on the wire to a node that died fails with connection_lost).
@@ -36,14 +45,13 @@ class ClusterOperation : public std::enable_shared_from_this<ClusterOperation> {
                    ReplyHandler&& handler, Plan&& plan);
 
  private:
-  void send_all();
-  void send(const std::shared_ptr<ClientCore>& pool, std::vector<std::uint32_t> pieces,
-            bool asking);
+  void send_all(const ClusterRoutes& routes);
+  void send(const std::shared_ptr<ClientCore>& pool, PieceList pieces, bool asking);
   // Whether the node's replies come as one array (several pieces, or a transaction's).
-  bool wrapped(const std::vector<std::uint32_t>& pieces, bool asking) const;
-  void route_one(std::uint32_t piece);
-  void on_replies(const std::vector<std::uint32_t>& pieces, bool wrapped,
-                  const std::string& asked_host, std::exception_ptr error, Reply&& reply);
+  bool wrapped(const PieceList& pieces, bool asking) const;
+  void route_one(std::uint32_t piece, const ClusterRoutes& routes);
+  void on_replies(const PieceList& pieces, bool wrapped, const std::string& asked_host,
+                  std::exception_ptr error, Reply&& reply);
   void examine(std::uint32_t piece, const std::string& asked_host, Reply&& reply);
   void later(std::uint32_t piece, Reply&& reply);
   void done(std::uint32_t piece, Reply&& reply);
@@ -58,8 +66,8 @@ class ClusterOperation : public std::enable_shared_from_this<ClusterOperation> {
   const bool retry_on_reconnect_;
   const bool check_commands_;
   const Clock::time_point deadline_;
-  std::vector<Reply> replies_;
-  std::vector<int> hops_;  // redirections per piece
+  PieceReplies replies_;
+  boost::container::small_vector<int, 1> hops_;  // redirections per piece
   std::atomic<std::size_t> pending_;
   std::mutex mutex_;  // error_, backoff_
   std::exception_ptr error_;

@@ -1,6 +1,7 @@
 #include "cluster/request_plan.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <span>
 #include <unordered_map>
@@ -93,14 +94,19 @@ ReplyMerge merge_of(ResponsePolicy policy, bool split_by_key) {
 
 class Planner {
  public:
-  Planner(const CommandTable& table, std::size_t shard_count)
-      : table_(table), shard_count_(shard_count) {}
+  Planner(const CommandTable& table, std::size_t shard_count, std::vector<std::size_t>& keys)
+      : table_(table), shard_count_(shard_count), keys_(keys) {}
 
-  void command(Plan& plan, const Args& args, std::string_view bytes) {
+  // `whole`: the command is the entire request, whose payload plan_request() moves into the
+  // piece if it goes unsplit; its bytes are not copied here.
+  void command(Plan& plan, const Args& args, std::string_view bytes, bool whole) {
+    whole_ = whole;
     PlannedCommand planned;
     planned.first_piece = static_cast<std::uint32_t>(plan.pieces.size());
     const CommandInfo* info = keys_of(table_, args, keys_);
-    if (info == nullptr) {  // unknown here: the server answers it (or says it is unknown)
+    if (is_named(args[0], "SCAN") && args.size() >= 2) {
+      scan(plan, planned, args);
+    } else if (info == nullptr) {  // unknown here: the server answers it (or says it is unknown)
       add(plan, bytes, Target{}, false);
     } else if (keys_.empty()) {
       keyless(plan, planned, *info, bytes);
@@ -146,7 +152,8 @@ class Planner {
  private:
   void add(Plan& plan, std::string_view bytes, Target target, bool readonly) {
     Piece piece;
-    piece.payload.assign(bytes);
+    // The first piece of a whole request is filled by plan_request(): moved or copied.
+    if (!whole_ || !plan.pieces.empty()) piece.payload.assign(bytes);
     piece.target = target;
     piece.readonly = readonly;
     plan.pieces.push_back(std::move(piece));
@@ -187,6 +194,35 @@ class Planner {
     split(plan, planned, info, args);
   }
 
+  void scan(Plan& plan, PlannedCommand& planned, const Args& args) {
+    std::size_t shard = 0;
+    std::string_view cursor = args[1];
+    if (cursor != "0") {
+      const auto colon = cursor.find(':');
+      const auto parsed =
+          std::from_chars(cursor.data(), cursor.data() + std::min(colon, cursor.size()), shard);
+      if (colon == std::string_view::npos || parsed.ec != std::errc{} ||
+          parsed.ptr != cursor.data() + colon || shard >= shard_count_ ||
+          colon + 1 == cursor.size()) {
+        throw Error(errc::invalid_argument,
+                    "SCAN cursor '" + std::string(cursor.substr(0, 64)) +
+                        "' is not one this cluster client returned (\"0\" or "
+                        "\"<shard>:<cursor>\")");
+      }
+      cursor.remove_prefix(colon + 1);
+    }
+    if (shard_count_ == 0) throw_unreadable();
+    Args node_args(args.begin(), args.end());
+    node_args[1] = cursor;
+    Piece piece;
+    encode(piece.payload, node_args);
+    piece.target = Target{Target::Kind::shard, static_cast<std::uint16_t>(shard)};
+    piece.readonly = true;
+    plan.pieces.push_back(std::move(piece));
+    planned.merge = ReplyMerge::scan;
+    planned.width = static_cast<std::uint32_t>(shard_count_);
+  }
+
   // One command per slot: the arguments before the first key, then each key with the
   // arguments up to the next key (MSET's value), the keys in the caller's order.
   void split(Plan& plan, PlannedCommand& planned, const CommandInfo& info, const Args& args) {
@@ -222,7 +258,8 @@ class Planner {
 
   const CommandTable& table_;
   const std::size_t shard_count_;
-  std::vector<std::size_t> keys_;
+  std::vector<std::size_t>& keys_;
+  bool whole_ = false;
 };
 
 // ---- merging
@@ -233,7 +270,7 @@ Reply malformed(std::string_view what, const Reply& reply) {
 }
 
 // Integers, or arrays of integers element by element (SCRIPT EXISTS), folded with `op`.
-Reply fold(std::vector<Reply>& replies, std::size_t first, std::size_t count,
+Reply fold(PieceReplies& replies, std::size_t first, std::size_t count,
            const std::function<std::int64_t(std::int64_t, std::int64_t)>& op) {
   Reply result = std::move(replies[first]);
   for (std::size_t i = first; i < first + count; ++i) {
@@ -261,11 +298,13 @@ Reply fold(std::vector<Reply>& replies, std::size_t first, std::size_t count,
 
 }  // namespace
 
-Plan plan_request(const Request& request, const CommandTable& table, std::size_t shard_count) {
+Plan plan_request(Request& request, const CommandTable& table, std::size_t shard_count) {
   Plan plan;
-  Planner planner(table, shard_count);
+  // Reused by every request of the thread: planning the usual request allocates nothing.
+  thread_local std::vector<std::size_t> keys;
+  thread_local Args args;
+  Planner planner(table, shard_count, keys);
   CommandReader reader(request.bytes());
-  Args args;
   const char* start = request.payload.data();
   bool first = true;
   while (reader.next(args)) {
@@ -275,18 +314,31 @@ Plan plan_request(const Request& request, const CommandTable& table, std::size_t
     }
     first = false;
     const char* end = reader.position();
-    planner.command(plan, args, std::string_view(start, static_cast<std::size_t>(end - start)));
+    const bool whole = request.reply_count == 1 && start == request.payload.data() &&
+                       end == request.payload.data() + request.payload.size();
+    planner.command(plan, args, std::string_view(start, static_cast<std::size_t>(end - start)),
+                    whole);
     start = end;
   }
   if (plan.commands.size() != request.reply_count ||
       start != request.payload.data() + request.payload.size()) {
     Planner::throw_unreadable();
   }
+  // The usual request, one command sent whole, keeps its bytes: the copy goes, not the
+  // payload. (An encoded command is never empty: an empty piece is the deferred one.)
+  for (auto& piece : plan.pieces) {
+    if (!piece.payload.empty()) continue;
+    if (plan.pieces.size() == 1) {
+      piece.payload = std::move(request.payload);
+    } else {
+      piece.payload = request.payload;
+    }
+  }
   return plan;
 }
 
-Reply merge_replies(const PlannedCommand& command, const std::vector<Piece>& pieces,
-                    std::vector<Reply>& replies) {
+Reply merge_replies(const PlannedCommand& command, const Plan::Pieces& pieces,
+                    PieceReplies& replies) {
   const std::size_t first = command.first_piece;
   const std::size_t count = command.piece_count;
   switch (command.merge) {
@@ -341,6 +393,26 @@ Reply merge_replies(const PlannedCommand& command, const std::vector<Piece>& pie
     case ReplyMerge::max:
       return fold(replies, first, count,
                   [](std::int64_t a, std::int64_t b) { return std::max(a, b); });
+    case ReplyMerge::scan: {
+      Reply& reply = replies[first];
+      if (reply.is_error()) return std::move(reply);
+      auto& parts = reply.elements();
+      if (!reply.is_array() || parts.size() != 2 || !parts[0].is_string()) {
+        return malformed("a SCAN reply [cursor, keys]", reply);
+      }
+      const std::size_t shard = pieces[first].target.value;
+      const std::string& next = parts[0].str();
+      std::string cursor;
+      if (next != "0") {
+        cursor = std::to_string(shard) + ":" + next;
+      } else if (shard + 1 < command.width) {
+        cursor = std::to_string(shard + 1) + ":0";
+      } else {
+        cursor = "0";
+      }
+      parts[0] = Reply::bulk_string(std::move(cursor));
+      return std::move(reply);
+    }
   }
   return std::move(replies[first]);
 }

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "asyncredis/detail/request.hpp"
 #include "asyncredis/reply.hpp"
 
@@ -51,31 +53,41 @@ enum class ReplyMerge : std::uint8_t {
   logical_or,
   min,
   max,
+  scan,  // SCAN on one master: its cursor made into the cluster's (see plan_request)
 };
 
 struct PlannedCommand {
   ReplyMerge merge = ReplyMerge::single;
   std::uint32_t first_piece = 0;
   std::uint32_t piece_count = 1;
-  std::uint32_t width = 0;  // by_position: how many elements the merged array has
+  std::uint32_t width = 0;  // by_position: the merged array's size; scan: how many shards
 };
 
+// Most requests are one command sent whole: one of each, without an allocation.
 struct Plan {
-  std::vector<PlannedCommand> commands;  // one per reply the caller waits for
-  std::vector<Piece> pieces;
+  boost::container::small_vector<PlannedCommand, 1> commands;  // one per reply the caller awaits
+  using Pieces = boost::container::small_vector<Piece, 1>;
+  Pieces pieces;
   bool transaction = false;  // MULTI ... EXEC: one piece, the caller's replies as they come
 };
 
-// Plans `request` for a cluster with `shard_count` shards. Throws Error(errc::cross_slot)
+// SCAN walks the masters one after another: the cluster's cursor is "0" to start, then
+// "<shard>:<that master's cursor>", and "0" once the last master is done; MATCH, COUNT and
+// TYPE go to every master as given. A resharding during the walk may show a key twice or
+// not at all (the slot moved behind or ahead of the walk).
+//
+// Plans `request` for a cluster with `shard_count` shards; a command sent whole takes the
+// request's payload (moved out of it), others copy their bytes. Throws Error(errc::cross_slot)
 // naming the keys when a transaction or a command that cannot be split has keys in several
 // slots, and Error(errc::invalid_argument) when a command's keys cannot be found (a malformed
 // key count) or the payload is not a list of commands.
-Plan plan_request(const Request& request, const CommandTable& table, std::size_t shard_count);
+Plan plan_request(Request& request, const CommandTable& table, std::size_t shard_count);
 
 // The caller's reply for `command` from its pieces' replies (`replies[i]` answers
 // `pieces[i]`; they are moved from). An error reply of any piece where the merge cannot
 // use it becomes the result.
-Reply merge_replies(const PlannedCommand& command, const std::vector<Piece>& pieces,
-                    std::vector<Reply>& replies);
+using PieceReplies = boost::container::small_vector<Reply, 1>;
+Reply merge_replies(const PlannedCommand& command, const Plan::Pieces& pieces,
+                    PieceReplies& replies);
 
 }  // namespace asyncredis::detail

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -186,6 +187,32 @@ TEST_F(ClusterRouting, CommandsForEveryShardAreMerged) {
     co_await client.command<void>("FLUSHDB", use_awaitable);
     const auto emptied = co_await client.command<std::int64_t>("DBSIZE", use_awaitable);
     EXPECT_EQ(emptied, 0);
+    co_await client.disconnect(use_awaitable);
+  });
+}
+
+TEST_F(ClusterRouting, ScanWalksEveryMasterOnceAndTheCacheDeletesByPattern) {
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->client_settings());
+    co_await client.connect(use_awaitable);
+    const auto names = keys("scan", 300);
+    for (const auto& key : names) co_await client.set(key, "x", use_awaitable);
+    std::multiset<std::string> seen;
+    auto it = client.scan({.match = "scan:*", .count = 50});
+    while (auto batch = co_await it.next(use_awaitable)) seen.insert(batch->begin(), batch->end());
+    EXPECT_EQ(seen, std::multiset<std::string>(names.begin(), names.end()));
+
+    // The cache's pattern deletion walks the cluster with SCAN and UNLINKs across slots.
+    CacheService cache(client);
+    const std::string cached_key = "page:1";
+    const nlohmann::json page = {{"n", 1}};
+    co_await cache.set(cached_key, page, use_awaitable);
+    const auto removed = co_await cache.delete_pattern("scan:*", use_awaitable);
+    EXPECT_EQ(removed, 300u);
+    const auto left = co_await client.exists(names, use_awaitable);
+    EXPECT_EQ(left, 0);
+    const auto kept = co_await cache.get<nlohmann::json>(cached_key, use_awaitable);
+    EXPECT_TRUE(kept.has_value());
     co_await client.disconnect(use_awaitable);
   });
 }

@@ -44,6 +44,11 @@ Request command(const Args&... args) {
   return request;
 }
 
+// plan_request() on a copy of `request` (it may take the payload).
+Plan plan_of(Request request, std::size_t shards = 3) {
+  return plan_request(request, real_table(), shards);
+}
+
 std::vector<std::string> args_of(const Piece& piece) {
   CommandReader reader(piece.payload);
   std::vector<std::string_view> args;
@@ -56,28 +61,28 @@ const std::string kA = "{a}:1", kB = "{b}:1", kA2 = "{a}:2";
 
 TEST(ClusterPlan, AOneKeyCommandGoesWholeToItsSlot) {
   const Request request = command("GET", "user:42");
-  const Plan plan = plan_request(request, real_table(), 3);
+  const Plan plan = plan_of(request, 3);
   ASSERT_EQ(plan.pieces.size(), 1u);
   EXPECT_EQ(plan.pieces[0].payload, request.payload);
   EXPECT_EQ(plan.pieces[0].target.kind, Target::Kind::slot);
   EXPECT_EQ(plan.pieces[0].target.value, slot_of("user:42"));
   EXPECT_TRUE(plan.pieces[0].readonly);
-  EXPECT_FALSE(plan_request(command("SET", "k", "v"), real_table(), 3).pieces[0].readonly);
+  EXPECT_FALSE(plan_of(command("SET", "k", "v"), 3).pieces[0].readonly);
 }
 
 TEST(ClusterPlan, KeyPositionsComeFromTheServersTable) {
   // The key of XREAD is after STREAMS; of EVAL, counted by numkeys; of ZUNIONSTORE, dest too.
-  Plan xread = plan_request(command("XREAD", "COUNT", 2, "STREAMS", "s1", "0"), real_table(), 3);
+  Plan xread = plan_of(command("XREAD", "COUNT", 2, "STREAMS", "s1", "0"), 3);
   EXPECT_EQ(xread.pieces[0].target.value, slot_of("s1"));
-  Plan eval = plan_request(command("EVAL", "return 1", 1, "k1", "arg"), real_table(), 3);
+  Plan eval = plan_of(command("EVAL", "return 1", 1, "k1", "arg"), 3);
   EXPECT_EQ(eval.pieces[0].target.value, slot_of("k1"));
-  EXPECT_THROW(plan_request(command("ZUNIONSTORE", kA, 1, kB), real_table(), 3), Error);
-  Plan keyless = plan_request(command("EVAL", "return 1", 0), real_table(), 3);
+  EXPECT_THROW(plan_of(command("ZUNIONSTORE", kA, 1, kB), 3), Error);
+  Plan keyless = plan_of(command("EVAL", "return 1", 0), 3);
   EXPECT_EQ(keyless.pieces[0].target.kind, Target::Kind::any);
 }
 
 TEST(ClusterPlan, MsetAcrossSlotsIsSplitWithEachValueBesideItsKey) {
-  const Plan plan = plan_request(command("MSET", kA, "1", kB, "2", kA2, "3"), real_table(), 3);
+  const Plan plan = plan_of(command("MSET", kA, "1", kB, "2", kA2, "3"), 3);
   ASSERT_EQ(plan.pieces.size(), 2u);
   EXPECT_EQ(args_of(plan.pieces[0]), (std::vector<std::string>{"MSET", kA, "1", kA2, "3"}));
   EXPECT_EQ(args_of(plan.pieces[1]), (std::vector<std::string>{"MSET", kB, "2"}));
@@ -85,59 +90,58 @@ TEST(ClusterPlan, MsetAcrossSlotsIsSplitWithEachValueBesideItsKey) {
 }
 
 TEST(ClusterPlan, MgetRepliesComeBackInTheCallersOrder) {
-  const Plan plan = plan_request(command("MGET", kA, kB, kA2), real_table(), 3);
+  const Plan plan = plan_of(command("MGET", kA, kB, kA2), 3);
   ASSERT_EQ(plan.pieces.size(), 2u);
   EXPECT_EQ(plan.commands[0].merge, ReplyMerge::by_position);
-  std::vector<Reply> replies = {
+  PieceReplies replies = {
       Reply::array({Reply::bulk_string("a1"), Reply::nil()}),
       Reply::array({Reply::bulk_string("b1")}),
   };
   const Reply merged = merge_replies(plan.commands[0], plan.pieces, replies);
   EXPECT_EQ(merged,
             Reply::array({Reply::bulk_string("a1"), Reply::bulk_string("b1"), Reply::nil()}));
-  std::vector<Reply> failed = {Reply::array({Reply::nil(), Reply::nil()}),
-                               Reply::error("MOVED 1 h:1")};
+  PieceReplies failed = {Reply::array({Reply::nil(), Reply::nil()}), Reply::error("MOVED 1 h:1")};
   EXPECT_TRUE(merge_replies(plan.commands[0], plan.pieces, failed).is_error());
 }
 
 TEST(ClusterPlan, CountsAreSummed) {
   for (const char* name : {"DEL", "UNLINK", "EXISTS", "TOUCH"}) {
-    const Plan plan = plan_request(command(name, kA, kB, kA2), real_table(), 3);
+    const Plan plan = plan_of(command(name, kA, kB, kA2), 3);
     ASSERT_EQ(plan.pieces.size(), 2u) << name;
-    std::vector<Reply> replies = {Reply::integer(2), Reply::integer(1)};
+    PieceReplies replies = {Reply::integer(2), Reply::integer(1)};
     EXPECT_EQ(merge_replies(plan.commands[0], plan.pieces, replies), Reply::integer(3)) << name;
   }
 }
 
 TEST(ClusterPlan, CommandsForEveryShardFanOutAndMerge) {
-  const Plan dbsize = plan_request(command("DBSIZE"), real_table(), 3);
+  const Plan dbsize = plan_of(command("DBSIZE"), 3);
   ASSERT_EQ(dbsize.pieces.size(), 3u);
   for (std::uint16_t i = 0; i < 3; ++i) {
     EXPECT_EQ(dbsize.pieces[i].target.kind, Target::Kind::shard);
     EXPECT_EQ(dbsize.pieces[i].target.value, i);
   }
-  std::vector<Reply> sizes = {Reply::integer(1), Reply::integer(2), Reply::integer(3)};
+  PieceReplies sizes = {Reply::integer(1), Reply::integer(2), Reply::integer(3)};
   EXPECT_EQ(merge_replies(dbsize.commands[0], dbsize.pieces, sizes), Reply::integer(6));
 
-  const Plan flush = plan_request(command("FLUSHDB"), real_table(), 3);
-  std::vector<Reply> oks = {Reply::simple_string("OK"), Reply::error("ERR no"),
-                            Reply::simple_string("OK")};
+  const Plan flush = plan_of(command("FLUSHDB"), 3);
+  PieceReplies oks = {Reply::simple_string("OK"), Reply::error("ERR no"),
+                      Reply::simple_string("OK")};
   EXPECT_EQ(merge_replies(flush.commands[0], flush.pieces, oks), Reply::error("ERR no"));
 
-  const Plan exists = plan_request(command("SCRIPT", "EXISTS", "a", "b"), real_table(), 2);
+  const Plan exists = plan_of(command("SCRIPT", "EXISTS", "a", "b"), 2);
   ASSERT_EQ(exists.pieces.size(), 2u);
-  std::vector<Reply> known = {Reply::array({Reply::integer(1), Reply::integer(1)}),
-                              Reply::array({Reply::integer(1), Reply::integer(0)})};
+  PieceReplies known = {Reply::array({Reply::integer(1), Reply::integer(1)}),
+                        Reply::array({Reply::integer(1), Reply::integer(0)})};
   EXPECT_EQ(merge_replies(exists.commands[0], exists.pieces, known),
             Reply::array({Reply::integer(1), Reply::integer(0)}));
 
-  const Plan keys = plan_request(command("KEYS", "*"), real_table(), 2);
-  std::vector<Reply> found = {Reply::array({Reply::bulk_string("x")}),
-                              Reply::array({Reply::bulk_string("y")})};
+  const Plan keys = plan_of(command("KEYS", "*"), 2);
+  PieceReplies found = {Reply::array({Reply::bulk_string("x")}),
+                        Reply::array({Reply::bulk_string("y")})};
   EXPECT_EQ(merge_replies(keys.commands[0], keys.pieces, found),
             Reply::array({Reply::bulk_string("x"), Reply::bulk_string("y")}));
   // A reply the server calls special (INFO) has no merge: one node answers.
-  EXPECT_EQ(plan_request(command("INFO"), real_table(), 3).pieces.size(), 1u);
+  EXPECT_EQ(plan_of(command("INFO"), 3).pieces.size(), 1u);
 }
 
 TEST(ClusterPlan, PipelinesKeepOneEntryPerCommandInOrder) {
@@ -147,7 +151,7 @@ TEST(ClusterPlan, PipelinesKeepOneEntryPerCommandInOrder) {
   encode_command(request.payload, "GET", kB);
   request.reply_count = 3;
   request.deliver = Deliver::array;
-  const Plan plan = plan_request(request, real_table(), 3);
+  const Plan plan = plan_of(request, 3);
   ASSERT_EQ(plan.commands.size(), 3u);
   ASSERT_EQ(plan.pieces.size(), 4u);
   EXPECT_EQ(plan.commands[1].first_piece, 1u);
@@ -165,7 +169,7 @@ TEST(ClusterPlan, TransactionsAndScriptsAcrossSlotsAreRefusedNamingTheKeys) {
   tx.reply_count = 4;
   tx.deliver = Deliver::last;
   try {
-    plan_request(tx, real_table(), 3);
+    plan_of(tx, 3);
     ADD_FAILURE() << "planned";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), errc::cross_slot);
@@ -181,7 +185,7 @@ TEST(ClusterPlan, TransactionsAndScriptsAcrossSlotsAreRefusedNamingTheKeys) {
   encode_command(one_slot.payload, "EXEC");
   one_slot.reply_count = 4;
   one_slot.deliver = Deliver::last;
-  const Plan plan = plan_request(one_slot, real_table(), 3);
+  const Plan plan = plan_of(one_slot, 3);
   EXPECT_TRUE(plan.transaction);
   ASSERT_EQ(plan.pieces.size(), 1u);
   EXPECT_EQ(plan.pieces[0].payload, one_slot.payload);
@@ -189,7 +193,7 @@ TEST(ClusterPlan, TransactionsAndScriptsAcrossSlotsAreRefusedNamingTheKeys) {
   EXPECT_EQ(plan.pieces[0].target.value, slot_of(kA));
 
   try {
-    plan_request(command("EVALSHA", "0123", 2, kA, kB), real_table(), 3);
+    plan_of(command("EVALSHA", "0123", 2, kA, kB), 3);
     ADD_FAILURE() << "planned";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), errc::cross_slot);
@@ -198,7 +202,7 @@ TEST(ClusterPlan, TransactionsAndScriptsAcrossSlotsAreRefusedNamingTheKeys) {
 
 TEST(ClusterPlan, UnreadableRequestsAndKeyCountsAreRefused) {
   try {
-    plan_request(command("EVAL", "return 1", "many", "k"), real_table(), 3);
+    plan_of(command("EVAL", "return 1", "many", "k"), 3);
     ADD_FAILURE() << "planned";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), errc::invalid_argument);
@@ -206,10 +210,41 @@ TEST(ClusterPlan, UnreadableRequestsAndKeyCountsAreRefused) {
   }
   Request two_replies = command("GET", "k");
   two_replies.reply_count = 2;
-  EXPECT_THROW(plan_request(two_replies, real_table(), 3), Error);
+  EXPECT_THROW(plan_of(two_replies, 3), Error);
   Request garbage;
   garbage.payload = "GET k\r\n";
-  EXPECT_THROW(plan_request(garbage, real_table(), 3), Error);
+  EXPECT_THROW(plan_of(garbage, 3), Error);
+}
+
+TEST(ClusterPlan, ScanWalksTheMastersOneAfterAnother) {
+  const auto step = [](const std::string& cursor, const std::string& node_next) {
+    const Plan plan = plan_of(command("SCAN", cursor, "MATCH", "a*", "COUNT", 10), 3);
+    EXPECT_EQ(plan.pieces.size(), 1u);
+    PieceReplies replies = {
+        Reply::array({Reply::bulk_string(node_next), Reply::array({Reply::bulk_string("a1")})})};
+    return std::make_pair(plan, merge_replies(plan.commands[0], plan.pieces, replies));
+  };
+  auto [first, first_reply] = step("0", "17");
+  EXPECT_EQ(first.pieces[0].target.kind, Target::Kind::shard);
+  EXPECT_EQ(first.pieces[0].target.value, 0);
+  EXPECT_EQ(args_of(first.pieces[0]),
+            (std::vector<std::string>{"SCAN", "0", "MATCH", "a*", "COUNT", "10"}));
+  EXPECT_EQ(first_reply.elements()[0].str(), "0:17");
+  auto [second, second_reply] = step("0:17", "0");
+  EXPECT_EQ(args_of(second.pieces[0])[1], "17");
+  EXPECT_EQ(second_reply.elements()[0].str(), "1:0");  // on to the next master
+  auto [last, last_reply] = step("2:0", "0");
+  EXPECT_EQ(last.pieces[0].target.value, 2);
+  EXPECT_EQ(last_reply.elements()[0].str(), "0");  // the walk is over
+  EXPECT_EQ(last_reply.elements()[1], Reply::array({Reply::bulk_string("a1")}));
+  for (const char* bad : {"17", "3:0", "x:1", "1:", ":5"}) {
+    try {
+      plan_of(command("SCAN", bad), 3);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << bad;
+    }
+  }
 }
 
 TEST(ClusterRedirect, MovedAndAskAreRead) {
