@@ -28,6 +28,7 @@
 // discovered; --keyspace N spreads get and set over keys "key:0" .. "key:N-1" (so over every
 // slot), as redis-benchmark's -r N does.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -203,7 +204,6 @@ class Load {
         value_(static_cast<std::size_t>(options.value_size), 'x'),
         on_finished_(std::move(on_finished)) {
     latencies_.reserve(static_cast<std::size_t>(options.requests / options.latency_every + 1));
-    for (long i = 0; i < options.keyspace; ++i) keys_.push_back("key:" + std::to_string(i));
   }
 
   void start() {
@@ -235,13 +235,16 @@ class Load {
     void finish(std::exception_ptr error) const { load->on_done(error, sent); }
   };
 
-  // The key of the next request: the one key, or a random one of the keyspace (xorshift).
-  const std::string& next_key() {
-    if (keys_.empty()) return key_;
+  // The key of the next request: the one key, or a random one of the keyspace (xorshift),
+  // written into a buffer as redis-benchmark does (a table of keys would cost a cache miss).
+  std::string_view next_key() {
+    if (options_.keyspace == 0) return key_;
     random_ ^= random_ << 13;
     random_ ^= random_ >> 7;
     random_ ^= random_ << 17;
-    return keys_[random_ % keys_.size()];
+    const auto index = random_ % static_cast<std::uint64_t>(options_.keyspace);
+    const auto end = std::to_chars(scratch_ + 4, scratch_ + sizeof scratch_, index).ptr;
+    return std::string_view(scratch_, static_cast<std::size_t>(end - scratch_));
   }
 
   void issue() {
@@ -249,7 +252,7 @@ class Load {
     const Clock::time_point sent =
         n % options_.latency_every == 0 ? Clock::now() : Clock::time_point();
     Done done{this, sent};
-    const std::string& key = next_key();
+    const std::string_view key = next_key();
     if (options_.command == "get") {
       client_.get(key, [done](std::exception_ptr error, std::optional<std::string>) {
         done.finish(error);
@@ -296,7 +299,7 @@ class Load {
   asyncredis::RedisClient& client_;
   const Options& options_;
   const std::string key_;
-  std::vector<std::string> keys_;  // --keyspace
+  char scratch_[32] = "key:";  // --keyspace: the key of the request being issued
   std::uint64_t random_ = 0x9E3779B97F4A7C15ull;
   const std::string value_;
   std::function<void()> on_finished_;
