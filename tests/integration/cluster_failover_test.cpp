@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -163,8 +164,10 @@ struct CrashFigures {
 // master: its replica must be promoted (node timeout), the client must find it by itself (every
 // writer acknowledged again), no operation may hang, no INCR be applied twice. Prints what was
 // seen, restarts the killed node (it rejoins as a replica: the suite has 6 nodes again) and
-// returns the figures.
-CrashFigures crash_a_master(test::LocalCluster& cluster, const std::string& prefix) {
+// returns the figures. `settings` are the client's (client_settings() when not given).
+CrashFigures crash_a_master(test::LocalCluster& cluster, const std::string& prefix,
+                            std::optional<RedisSettings> settings = std::nullopt) {
+  if (!settings) settings = cluster.client_settings();
   CrashFigures figures;
   std::uint16_t victim = 0;
   run_async(
@@ -178,7 +181,7 @@ CrashFigures crash_a_master(test::LocalCluster& cluster, const std::string& pref
         }
         std::vector<std::size_t> all(keys.size());
         for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-        RedisClient client(io.get_executor(), cluster.client_settings());
+        RedisClient client(io.get_executor(), *settings);
         const auto command_timeout = client.settings().command_timeout;
         co_await client.connect(use_awaitable);
         CrashWriters load;
