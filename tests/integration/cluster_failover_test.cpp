@@ -304,5 +304,24 @@ TEST_F(ClusterFailover, KilledMasterIsReplacedAndTheClientFindsTheNewOne) {
   crash_a_master(*cluster_, "crash:w");
 }
 
+// Issue 12: "requests for its slots fail or wait only until the replica is promoted". The
+// victim's writers should be acknowledged again soon after the promotion (1 s of slack for the
+// polling here and a refresh of the map), not after their whole command_timeout (5 s).
+TEST_F(ClusterFailover, KilledMastersWritersWaitOnlyUntilItsReplicaIsPromoted) {
+  const CrashFigures figures = crash_a_master(*cluster_, "orphan:w");
+  EXPECT_LE(figures.window, figures.promoted_after + 1000ms)
+      << "the killed master's writers waited for their command_timeout, not for the promotion";
+}
+
+// The same with the map read every 100 ms, so that the client knows the new master soon after
+// the promotion: requests already waiting in the dead node's pool should follow the slot there.
+TEST_F(ClusterFailover, RequestsWaitingForAKilledMasterFollowItsSlotsOnceTheMapChanges) {
+  RedisSettings settings = cluster_->client_settings();
+  settings.cluster.refresh_interval = 100ms;
+  const CrashFigures figures = crash_a_master(*cluster_, "waiting:w", settings);
+  EXPECT_LE(figures.window, figures.promoted_after + 1000ms)
+      << "requests queued on the dead node waited for their timeout though the map had changed";
+}
+
 }  // namespace
 }  // namespace asyncredis
