@@ -1,5 +1,6 @@
 #include "support/local_cluster.hpp"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -82,6 +83,42 @@ std::vector<std::uint16_t> LocalCluster::master_ports() const {
     if (n->running() && n->cli({"ROLE"}).starts_with("master")) out.push_back(n->port());
   }
   return out;
+}
+
+std::uint16_t LocalCluster::replica_of(std::uint16_t master) const {
+  // A replica's ROLE: "slave", its master's host, its master's port, link state, offset.
+  for (const auto& n : nodes_) {
+    if (!n->running()) continue;
+    std::istringstream role(n->cli({"ROLE"}));
+    std::string kind, host, port;
+    std::getline(role, kind);
+    std::getline(role, host);
+    std::getline(role, port);
+    if (kind == "slave" && port == std::to_string(master)) return n->port();
+  }
+  throw std::runtime_error("no running replica of the master on port " + std::to_string(master));
+}
+
+void LocalCluster::wait_master(std::uint16_t port, std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const RedisServer* node = nullptr;
+  for (const auto& n : nodes_) {
+    if (n->port() == port) node = n.get();
+  }
+  if (node == nullptr) throw std::runtime_error("no cluster node on port " + std::to_string(port));
+  const auto promoted = [&] {
+    try {
+      return node->cli({"ROLE"}).starts_with("master");
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
+  if (!wait_until(throttled(promoted), limit)) {
+    throw std::runtime_error("the node on port " + std::to_string(port) +
+                             " did not become a master: ROLE says " + node->cli({"ROLE"}));
+  }
+  wait_ok(std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+      deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{})));
 }
 
 std::string LocalCluster::id_of(std::uint16_t port) const {

@@ -51,6 +51,14 @@ class LocalCluster {
   // The port of the master serving `slot`, as node `asked` sees it (CLUSTER SHARDS/SLOTS).
   std::uint16_t master_of(std::uint16_t slot, std::size_t asked = 0) const;
 
+  // The port of a running replica of the master on `master` (ROLE); throws std::runtime_error
+  // when it has none.
+  std::uint16_t replica_of(std::uint16_t master) const;
+  // Waits until the node on `port` says it is a master (ROLE) and then wait_ok(); throws
+  // std::runtime_error after `limit`, like wait_ok().
+  void wait_master(std::uint16_t port,
+                   std::chrono::milliseconds limit = std::chrono::seconds(30)) const;
+
   // The node's id (CLUSTER MYID).
   std::string id_of(std::uint16_t port) const;
 
