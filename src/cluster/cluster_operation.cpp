@@ -135,7 +135,17 @@ void ClusterOperation::on_replies(const PieceList& pieces, bool as_array,
   if (error) {
     // A node lost or unreachable may mean a failover: the map is asked for again.
     core_->request_refresh();
-    for (auto piece : pieces) failed(piece, error);
+    // A node known to be down refuses what was never written (not_connected: the node pools
+    // fail fast); that may wait, pausing and asking the map again, for the slot's new master
+    // until the request's timeout. What was on the wire (connection_lost) is not sent twice.
+    const bool never_sent = error_code_of(error) == errc::not_connected;
+    for (auto piece : pieces) {
+      if (never_sent && !core_->settings().fail_fast) {
+        later(piece, Reply(), error);
+      } else {
+        failed(piece, error);
+      }
+    }
     return;
   }
   if (!as_array) return examine(pieces.front(), asked_host, std::move(reply));
@@ -198,7 +208,7 @@ void ClusterOperation::examine(std::uint32_t piece, const std::string& asked_hos
   done(piece, std::move(reply));
 }
 
-void ClusterOperation::later(std::uint32_t piece, Reply&& reply) {
+void ClusterOperation::later(std::uint32_t piece, Reply&& reply, std::exception_ptr error) {
   std::chrono::milliseconds pause;
   {
     std::lock_guard lock(mutex_);
@@ -208,10 +218,14 @@ void ClusterOperation::later(std::uint32_t piece, Reply&& reply) {
   }
   pause = std::max(std::chrono::milliseconds(0), std::min(pause, time_left()));
   auto timer = std::make_shared<boost::asio::steady_timer>(core_->executor(), pause);
-  timer->async_wait([self = shared_from_this(), timer, piece,
-                     reply = std::move(reply)](boost::system::error_code) mutable {
-    // Out of time: the caller gets what the cluster last said (TRYAGAIN, CLUSTERDOWN, ...).
-    if (self->time_left().count() <= 0) return self->done(piece, std::move(reply));
+  timer->async_wait([self = shared_from_this(), timer, piece, reply = std::move(reply),
+                     error](boost::system::error_code) mutable {
+    // Out of time: the caller gets what the cluster last said (TRYAGAIN, CLUSTERDOWN, a node
+    // that could not be reached, ...).
+    if (self->time_left().count() <= 0) {
+      if (error) return self->failed(piece, error);
+      return self->done(piece, std::move(reply));
+    }
     self->route_one(piece, *self->core_->routes());
   });
 }

@@ -53,7 +53,8 @@ class ClusterOperation : public std::enable_shared_from_this<ClusterOperation> {
   void on_replies(const PieceList& pieces, bool wrapped, const std::string& asked_host,
                   std::exception_ptr error, Reply&& reply);
   void examine(std::uint32_t piece, const std::string& asked_host, Reply&& reply);
-  void later(std::uint32_t piece, Reply&& reply);
+  // Sends the piece again after a pause; out of time, the caller gets `reply`, or `error`.
+  void later(std::uint32_t piece, Reply&& reply, std::exception_ptr error = nullptr);
   void done(std::uint32_t piece, Reply&& reply);
   void failed(std::uint32_t piece, std::exception_ptr error);
   void finish();

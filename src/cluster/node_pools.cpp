@@ -18,6 +18,10 @@ RedisSettings NodePools::node_settings(const NodeAddress& address) const {
   // cluster node (READONLY when reads may go to replicas).
   settings.host = address.host;
   settings.port = address.port;
+  // A node known to be down refuses at once what it has not written: the cluster operation
+  // then waits for the map to give the slot to another node (a failover) instead of leaving
+  // the request queued on a node that may never come back.
+  settings.fail_fast = true;
   return settings;
 }
 
