@@ -134,7 +134,7 @@ class Planner {
       }
     }
     if (count != request.reply_count) throw_unreadable();
-    if (!one_slot) refuse_cross_slot("a transaction", all_keys);
+    if (!one_slot) refuse_cross_slot("a request with MULTI", all_keys);
     Target target;
     if (!all_keys.empty()) target = Target{Target::Kind::slot, slot_of(all_keys.front())};
     plan.transaction = true;
@@ -304,15 +304,20 @@ Plan plan_request(Request& request, const CommandTable& table, std::size_t shard
   thread_local std::vector<std::size_t> keys;
   thread_local Args args;
   Planner planner(table, shard_count, keys);
+  // A request with a MULTI in it (transaction(), or a pipeline holding MULTI ... EXEC) goes
+  // whole to one node: split, its MULTI and EXEC could reach different masters.
+  if (request.reply_count > 1) {
+    CommandReader scan(request.bytes());
+    while (scan.next(args)) {
+      if (is_named(args[0], "MULTI")) {
+        planner.transaction(plan, request);
+        return plan;
+      }
+    }
+  }
   CommandReader reader(request.bytes());
   const char* start = request.payload.data();
-  bool first = true;
   while (reader.next(args)) {
-    if (first && request.deliver == Deliver::last && is_named(args[0], "MULTI")) {
-      planner.transaction(plan, request);
-      return plan;
-    }
-    first = false;
     const char* end = reader.position();
     const bool whole = request.reply_count == 1 && start == request.payload.data() &&
                        end == request.payload.data() + request.payload.size();

@@ -68,7 +68,9 @@ struct Plan {
   boost::container::small_vector<PlannedCommand, 1> commands;  // one per reply the caller awaits
   using Pieces = boost::container::small_vector<Piece, 1>;
   Pieces pieces;
-  bool transaction = false;  // MULTI ... EXEC: one piece, the caller's replies as they come
+  // A request with MULTI (a transaction, or a pipeline holding one): one piece, all its keys
+  // in one slot, the caller's replies as they come.
+  bool transaction = false;
 };
 
 // SCAN walks the masters one after another: the cluster's cursor is "0" to start, then

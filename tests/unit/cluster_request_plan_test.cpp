@@ -192,6 +192,22 @@ TEST(ClusterPlan, TransactionsAndScriptsAcrossSlotsAreRefusedNamingTheKeys) {
   EXPECT_EQ(plan.pieces[0].reply_count, 4u);
   EXPECT_EQ(plan.pieces[0].target.value, slot_of(kA));
 
+  // A pipeline holding MULTI ... EXEC is not split either.
+  Request pipeline;
+  encode_command(pipeline.payload, "GET", kA);
+  encode_command(pipeline.payload, "MULTI");
+  encode_command(pipeline.payload, "INCR", kA2);
+  encode_command(pipeline.payload, "EXEC");
+  pipeline.reply_count = 4;
+  pipeline.deliver = Deliver::array;
+  const Plan whole = plan_of(pipeline, 3);
+  EXPECT_TRUE(whole.transaction);
+  ASSERT_EQ(whole.pieces.size(), 1u);
+  EXPECT_EQ(whole.pieces[0].reply_count, 4u);
+  encode_command(pipeline.payload, "GET", kB);
+  pipeline.reply_count = 5;
+  EXPECT_THROW(plan_of(pipeline, 3), Error);
+
   try {
     plan_of(command("EVALSHA", "0123", 2, kA, kB), 3);
     ADD_FAILURE() << "planned";
