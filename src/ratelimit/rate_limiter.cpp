@@ -80,6 +80,8 @@ struct RateLimiter::State {
 
   Commands commands;
   const RateLimiterOptions options;
+  // On a cluster a script may only touch keys of one slot (see run_script and window_stem).
+  bool cluster = false;
   LocalRateLimiter local;
 
   // Cooldown after an outage: until this steady_clock time (ns since its epoch), the policy
@@ -96,12 +98,16 @@ struct RateLimiter::State {
     return out;
   }
 
-  // "<base>:<index>" (fixed window, the seed's layout) or "<base>:sw:<index>".
+  // What precedes a window's index: "<base>:" (fixed window, the seed's layout) or
+  // "<base>:sw:". On a cluster the sliding window's base is a hash tag ("{<base>}:sw:"): its
+  // script reads two windows at once, and they must share a slot.
+  std::string window_stem(std::string_view base) const {
+    if (options.strategy != RateLimitStrategy::sliding_window) return std::string(base) + ":";
+    if (cluster) return "{" + std::string(base) + "}:sw:";
+    return std::string(base) + ":sw:";
+  }
   std::string window_key(std::string_view base, std::int64_t index) const {
-    std::string out(base);
-    out += options.strategy == RateLimitStrategy::sliding_window ? ":sw:" : ":";
-    out += std::to_string(index);
-    return out;
+    return window_stem(base) + std::to_string(index);
   }
 
   // "<base>:gcra:<limit>:<window ms>:<burst>": a TAT means something only for one rate, so
@@ -152,7 +158,9 @@ struct RateLimiter::State {
 };
 
 RateLimiter::RateLimiter(RedisClient& client, RateLimiterOptions options)
-    : RateLimiter(static_cast<Commands&>(client), client.get_executor(), std::move(options)) {}
+    : RateLimiter(static_cast<Commands&>(client), client.get_executor(), std::move(options)) {
+  state_->cluster = client.settings().is_cluster();
+}
 
 RateLimiter::RateLimiter(Commands commands, asio::any_io_executor executor,
                          RateLimiterOptions options)
@@ -204,10 +212,14 @@ asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& k
   const std::string base = base_key(key);
   std::int64_t current = unix_ms_now() / window_ms;
   for (int attempt = 0; attempt < kWindowAttempts; ++attempt) {
-    // The sliding window reads the window before the current one as well.
-    const std::int64_t first = current - (sliding ? 2 : 1);
+    // The sliding window reads the window before the current one as well. On a cluster the
+    // fixed window's counters (the seed's keys, one slot each) go one at a time: Redis's
+    // window is then the guess, or the next attempt's.
+    const bool one = cluster && !sliding;
+    const std::int64_t first = one ? current : current - (sliding ? 2 : 1);
+    const std::int64_t last = one ? current : current + 1;
     std::vector<std::string> keys;
-    for (std::int64_t index = first; index <= current + 1; ++index) {
+    for (std::int64_t index = first; index <= last; ++index) {
       keys.push_back(window_key(base, index));
     }
     const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, first};
@@ -261,9 +273,7 @@ asio::awaitable<void> RateLimiter::run_reset(std::shared_ptr<State> state, std::
   // Only keys of exactly this key's shape: "<base>:<digits>", ":sw:<digits>" or
   // ":gcra:<digits>:<digits>:<digits>". The pattern alone would also match another key's,
   // such as "<base>:x:<digits>" of key "<key>:x".
-  const std::string stem = base + (gcra                                            ? ":gcra:"
-                                   : strategy == RateLimitStrategy::sliding_window ? ":sw:"
-                                                                                   : ":");
+  const std::string stem = gcra ? base + ":gcra:" : state->window_stem(base);
   ScanOptions scan_options;
   scan_options.match = escape_glob(stem) + "*";
   scan_options.count = 1000;

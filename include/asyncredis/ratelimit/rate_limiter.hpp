@@ -55,7 +55,9 @@ struct RateLimiterOptions {
 ///
 /// Keys (see RateLimitStrategy): fixed window "<prefix>:<key>:<index>", exactly the Python
 /// seed's layout and a plain integer, so a seed service and this one share a budget; sliding
-/// window "<prefix>:<key>:sw:<index>"; GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
+/// window "<prefix>:<key>:sw:<index>" ("{<prefix>:<key>}:sw:<index>" on a Redis Cluster, so
+/// that the two windows it reads share a hash slot; the fixed window's counters are checked one
+/// key at a time there, and keep the seed's layout); GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
 /// (burst as effective_burst()), one state per rate: two limits on one key never share a
 /// state, and a changed limit starts afresh. Every key is written with its expiry in the same
 /// script, so none can exist without a TTL. Every key a script touches is passed in KEYS: a
