@@ -34,7 +34,9 @@ struct ClusterOptions {
   /// How often the cluster's layout is read again even without a sign that it changed (a
   /// MOVED reply or a lost node); 0: only on such events.
   std::chrono::milliseconds refresh_interval{std::chrono::seconds(30)};
-  /// How many MOVED, ASK or TRYAGAIN replies one request follows before it fails; >= 1.
+  /// How many MOVED or ASK replies each command of a request follows before the caller gets
+  /// the last one (a server_error); >= 1. TRYAGAIN and CLUSTERDOWN are retried, with a pause,
+  /// until the request's timeout instead.
   int max_redirections = 5;
 
   /// Equal when every field is.

@@ -30,7 +30,9 @@ struct CommandEvent {
   std::size_t bytes_out = 0;    ///< the request's RESP encoding, sent once (retries not counted)
   std::size_t bytes_in = 0;     ///< its replies' RESP size on the wire, all of them
   std::uint32_t retries = 0;    ///< times it was sent again after a lost connection
-  std::uint32_t redirects = 0;  ///< MOVED/ASK followed; always 0 until a cluster client exists
+  /// MOVED/ASK followed; always 0 so far: on a cluster client the observer sees each node's
+  /// request, and a redirected command is a new request to its new node.
+  std::uint32_t redirects = 0;
 };
 
 /// Receives every command a RedisClient (or a Lease of it) runs; the library's own traffic

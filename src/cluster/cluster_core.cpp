@@ -9,7 +9,6 @@
 #include "cluster/cluster_operation.hpp"
 #include "cluster/topology_fetch.hpp"
 #include "net/movable_handler.hpp"
-#include "observe/observation.hpp"
 
 namespace asyncredis::detail {
 
