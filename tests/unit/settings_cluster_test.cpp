@@ -302,9 +302,11 @@ TEST(ClusterEnv, BadValuesNameTheVariableAndValue) {
        {"REDIS_CLUSTER_MAX_REDIRECTIONS", "'99999999999'"}},
       {{{"REDIS_URL", "redis://a,b/4"}}, {"REDIS_URL", "only database 0"}},
   };
-  for (const auto& [env, parts] : cases) {
+  for (const auto& item : cases) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const auto& env = item.first;
     SCOPED_TRACE(env.begin()->second);
-    expect_has_all(invalid_setting_message([&] { from_env_map(env); }), parts);
+    expect_has_all(invalid_setting_message([&] { from_env_map(env); }), item.second);
   }
 }
 
