@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "asyncredis/asyncredis.hpp"
@@ -126,6 +127,43 @@ TEST_F(ClusterServices, ReadsGoToTheReplicasWithReadFromReplica) {
     if (port != master) replica_gets += gets_on(port) - count;
   }
   EXPECT_GT(replica_gets, 0);
+}
+
+TEST_F(ClusterServices, ASubscriberHearsWhatIsPublishedOnAnyMaster) {
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisClient client(io.get_executor(), cluster_->client_settings());
+    try {
+      Subscriber early(client);
+      ADD_FAILURE() << "a cluster Subscriber was made before connect()";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), errc::not_connected);
+    }
+    co_await client.connect(use_awaitable);
+    Subscriber subscriber(client);
+    co_await subscriber.subscribe("cluster-news", use_awaitable);
+    // PUBLISH is keyless: it goes to a master taken in turn, and the cluster bus carries it.
+    for (int i = 0; i < 3; ++i) {
+      const std::string text = "hello " + std::to_string(i);
+      co_await client.publish("cluster-news", text, use_awaitable);
+    }
+    // Published on different masters, they may arrive in any order.
+    std::set<std::string> heard;
+    for (int i = 0; i < 3; ++i) {
+      const auto message = co_await subscriber.receive(use_awaitable);
+      CO_ASSERT_TRUE(message.has_value());
+      EXPECT_EQ(message->channel, "cluster-news");
+      heard.insert(message->payload);
+    }
+    EXPECT_EQ(heard, (std::set<std::string>{"hello 0", "hello 1", "hello 2"}));
+    // Tracking follows one node's connections: a cluster client refuses it clearly.
+    try {
+      ClientTracking tracking(client, {}, [](const TrackingEvent&) {});
+      ADD_FAILURE() << "a cluster client was tracked";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument);
+    }
+    co_await client.disconnect(use_awaitable);
+  });
 }
 
 }  // namespace
