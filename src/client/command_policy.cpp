@@ -11,17 +11,10 @@ namespace asyncredis::detail {
 
 namespace {
 
-bool equals(std::string_view a, std::string_view upper) {
-  return a.size() == upper.size() &&
-         std::equal(a.begin(), a.end(), upper.begin(), [](char x, char y) {
-           return (x >= 'a' && x <= 'z' ? static_cast<char>(x - 32) : x) == y;
-         });
-}
-
 template <std::size_t N>
 bool one_of(std::string_view name, const std::array<std::string_view, N>& names) {
   return std::any_of(names.begin(), names.end(),
-                     [&](std::string_view n) { return equals(name, n); });
+                     [&](std::string_view n) { return is_named(name, n); });
 }
 
 constexpr std::array<std::string_view, 6> kSubscribe = {
@@ -30,20 +23,12 @@ constexpr std::array<std::string_view, 10> kBlocking = {
     "BLPOP",    "BRPOP",    "BRPOPLPUSH", "BLMOVE", "BLMPOP",
     "BZPOPMIN", "BZPOPMAX", "BZMPOP",     "WAIT",   "WAITAOF"};
 
-std::string upper(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  }
-  return out;
-}
-
 // XREAD and XREADGROUP block only with a BLOCK option (before STREAMS).
 bool blocks(const std::vector<std::string_view>& args) {
   if (one_of(args[0], kBlocking)) return true;
-  if (!equals(args[0], "XREAD") && !equals(args[0], "XREADGROUP")) return false;
-  for (std::size_t i = 1; i < args.size() && !equals(args[i], "STREAMS"); ++i) {
-    if (equals(args[i], "BLOCK")) return true;
+  if (!is_named(args[0], "XREAD") && !is_named(args[0], "XREADGROUP")) return false;
+  for (std::size_t i = 1; i < args.size() && !is_named(args[i], "STREAMS"); ++i) {
+    if (is_named(args[i], "BLOCK")) return true;
   }
   return false;
 }
@@ -52,36 +37,36 @@ bool blocks(const std::vector<std::string_view>& args) {
 std::optional<std::string> breaks_any(const std::vector<std::string_view>& args) {
   const std::string_view name = args[0];
   if (one_of(name, kSubscribe)) {
-    return upper(name) +
+    return upper_name(name) +
            " would put the connection in subscribed mode, where it answers no request: use "
            "asyncredis::Subscriber, which has a connection of its own";
   }
-  if (equals(name, "MONITOR")) {
+  if (is_named(name, "MONITOR")) {
     return std::string(
         "MONITOR turns the connection into a feed of every command the server runs, where it "
         "answers no request; asyncredis has no monitor API (use redis-cli monitor)");
   }
-  if (equals(name, "SELECT")) {
+  if (is_named(name, "SELECT")) {
     return std::string(
         "SELECT would switch the database of a connection the pool hands to other callers: "
         "make a RedisClient for that database (RedisClient(executor, settings, db))");
   }
-  if (equals(name, "CLIENT") && args.size() > 1 && equals(args[1], "REPLY")) {
+  if (is_named(name, "CLIENT") && args.size() > 1 && is_named(args[1], "REPLY")) {
     return std::string(
         "CLIENT REPLY would leave requests without the replies they wait for: send the "
         "commands and ignore the results you do not need");
   }
-  if (equals(name, "RESET")) {
+  if (is_named(name, "RESET")) {
     return std::string(
         "RESET would drop the database, user and name the client set up on the connection: "
         "disconnect() and connect() instead");
   }
-  if (equals(name, "QUIT")) {
+  if (is_named(name, "QUIT")) {
     return std::string(
         "QUIT would close a connection the client reopens at once: use disconnect()");
   }
-  if (equals(name, "AUTH") || equals(name, "HELLO")) {
-    return upper(name) +
+  if (is_named(name, "AUTH") || is_named(name, "HELLO")) {
+    return upper_name(name) +
            " would change the user or protocol of a connection the client set up (and reads "
            "as RESP2): set RedisSettings::username and password instead";
   }
@@ -92,21 +77,21 @@ std::optional<std::string> breaks_any(const std::vector<std::string_view>& args)
 std::optional<std::string> breaks_shared(const std::vector<std::string_view>& args,
                                          bool& in_multi) {
   const std::string_view name = args[0];
-  if (equals(name, "MULTI")) {
+  if (is_named(name, "MULTI")) {
     in_multi = true;
-  } else if (equals(name, "EXEC") || equals(name, "DISCARD")) {
+  } else if (is_named(name, "EXEC") || is_named(name, "DISCARD")) {
     if (!in_multi) {
-      return upper(name) +
+      return upper_name(name) +
              " without its MULTI in the same request would end another caller's transaction: "
              "use transaction()";
     }
     in_multi = false;
-  } else if (equals(name, "WATCH")) {
+  } else if (is_named(name, "WATCH")) {
     return std::string(
         "WATCH needs a connection of its own: take a Lease (client.lease()), then WATCH and "
         "transaction() on it");
   } else if (blocks(args)) {
-    return upper(name) +
+    return upper_name(name) +
            " blocks the connection it runs on, which the pool shares with every caller: run "
            "it on a Lease (client.lease())";
   }

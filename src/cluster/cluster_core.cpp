@@ -75,23 +75,12 @@ void ClusterCore::try_seed(std::shared_ptr<Discovery> discovery) {
           error = std::make_exception_ptr(Error(errc::not_connected, "no slot is served yet"));
         }
         if (error) {
-          std::string why = "unknown error";
-          try {
-            std::rethrow_exception(error);
-          } catch (const std::exception& e) {
-            why = e.what();
-          }
-          discovery->failures += " " + describe(seed) + ": " + why + ";";
+          discovery->failures += " " + describe(seed) + ": " + error_message_of(error) + ";";
           // A seed that is not a cluster node is a setting to fix, not a node down.
-          try {
-            std::rethrow_exception(error);
-          } catch (const Error& e) {
-            if (e.code() == errc::invalid_setting) {
-              self->pools_.shutdown();
-              self->state_.store(State::idle);
-              return discovery->handler(error);
-            }
-          } catch (...) {
+          if (error_code_of(error) == errc::invalid_setting) {
+            self->pools_.shutdown();
+            self->state_.store(State::idle);
+            return discovery->handler(error);
           }
           return self->try_seed(std::move(discovery));
         }

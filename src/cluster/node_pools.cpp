@@ -68,14 +68,17 @@ std::vector<std::shared_ptr<ClientCore>> NodePools::all() const {
   return out;
 }
 
+std::vector<std::shared_ptr<ClientCore>> NodePools::take_all() {
+  std::vector<std::shared_ptr<ClientCore>> taken;
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  for (auto& [address, pool] : pools_) taken.push_back(std::move(pool));
+  pools_.clear();
+  return taken;
+}
+
 void NodePools::close_gracefully(VoidHandler done) {
-  std::vector<std::shared_ptr<ClientCore>> closing;
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    for (auto& [address, pool] : pools_) closing.push_back(std::move(pool));
-    pools_.clear();
-  }
+  std::vector<std::shared_ptr<ClientCore>> closing = take_all();
   if (closing.empty()) {
     asio::post(executor_, [h = std::move(done)]() mutable { std::move(h)(nullptr); });
     return;
@@ -95,13 +98,7 @@ void NodePools::close_gracefully(VoidHandler done) {
 }
 
 void NodePools::shutdown() {
-  std::vector<std::shared_ptr<ClientCore>> closing;
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    for (auto& [address, pool] : pools_) closing.push_back(std::move(pool));
-    pools_.clear();
-  }
+  std::vector<std::shared_ptr<ClientCore>> closing = take_all();
   for (auto& pool : closing) pool->shutdown();
 }
 

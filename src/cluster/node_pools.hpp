@@ -36,6 +36,8 @@ class NodePools {
 
  private:
   RedisSettings node_settings(const NodeAddress& address) const;
+  // Every pool, out of the map, which stays closed until reopen().
+  std::vector<std::shared_ptr<ClientCore>> take_all();
 
   const asio::any_io_executor executor_;
   const RedisSettings& settings_;

@@ -18,21 +18,6 @@ namespace {
 
 using Args = std::vector<std::string_view>;
 
-bool is_named(std::string_view arg, std::string_view upper) {
-  return arg.size() == upper.size() &&
-         std::equal(arg.begin(), arg.end(), upper.begin(), [](char a, char b) {
-           return (a >= 'a' && a <= 'z' ? static_cast<char>(a - 32) : a) == b;
-         });
-}
-
-std::string upper(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  }
-  return out;
-}
-
 void encode(std::string& out, std::span<const std::string_view> args) {
   append_array_header(out, args.size());
   for (auto arg : args) append_bulk(out, arg);
@@ -62,7 +47,7 @@ const CommandInfo* keys_of(const CommandTable& table, const Args& args,
   if (info == nullptr) return nullptr;
   if (!info->key_indexes(args, keys)) {
     throw Error(errc::invalid_argument,
-                upper(args[0]) +
+                upper_name(args[0]) +
                     ": its keys cannot be found in its arguments (a key count "
                     "that is not a number, or more keys than arguments)");
   }
@@ -189,7 +174,7 @@ class Planner {
     for (auto index : keys_) named.push_back(args[index]);
     if (info.request_policy() != RequestPolicy::multi_shard ||
         info.response_policy() == ResponsePolicy::special) {
-      refuse_cross_slot(upper(args[0]), named);
+      refuse_cross_slot(upper_name(args[0]), named);
     }
     split(plan, planned, info, args);
   }

@@ -2,12 +2,31 @@
 // the encoder writes them), one argument list at a time, without copying.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace asyncredis::detail {
+
+// Whether the argument `arg` is the command name `upper` (given in upper case), in any case.
+inline bool is_named(std::string_view arg, std::string_view upper) {
+  return arg.size() == upper.size() &&
+         std::equal(arg.begin(), arg.end(), upper.begin(), [](char a, char b) {
+           return (a >= 'a' && a <= 'z' ? static_cast<char>(a - 32) : a) == b;
+         });
+}
+
+// A command name in upper case, for messages.
+inline std::string upper_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return out;
+}
 
 // Anything that is not an array of bulk strings ends the walk: the encoder never writes it,
 // and the server would refuse it anyway.
