@@ -16,6 +16,9 @@
 #   ASYNCREDIS_ALLOW_SKIPS=1      do not fail the run when a test reports GTEST_SKIP
 #   ASYNCREDIS_FUZZ_SECONDS       seconds each libFuzzer target runs (default 60)
 #   CCACHE_DIR                    default ~/.cache/ccache (cold on a fresh machine)
+#   ASYNCREDIS_PRUNE_BUILDS=1     remove each build tree once no later stage of the run needs it
+#                                 (default in CI: the trees of every stage together outgrew the
+#                                 disk of a CI machine; each is several GB of debug info)
 #
 # Adding a stage: write a function stage_NAME (it runs in a subshell with `set -e`; fail by
 # exiting non-zero, or `exit 77` to report it skipped with a reason from skip()), add NAME to
@@ -41,6 +44,7 @@ export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 test_jobs=${ASYNCREDIS_TEST_JOBS:-2}
+prune_builds=${ASYNCREDIS_PRUNE_BUILDS:-$([[ ${CI:-} == true ]] && echo 1 || echo 0)}
 test_timeout=${ASYNCREDIS_TEST_TIMEOUT:-300}
 log_dir=$root/build/test-logs
 
@@ -216,6 +220,31 @@ stage_fuzz() {
   return "$failed"
 }
 
+# The build tree a stage reads (none: it needs no tree of its own that a later stage could share).
+# The fuzz tree is never pruned: a finding's input is kept in it (build/fuzz/run).
+tree_of() {
+  case $1 in
+    build | test | install) echo build/default ;;
+    install-shared | clang | asan | tsan) echo "build/$1" ;;
+  esac
+}
+
+# After stage number $1 of the run: removes the trees that no later stage reads, saying how
+# much disk each took (the logs under build/test-logs stay).
+prune_trees_after() {
+  local index=$1 tree later needed i
+  tree=$(tree_of "${stages[$index]}")
+  [[ -n $tree && -d $tree ]] || return 0
+  needed=0
+  for ((i = index + 1; i < ${#stages[@]}; i++)); do
+    later=$(tree_of "${stages[$i]}")
+    [[ $later == "$tree" ]] && needed=1
+  done
+  ((needed == 0)) || return 0
+  note "pruning $tree ($(du -sh "$tree" | cut -f1); ASYNCREDIS_PRUNE_BUILDS=0 keeps it)"
+  rm -rf "$tree"
+}
+
 # --- runner ---------------------------------------------------------------------------------
 
 stages=()
@@ -234,11 +263,13 @@ for stage in "${stages[@]}"; do
 done
 
 mkdir -p "$log_dir"
+note "disk before the run: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 declare -A result
 summary=()
 failed=()
 started=$SECONDS
-for stage in "${stages[@]}"; do
+for index in "${!stages[@]}"; do
+  stage=${stages[$index]}
   current_stage=$stage
   dependency=${DEPENDS[$stage]:-}
   if [[ -n $dependency && ${result[$dependency]:-} == failed ]]; then
@@ -271,8 +302,10 @@ for stage in "${stages[@]}"; do
     failed+=("$stage")
     note "stage $stage FAILED (exit $rc) after $duration"
   fi
+  if [[ $prune_builds == 1 ]]; then prune_trees_after "$index"; fi
 done
 
+note "disk after the run: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 total=$((SECONDS - started))
 total_text=$(printf '%dm%02ds' $((total / 60)) $((total % 60)))
 echo
