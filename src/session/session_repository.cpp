@@ -1,9 +1,12 @@
 // RedisSessionRepository: the operations. Each write but remove() (a GETDEL, then a ZREM) is
 // one of session_scripts' Lua scripts; reads are a plain GET (get, touch) or the list script
-// over the members read from the index.
+// over the members read from the index. On a Redis Cluster the writes and the list are done
+// in single-key steps instead (split_writes.hpp).
 #include "asyncredis/session/session_repository.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string_view>
 
@@ -12,6 +15,7 @@
 #include "asyncredis/error.hpp"
 #include "session/session_codec.hpp"
 #include "session/session_scripts.hpp"
+#include "session/split_writes.hpp"
 #include "session/text.hpp"
 
 namespace asyncredis {
@@ -23,6 +27,29 @@ using std::chrono::system_clock;
 struct RedisSessionRepository::State {
   Commands commands;
   SessionOptions options;
+  // On a Redis Cluster a session and its user's index are in different slots: each write is
+  // single-key steps (split_writes.hpp) instead of one script. Set from the client's settings,
+  // or on the first script a cluster client refuses with errc::cross_slot (a Commands view
+  // does not say what it is over; the refusal comes before anything is sent).
+  mutable std::atomic<bool> split{false};
+
+  // `script` over `keys` and `args`, or `split_write` (the same write in steps) on a cluster.
+  template <std::size_t N>
+  asio::awaitable<long long> write(
+      const Script& script,
+      asio::awaitable<long long> (*split_write)(const Commands&, const session_detail::SessionKeys&,
+                                                const std::array<std::string, N>&),
+      const session_detail::SessionKeys& keys, const std::array<std::string, N>& args) const {
+    if (!split.load(std::memory_order_relaxed)) {
+      try {
+        co_return co_await commands.eval<long long>(script, keys, args, use_awaitable);
+      } catch (const Error& e) {
+        if (e.code() != make_error_code(errc::cross_slot)) throw;
+      }
+      split.store(true, std::memory_order_relaxed);
+    }
+    co_return co_await split_write(commands, keys, args);
+  }
 
   std::string key_of(std::string_view id) const { return options.key_prefix + std::string(id); }
   std::string index_key_of(const Uuid& user_id) const {
@@ -140,18 +167,53 @@ asio::awaitable<IndexCall> read_index(const Commands& commands, const std::strin
   co_return call;
 }
 
+// list_script() over the index as read just before: id, json, id, json, ...
+asio::awaitable<std::vector<std::string>> list_in_one_script(const Commands& commands,
+                                                             const std::string& key_prefix,
+                                                             const std::string& index) {
+  for (int attempt = 0; attempt < kIndexAttempts; ++attempt) {
+    IndexCall call = co_await read_index(commands, key_prefix, index);
+    call.args.insert(call.args.begin(), unix_ms(system_clock::now()));
+    Reply reply = co_await commands.eval<Reply>(list_script(), call.keys, call.args, use_awaitable);
+    if (!reply.is_integer() || reply.integer() != kScriptConflict) {
+      co_return std::move(reply).as<std::vector<std::string>>();
+    }
+  }
+  index_changed(index, "list_for_user");
+}
+
+// revoke_script() over the index as read just before: how many sessions it deleted.
+asio::awaitable<std::size_t> revoke_in_one_script(const Commands& commands,
+                                                  const std::string& key_prefix,
+                                                  const std::string& index,
+                                                  const std::string& user_id) {
+  for (int attempt = 0; attempt < kIndexAttempts; ++attempt) {
+    IndexCall call = co_await read_index(commands, key_prefix, index);
+    call.args.insert(call.args.begin(), user_id);
+    const auto deleted =
+        co_await commands.eval<long long>(revoke_script(), call.keys, call.args, use_awaitable);
+    if (deleted != kScriptConflict) co_return static_cast<std::size_t>(deleted);
+  }
+  index_changed(index, "revoke_all");
+}
+
 }  // namespace
 
 RedisSessionRepository::RedisSessionRepository(RedisClient& client, SessionOptions options)
     : RedisSessionRepository(static_cast<Commands&>(client), client.get_executor(),
-                             std::move(options)) {}
+                             std::move(options)) {
+  state_->split.store(client.settings().is_cluster(), std::memory_order_relaxed);
+}
 
 RedisSessionRepository::RedisSessionRepository(Commands commands,
                                                boost::asio::any_io_executor executor,
                                                SessionOptions options)
     : executor_(std::move(executor)) {
   validate(options);
-  state_ = std::make_shared<const State>(State{std::move(commands), std::move(options)});
+  auto state = std::make_shared<State>();
+  state->commands = std::move(commands);
+  state->options = std::move(options);
+  state_ = std::move(state);
 }
 
 std::string RedisSessionRepository::key_of(std::string_view id) const {
@@ -188,8 +250,7 @@ asio::awaitable<Session> RedisSessionRepository::create_impl(StatePtr state, Uui
     keys[0] = state->key_of(session.id);
     const std::array<std::string, 4> args{encode_session(session), unix_ms(session.expires_at),
                                           session.id, unix_ms(system_clock::now())};
-    const auto outcome =
-        co_await state->commands.eval<long long>(create_script(), keys, args, use_awaitable);
+    const long long outcome = co_await state->write(create_script(), &split_create, keys, args);
     if (outcome == kScriptDone) co_return session;
     if (outcome == kScriptExpired) {
       throw Error(errc::invalid_argument,
@@ -212,8 +273,7 @@ asio::awaitable<SaveResult> RedisSessionRepository::save_impl(StatePtr state, Se
                                         state->index_key_of(session.user_id)};
   const std::array<std::string, 5> args{encode_session(session), unix_ms(session.expires_at),
                                         session.id, unix_ms(system_clock::now()), user};
-  const auto outcome =
-      co_await state->commands.eval<long long>(save_script(), keys, args, use_awaitable);
+  const long long outcome = co_await state->write(save_script(), &split_save, keys, args);
   switch (outcome) {
     case kScriptDone:
       co_return SaveResult::stored;
@@ -284,8 +344,7 @@ asio::awaitable<std::optional<Session>> RedisSessionRepository::touch_impl(
     const std::array<std::string, 2> keys{key, state->index_key_of(session.user_id)};
     const std::array<std::string, 6> args{*text, json.dump(),  unix_ms(session.expires_at),
                                           id,    unix_ms(now), lifetime_over ? "1" : "0"};
-    const auto outcome =
-        co_await state->commands.eval<long long>(touch_script(), keys, args, use_awaitable);
+    const long long outcome = co_await state->write(touch_script(), &split_touch, keys, args);
     if (outcome == kScriptDone) co_return session;
     if (outcome != kScriptConflict) co_return std::nullopt;  // gone, expired or just removed
   }
@@ -296,18 +355,21 @@ asio::awaitable<std::optional<Session>> RedisSessionRepository::touch_impl(
 asio::awaitable<std::vector<Session>> RedisSessionRepository::list_impl(StatePtr state,
                                                                         Uuid user_id) {
   const std::string index = state->index_key_of(user_id);
-  Reply reply;
-  for (int attempt = 0;; ++attempt) {
-    if (attempt == kIndexAttempts) index_changed(index, "list_for_user");
-    IndexCall call = co_await read_index(state->commands, state->options.key_prefix, index);
-    call.args.insert(call.args.begin(), unix_ms(system_clock::now()));
-    reply =
-        co_await state->commands.eval<Reply>(list_script(), call.keys, call.args, use_awaitable);
-    if (!reply.is_integer() || reply.integer() != kScriptConflict) break;
+  const std::string now_ms = unix_ms(system_clock::now());
+  std::vector<std::string> flat;
+  bool split = state->split.load(std::memory_order_relaxed);
+  if (!split) {
+    try {
+      flat = co_await list_in_one_script(state->commands, state->options.key_prefix, index);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(errc::cross_slot)) throw;
+      split = true;
+      state->split.store(true, std::memory_order_relaxed);
+    }
   }
-  const auto flat = std::move(reply).as<std::vector<std::string>>();
+  if (split) flat = co_await split_list(state->commands, index, state->options.key_prefix, now_ms);
   if (flat.size() % 2 != 0) {
-    throw Error(errc::unexpected_type, "list_for_user: the script replied with " +
+    throw Error(errc::unexpected_type, "list_for_user: the index read gave " +
                                            std::to_string(flat.size()) + " elements, not pairs");
   }
   std::vector<Session> sessions;
@@ -319,19 +381,27 @@ asio::awaitable<std::vector<Session>> RedisSessionRepository::list_impl(StatePtr
     if (session.user_id != user_id || session.expires_at <= now) continue;
     sessions.push_back(std::move(session));
   }
+  // An index entry's score may be later than its session's expiry on a cluster (it is only
+  // ever raised there): the order comes from the sessions themselves.
+  std::stable_sort(sessions.begin(), sessions.end(),
+                   [](const Session& a, const Session& b) { return a.expires_at < b.expires_at; });
   co_return sessions;
 }
 
 asio::awaitable<std::size_t> RedisSessionRepository::revoke_all_impl(StatePtr state, Uuid user_id) {
   const std::string index = state->index_key_of(user_id);
-  for (int attempt = 0; attempt < kIndexAttempts; ++attempt) {
-    IndexCall call = co_await read_index(state->commands, state->options.key_prefix, index);
-    call.args.insert(call.args.begin(), user_id.to_string());
-    const auto deleted = co_await state->commands.eval<long long>(revoke_script(), call.keys,
-                                                                  call.args, use_awaitable);
-    if (deleted != kScriptConflict) co_return static_cast<std::size_t>(deleted);
+  const std::string user = user_id.to_string();
+  if (!state->split.load(std::memory_order_relaxed)) {
+    try {
+      co_return co_await revoke_in_one_script(state->commands, state->options.key_prefix, index,
+                                              user);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(errc::cross_slot)) throw;
+    }
+    state->split.store(true, std::memory_order_relaxed);
   }
-  index_changed(index, "revoke_all");
+  co_return static_cast<std::size_t>(
+      co_await split_revoke(state->commands, index, state->options.key_prefix, user));
 }
 
 }  // namespace asyncredis

@@ -147,4 +147,76 @@ return deleted
   return script;
 }
 
+// The two steps of a write on a Redis Cluster, where a session and its user's index hash to
+// different slots (see split_writes.hpp). Each script touches one key.
+
+const Script& index_add_script() {
+  static const Script script = make(R"lua(
+local added = redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+index_done(KEYS[1], now_ms(ARGV[3]))
+return added
+)lua");
+  return script;
+}
+
+const Script& index_prune_script() {
+  static const Script script = make(R"lua(
+index_done(KEYS[1], now_ms(ARGV[1]))
+return 1
+)lua");
+  return script;
+}
+
+const Script& create_session_script() {
+  static const Script script = make(R"lua(
+if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then return 2 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
+return 1
+)lua");
+  return script;
+}
+
+const Script& save_session_script() {
+  static const Script script = make(R"lua(
+local old = redis.call('GET', KEYS[1])
+if not old then return 0 end
+local owner = owner_of(old)
+if owner and owner ~= ARGV[5] then return -1 end
+if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then
+  redis.call('DEL', KEYS[1])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+return 1
+)lua");
+  return script;
+}
+
+const Script& touch_session_script() {
+  static const Script script = make(R"lua(
+local old = redis.call('GET', KEYS[1])
+if not old then return 0 end
+if old ~= ARGV[1] then return -1 end
+if ARGV[6] == '1' or tonumber(ARGV[3]) <= now_ms(ARGV[5]) then
+  redis.call('DEL', KEYS[1])
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+)lua");
+  return script;
+}
+
+const Script& revoke_session_script() {
+  static const Script script = make(R"lua(
+local json = redis.call('GET', KEYS[1])
+if not json then return 0 end
+local owner = owner_of(json)
+if owner and owner ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+return 1
+)lua");
+  return script;
+}
+
 }  // namespace asyncredis::session_detail

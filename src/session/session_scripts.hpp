@@ -41,4 +41,24 @@ const Script& list_script();
 // returns how many sessions it deleted.
 const Script& revoke_script();
 
+// The same writes in two steps, for a Redis Cluster (split_writes.hpp says in which order).
+
+// KEYS: index key. ARGV: expires_ms, id, client_now_ms. Adds the id, or raises its score to
+// expires_ms (never lowers it: an entry outlives its session), then prunes like the scripts
+// above. Returns 1 when the id was not in the index before, else 0.
+const Script& index_add_script();
+
+// KEYS: index key. ARGV: client_now_ms. Prunes like the scripts above; returns 1.
+const Script& index_prune_script();
+
+// KEYS: session key; ARGV and replies as create_script(), save_script(), touch_script(): the
+// same checks and the same write to the session key, the index left alone.
+const Script& create_session_script();
+const Script& save_session_script();
+const Script& touch_session_script();
+
+// KEYS: session key. ARGV: user_id. Deletes the session unless another user owns it: 1 when it
+// deleted it, kScriptMissing, or kScriptConflict (another user's; left alone).
+const Script& revoke_session_script();
+
 }  // namespace asyncredis::session_detail

@@ -81,10 +81,25 @@ enum class SaveResult {
 /// first and give its members' session keys (the script refuses to run, and they read again,
 /// if the index changed in between). remove() is a GETDEL, then a ZREM from the index of the
 /// user the deleted session names: between the two the index holds an entry whose session is
-/// gone, which every reader of the index skips (and list_for_user() prunes). A session and its
-/// user's index still hash to different Redis Cluster slots (the Python wire format has no hash
-/// tags), so for now this needs a standalone Redis (or one node holding every key). Redis >=
-/// 6.2 (PXAT, GETDEL).
+/// gone, which every reader of the index skips (and list_for_user() prunes). Redis >= 6.2
+/// (PXAT, GETDEL, ZADD GT).
+///
+/// On a Redis Cluster (a RedisClient made with cluster settings) a session and its user's index
+/// hash to different slots (the Python wire format has no hash tags), so no script can touch
+/// both: each write is two single-key steps, in an order that leaves a safe state whatever
+/// happens between them (a crash, a lost connection, a racing writer):
+/// - the index entry is written first and removed last, so a live session is always in its
+///   user's index and revoke_all() always finds it; what can be left behind is an entry whose
+///   session is gone, which readers skip and which leaves the index at its score;
+/// - an entry's score is only ever raised there, so it never leaves the index before its
+///   session expires (list_for_user() orders by the sessions' own expires_at);
+/// - the session step makes the same check as the script above (save() and touch() replace
+///   only a session that exists), so the guarantee against remove() and revoke_all() holds: a
+///   revoked session never comes back;
+/// - revoke_all() deletes the sessions first, then their entries, and is not atomic: a session
+///   created while it runs may survive it (indexed, so the next revoke_all() finds it).
+/// Made from a cluster client's Commands view, it learns that it is on a cluster from the first
+/// script the client refuses (errc::cross_slot, before anything is sent) and goes on in steps.
 ///
 /// Every operation is an Asio asynchronous operation: the last argument is a completion token
 /// (deferred when omitted), the completion signature void(std::exception_ptr, R) with R
@@ -174,7 +189,8 @@ class RedisSessionRepository {
   }
 
   /// The user's live sessions, soonest to expire first. Drops index entries that have expired
-  /// or whose session key is gone, and skips a session now owned by another user.
+  /// or (not on a cluster, see the class comment) whose session key is gone, and skips a
+  /// session now owned by another user.
   /// R = std::vector<Session>. Errors: errc::decode_error naming the key of the first stored
   /// value that is not a session; errc::timeout when the index changed between its read and
   /// the script 16 times in a row.
@@ -184,7 +200,8 @@ class RedisSessionRepository {
   }
 
   /// Deletes every indexed session of the user (unreadable ones included; a session the index
-  /// names but another user owns is left alone) and the index, atomically. R = std::size_t:
+  /// names but another user owns is left alone) and the index, atomically (on a cluster in
+  /// steps, sessions first, see the class comment). R = std::size_t:
   /// how many sessions were deleted. Errors: errc::timeout as list_for_user().
   template <class Token = boost::asio::deferred_t>
   auto revoke_all(const Uuid& user_id, Token&& token = {}) const {
