@@ -81,7 +81,9 @@ struct RateLimiter::State {
   Commands commands;
   const RateLimiterOptions options;
   // On a cluster a script may only touch keys of one slot (see run_script and window_stem).
-  bool cluster = false;
+  // Set from the client's settings, or when a cluster client refuses a script with
+  // errc::cross_slot (a Commands view does not say what it is over; nothing was sent).
+  mutable std::atomic<bool> cluster{false};
   LocalRateLimiter local;
 
   // Cooldown after an outage: until this steady_clock time (ns since its epoch), the policy
@@ -103,7 +105,7 @@ struct RateLimiter::State {
   // script reads two windows at once, and they must share a slot.
   std::string window_stem(std::string_view base) const {
     if (options.strategy != RateLimitStrategy::sliding_window) return std::string(base) + ":";
-    if (cluster) return "{" + std::string(base) + "}:sw:";
+    if (cluster.load(std::memory_order_relaxed)) return "{" + std::string(base) + "}:sw:";
     return std::string(base) + ":sw:";
   }
   std::string window_key(std::string_view base, std::int64_t index) const {
@@ -159,7 +161,7 @@ struct RateLimiter::State {
 
 RateLimiter::RateLimiter(RedisClient& client, RateLimiterOptions options)
     : RateLimiter(static_cast<Commands&>(client), client.get_executor(), std::move(options)) {
-  state_->cluster = client.settings().is_cluster();
+  state_->cluster.store(client.settings().is_cluster(), std::memory_order_relaxed);
 }
 
 RateLimiter::RateLimiter(Commands commands, asio::any_io_executor executor,
@@ -215,7 +217,7 @@ asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& k
     // The sliding window reads the window before the current one as well. On a cluster the
     // fixed window's counters (the seed's keys, one slot each) go one at a time: Redis's
     // window is then the guess, or the next attempt's.
-    const bool one = cluster && !sliding;
+    const bool one = cluster.load(std::memory_order_relaxed) && !sliding;
     const std::int64_t first = one ? current : current - (sliding ? 2 : 1);
     const std::int64_t last = one ? current : current + 1;
     std::vector<std::string> keys;
@@ -223,8 +225,18 @@ asio::awaitable<ScriptReply> RateLimiter::State::run_script(const std::string& k
       keys.push_back(window_key(base, index));
     }
     const std::array<std::int64_t, 4> args{rate.limit, window_ms, cost, first};
-    const ScriptReply reply =
-        co_await commands.eval<ScriptReply>(script, keys, args, use_awaitable);
+    ScriptReply reply;
+    bool refused = false;
+    try {
+      reply = co_await commands.eval<ScriptReply>(script, keys, args, use_awaitable);
+    } catch (const Error& e) {
+      if (e.code() != make_error_code(errc::cross_slot) || cluster.load()) throw;
+      refused = true;
+    }
+    if (refused) {
+      cluster.store(true, std::memory_order_relaxed);
+      continue;  // the same window, in the cluster's layout
+    }
     if (std::get<0>(reply) != rl::window_not_given) co_return reply;
     current = std::get<2>(reply) / 1000 / window_ms;  // Redis's window
   }

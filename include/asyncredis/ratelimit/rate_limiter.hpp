@@ -57,9 +57,9 @@ struct RateLimiterOptions {
 /// seed's layout and a plain integer, so a seed service and this one share a budget; sliding
 /// window "<prefix>:<key>:sw:<index>" ("{<prefix>:<key>}:sw:<index>" on a Redis Cluster, so
 /// that the two windows it reads share a hash slot; the fixed window's counters are checked one
-/// key at a time there, and keep the seed's layout); GCRA "<prefix>:<key>:gcra:<limit>:<window ms>:<burst>"
-/// (burst as effective_burst()), one state per rate: two limits on one key never share a
-/// state, and a changed limit starts afresh. Every key is written with its expiry in the same
+/// key at a time there, and keep the seed's layout); GCRA "<prefix>:<key>:gcra:<limit>:<window
+/// ms>:<burst>" (burst as effective_burst()), one state per rate: two limits on one key never share
+/// a state, and a changed limit starts afresh. Every key is written with its expiry in the same
 /// script, so none can exist without a TTL. Every key a script touches is passed in KEYS: a
 /// window check passes the counters of the windows around this machine's current one and the
 /// script, on Redis's clock, uses the right ones (if the clocks are a window or more apart it
@@ -77,6 +77,8 @@ class RateLimiter {
   explicit RateLimiter(RedisClient& client, RateLimiterOptions options = {});
   /// Over any command surface (a client, client.with(...), a Lease); `executor` runs the
   /// operations. `commands` must come from a client or lease, not be default-constructed.
+  /// Over a cluster client's view it learns the cluster layout from the first check the
+  /// client refuses (errc::cross_slot, before anything is sent) and asks again.
   RateLimiter(Commands commands, boost::asio::any_io_executor executor,
               RateLimiterOptions options = {});
 
