@@ -16,7 +16,7 @@
 #include <boost/system/system_error.hpp>
 
 #include "asyncredis/asyncredis.hpp"
-#include "support/redis_server.hpp"
+#include "support/shared_target.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis::test {
@@ -57,7 +57,7 @@ inline bool is_cancelled(const std::exception_ptr& e) {
 }
 
 // Runs `body` on this thread with a connected client whose io_context four other threads run.
-inline void on_four_threads(RedisServer& server,
+inline void on_four_threads(const SharedTarget& server,
                             const std::function<void(asio::io_context&, RedisClient&)>& body) {
   asio::io_context io(4);
   auto work = asio::make_work_guard(io);

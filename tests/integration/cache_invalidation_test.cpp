@@ -44,11 +44,15 @@ asio::awaitable<void> populate(RedisClient& client, const std::string& prefix, i
 }
 
 // The "calls=" figure of `command` in INFO commandstats (0 when absent).
+// Summed over every server whose INFO is in the text (a cluster's masters, one after another).
 long calls_of(const std::string& commandstats, const std::string& command) {
   const std::string tag = "cmdstat_" + command + ":calls=";
-  const auto at = commandstats.find(tag);
-  if (at == std::string::npos) return 0;
-  return std::stol(commandstats.substr(at + tag.size()));
+  long calls = 0;
+  for (auto at = commandstats.find(tag); at != std::string::npos;
+       at = commandstats.find(tag, at + tag.size())) {
+    calls += std::stol(commandstats.substr(at + tag.size()));
+  }
+  return calls;
 }
 
 TEST_F(Invalidation, DeletePatternClearsOneHundredThousandKeysWhileOthersAreServed) {

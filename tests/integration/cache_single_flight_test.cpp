@@ -34,7 +34,7 @@ class SingleFlight : public test::SharedServerTest {};
 using test::Gate;
 using test::on_four_threads;
 
-void two_hundred_callers(test::RedisServer& server, bool computation_suspends) {
+void two_hundred_callers(const test::SharedTarget& server, bool computation_suspends) {
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server.settings());
     co_await client.connect(use_awaitable);

@@ -197,11 +197,18 @@ TEST_F(SessionIndex, ListPrunesExpiredAndDanglingEntries) {
     }
     const auto members =
         co_await c.command<std::vector<std::string>>("ZRANGE", index, 0, -1, use_awaitable);
-    EXPECT_EQ(members, std::vector<std::string>{live.id}) << "pruned as it went";
-    EXPECT_EQ(co_await expire_time(c, index), ms_of(live.expires_at)) << "TTL follows the rest";
+    // On a cluster an entry without its session may be one being created (its entry comes
+    // first): it stays until its score passes.
+    const bool cluster = server_->is_cluster();
+    const Session& longest = cluster ? dangling : live;
+    const std::vector<std::string> kept = cluster ? std::vector<std::string>{live.id, dangling.id}
+                                                  : std::vector<std::string>{live.id};
+    EXPECT_EQ(members, kept) << "pruned as it went";
+    EXPECT_EQ(co_await expire_time(c, index), ms_of(longest.expires_at)) << "TTL follows the rest";
 
     // Once every entry is gone, so is the index.
     EXPECT_TRUE(co_await repo.remove(live.id, use_awaitable));
+    if (cluster) co_await c.zrem(index, dangling.id, use_awaitable);
     EXPECT_TRUE((co_await repo.list_for_user(kAlice, use_awaitable)).empty());
     EXPECT_EQ(co_await c.exists(index, use_awaitable), 0);
   });
@@ -283,6 +290,15 @@ TEST_F(SessionIndex, IndexScriptsRefuseAnIndexThatChangedSinceItWasRead) {
     const std::string index = repo.index_key_of(kAlice);
     // As if the index had been read before `b` was created: only `a` and its key are given.
     const std::vector<std::string> keys{index, repo.key_of(a.id)};
+    if (server_->is_cluster()) {
+      // The scripts cannot run there at all (two slots), which is why the repository splits
+      // its writes: refused before anything is sent.
+      const std::vector<std::string> args{kAlice.to_string(), a.id};
+      const Error refused = co_await error_of(
+          c.eval<long long>(session_detail::revoke_script(), keys, args, use_awaitable));
+      EXPECT_EQ(refused.code(), make_error_code(errc::cross_slot)) << refused.what();
+      co_return;
+    }
     const std::vector<std::string> revoke_args{kAlice.to_string(), a.id};
     EXPECT_EQ(co_await c.eval<long long>(session_detail::revoke_script(), keys, revoke_args,
                                          use_awaitable),

@@ -1,5 +1,6 @@
-// Fixtures for suites that share one redis-server: started once per suite, flushed before
-// each test. CacheTest adds a connected client and a CacheService over it.
+// Fixtures for suites that share one redis-server (or one LocalCluster, see shared_target.hpp):
+// started once per suite, flushed before each test. CacheTest adds a connected client and a
+// CacheService over it.
 //
 //   class Memoizer : public test::CacheTest {};
 //   TEST_F(Memoizer, ...) { with_cache([](RedisClient&, CacheService&) -> awaitable<void> {...}); }
@@ -12,20 +13,20 @@
 
 #include "asyncredis/asyncredis.hpp"
 #include "support/async_test.hpp"
-#include "support/redis_server.hpp"
+#include "support/shared_target.hpp"
 
 namespace asyncredis::test {
 
 class SharedServerTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new RedisServer(); }
+  static void SetUpTestSuite() { server_ = new SharedTarget(); }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
   }
   void SetUp() override { server_->cli({"FLUSHALL"}); }
 
-  static inline RedisServer* server_ = nullptr;
+  static inline SharedTarget* server_ = nullptr;
 };
 
 class CacheTest : public SharedServerTest {
