@@ -77,7 +77,8 @@ struct PoolStats {
 /// a pipeline is split per node and its replies come back in the original order. MOVED, ASK,
 /// TRYAGAIN and CLUSTERDOWN are followed (at most settings.cluster.max_redirections hops, within
 /// the request's timeout). A transaction or script whose keys span slots fails before sending
-/// with errc::cross_slot naming the keys. lease() is not available on a cluster client.
+/// with errc::cross_slot naming the keys. On a cluster client a lease is for one slot:
+/// lease_for(key).
 class RedisClient : public Commands {
  public:
   /// Nothing connects until connect(). Settings are validated here (Error(errc::
@@ -119,12 +120,28 @@ class RedisClient : public Commands {
   /// once, further requests wait up to connect_timeout). Signature:
   /// void(std::exception_ptr, Lease). Fails with errc::not_connected before connect(),
   /// errc::timeout when no lease frees up in time, or a new connection's error as connect();
-  /// on a cluster client with errc::invalid_argument (a lease would be bound to one node).
+  /// on a cluster client with errc::invalid_argument (a lease is bound to one node: use
+  /// lease_for(key)).
   template <class Token = boost::asio::deferred_t>
   auto lease(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, Lease)>(
-        [](auto handler, RedisClient* self) { self->start_lease(std::move(handler)); }, token,
-        this);
+        [](auto handler, RedisClient* self) { self->start_lease(std::move(handler), nullptr); },
+        token, this);
+  }
+
+  /// An exclusive connection for commands on `key` and other keys of its hash slot, such as
+  /// WATCH ... MULTI ... EXEC. On a cluster client it goes to the master serving the slot when
+  /// asked and follows no redirection: a command for another slot, or one sent after the slot
+  /// moved, fails with Redis's MOVED as errc::server_error. On one node it is lease().
+  /// Signature and errors as lease(); on a cluster also errc::not_connected when no master
+  /// serves the slot.
+  template <class Token = boost::asio::deferred_t>
+  auto lease_for(std::string_view key, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, Lease)>(
+        [](auto handler, RedisClient* self, std::string key) {
+          self->start_lease(std::move(handler), &key);
+        },
+        token, this, std::string(key));
   }
 
   /// The executor given to the constructor.
@@ -142,7 +159,8 @@ class RedisClient : public Commands {
 
   void start_connect(VoidHandler handler);
   void start_disconnect(VoidHandler handler);
-  void start_lease(LeaseHandler handler);
+  // `key`: the lease is for that key's slot (lease_for); null: any connection (lease).
+  void start_lease(LeaseHandler handler, const std::string* key);
 
   // The pool a Subscriber opens its connection from: the client's, or on a cluster, one
   // master's (SUBSCRIBE and PUBLISH reach every node of a cluster). Throws

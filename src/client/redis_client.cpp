@@ -7,6 +7,8 @@
 
 #include "client/client_core.hpp"
 #include "cluster/cluster_core.hpp"
+#include "cluster/slot.hpp"
+#include "net/movable_handler.hpp"
 
 namespace asyncredis {
 
@@ -46,26 +48,28 @@ void RedisClient::start_disconnect(VoidHandler handler) {
   core_->disconnect(std::move(handler));
 }
 
-void RedisClient::start_lease(LeaseHandler handler) {
+void RedisClient::start_lease(LeaseHandler handler, const std::string* key) {
+  std::shared_ptr<detail::ClientCore> pool = core_;
+  std::exception_ptr refused;
   if (cluster_) {
-    auto fallback = cluster_->executor();
-    boost::asio::post(fallback, [h = std::move(handler), fallback]() mutable {
-      auto executor = boost::asio::get_associated_executor(h, fallback);
-      boost::asio::dispatch(executor, [h = std::move(h)]() mutable {
-        std::move(h)(std::make_exception_ptr(
-                         Error(errc::invalid_argument,
-                               "lease(): a cluster client has no leases (a lease is one node's "
-                               "connection); use transaction() with keys of one hash slot")),
-                     Lease());
-      });
-    });
-    return;
+    if (!key) {
+      refused = std::make_exception_ptr(
+          Error(errc::invalid_argument,
+                "lease(): a cluster client has no lease for any key (a lease is one node's "
+                "connection); use lease_for(key), or transaction() with keys of one hash slot"));
+    } else {
+      try {
+        pool = cluster_->slot_master(detail::slot_of(*key));
+      } catch (...) {
+        refused = std::current_exception();
+      }
+    }
   }
-  core_->acquire_lease([h = std::move(handler), fallback = core_->executor()](
-                           std::exception_ptr error,
-                           std::shared_ptr<detail::LeaseCore> lease) mutable {
-    // The pool completes on the client's executor; the caller's handler may
-    // have its own.
+  // Completes on the caller's executor (the pool completes on the client's).
+  const auto finish = [fallback = get_executor()](detail::MovableHandler<LeaseHandler>& handler,
+                                                  std::exception_ptr error,
+                                                  std::shared_ptr<detail::LeaseCore> lease) {
+    auto h = handler.take();
     auto executor = boost::asio::get_associated_executor(h, fallback);
     boost::asio::dispatch(executor, [h = std::move(h), error, lease = std::move(lease)]() mutable {
       if (error) {
@@ -74,7 +78,19 @@ void RedisClient::start_lease(LeaseHandler handler) {
         std::move(h)(nullptr, Lease(std::move(lease)));
       }
     });
-  });
+  };
+  detail::MovableHandler<LeaseHandler> movable(std::move(handler));
+  if (refused) {
+    boost::asio::post(get_executor(), [movable = std::move(movable), finish, refused]() mutable {
+      finish(movable, refused, nullptr);
+    });
+    return;
+  }
+  pool->acquire_lease(
+      [movable = std::move(movable), finish](std::exception_ptr error,
+                                             std::shared_ptr<detail::LeaseCore> lease) mutable {
+        finish(movable, error, std::move(lease));
+      });
 }
 
 boost::asio::any_io_executor RedisClient::get_executor() const noexcept {

@@ -145,6 +145,16 @@ std::shared_ptr<ClientCore> ClusterCore::any_master() {
   return pool;
 }
 
+std::shared_ptr<ClientCore> ClusterCore::slot_master(std::uint16_t slot) {
+  if (state_.load() != State::connected) {
+    throw Error(errc::not_connected, "the cluster client is not connected: call connect() first");
+  }
+  std::string why;
+  auto pool = pool_for(*routes(), Target{Target::Kind::slot, slot}, false, why);
+  if (!pool) throw Error(errc::not_connected, why);
+  return pool;
+}
+
 std::shared_ptr<const ClusterRoutes> ClusterCore::routes() const {
   std::lock_guard lock(mutex_);
   return routes_;

@@ -58,6 +58,9 @@ class ClusterCore final : public RequestSink {
   const RedisSettings& settings() const noexcept { return settings_; }
   // A master's pool (for a Subscriber). Throws Error(errc::not_connected) before connect().
   std::shared_ptr<ClientCore> any_master();
+  // The pool of the master serving `slot` now (for a lease). Throws Error(errc::not_connected)
+  // before connect() or when the map has no master for the slot.
+  std::shared_ptr<ClientCore> slot_master(std::uint16_t slot);
 
   // ---- for ClusterOperation
   std::shared_ptr<const ClusterRoutes> routes() const;

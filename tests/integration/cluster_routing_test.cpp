@@ -238,7 +238,7 @@ TEST_F(ClusterRouting, ClearErrorsForWhatAClusterCannotDo) {
     co_await client.connect(use_awaitable);
     try {
       co_await client.lease(use_awaitable);
-      ADD_FAILURE() << "a cluster client handed out a lease";
+      ADD_FAILURE() << "a cluster client handed out a lease for no key";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), errc::invalid_argument);
     }

@@ -32,16 +32,7 @@ std::int64_t ms_of(system_clock::time_point t) {
   return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-template <class T>
-asio::awaitable<Error> error_of(asio::awaitable<T> op) {
-  try {
-    co_await std::move(op);
-  } catch (const Error& e) {
-    co_return e;
-  }
-  ADD_FAILURE() << "the operation succeeded";
-  co_return Error(errc{}, "no error");
-}
+using test::error_of;
 
 class SessionIndex : public test::SharedServerTest {
  protected:

@@ -42,17 +42,7 @@ std::string fixture(const char* name) {
   return text.str();
 }
 
-// The Error an awaitable fails with; a test failure when it succeeds.
-template <class T>
-asio::awaitable<Error> error_of(asio::awaitable<T> op) {
-  try {
-    co_await std::move(op);
-  } catch (const Error& e) {
-    co_return e;
-  }
-  ADD_FAILURE() << "the operation succeeded";
-  co_return Error(errc{}, "no error");
-}
+using test::error_of;
 
 class Sessions : public test::SharedServerTest {
  protected:

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "asyncredis/error.hpp"
 #include "support/wait.hpp"
 
 // ASSERT_* cannot be used in coroutines (they `return`); these record the failure and
@@ -32,6 +33,19 @@ namespace asyncredis::test {
 
 namespace asio = boost::asio;
 using asio::use_awaitable;
+
+// The asyncredis::Error an awaitable fails with; a test failure (and an Error with no code)
+// when it succeeds.
+template <class T>
+asio::awaitable<Error> error_of(asio::awaitable<T> op) {
+  try {
+    co_await std::move(op);
+  } catch (const Error& e) {
+    co_return e;
+  }
+  ADD_FAILURE() << "the operation succeeded";
+  co_return Error(errc{}, "no error");
+}
 
 // Runs body(io_context) until it finishes; rethrows what it threw; throws if it has not
 // finished within `limit` (a hang is a failure, never a stuck test run). Then runs what the
