@@ -99,7 +99,10 @@ TEST_F(ClusterResharding, SixteenWritersLoseNothingWhileTheirSlotsMove) {
           }
           moved = true;
         });
-        const bool done = co_await test::eventually([&] { return moved.load(); });
+        // Each slot's move is about ten redis-cli runs (160 in all) on a machine busy with the
+        // writers: under ASan it took more than the default 10 s.
+        const bool done =
+            co_await test::eventually([&] { return moved.load(); }, std::chrono::seconds(90));
         mover.join();
         EXPECT_TRUE(done);
         EXPECT_EQ(trouble, "");
