@@ -40,6 +40,48 @@ local function given_keys(members)
   end
   return keys
 end
+-- The session key's part of a write (KEYS[1]; ARGV as the scripts below): the same checks
+-- and write whether the index is updated in the same script (one server) or in its own step
+-- (a cluster). Each returns 1 done, 0 missing, 2 expired (removed), -1 conflict.
+local function create_session()
+  if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then return 2 end
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
+  return 1
+end
+local function save_session()
+  local old = redis.call('GET', KEYS[1])
+  if not old then return 0 end
+  local owner = owner_of(old)
+  if owner and owner ~= ARGV[5] then return -1 end
+  if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then
+    redis.call('DEL', KEYS[1])
+    return 2
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+  return 1
+end
+local function touch_session()
+  local old = redis.call('GET', KEYS[1])
+  if not old then return 0 end
+  if old ~= ARGV[1] then return -1 end
+  if ARGV[6] == '1' or tonumber(ARGV[3]) <= now_ms(ARGV[5]) then
+    redis.call('DEL', KEYS[1])
+    return 2
+  end
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+  return 1
+end
+-- The index (KEYS[2]) after a save or touch of member `id`: re-scored when the session was
+-- written, dropped when it is gone, left alone on a conflict.
+local function index_follows(result, expires, id, client_now)
+  if result == 1 then
+    redis.call('ZADD', KEYS[2], expires, id)
+    index_done(KEYS[2], now_ms(client_now))
+  elseif result ~= -1 then
+    redis.call('ZREM', KEYS[2], id)
+  end
+  return result
+end
 )lua";
 
 Script make(const char* body) {
@@ -50,57 +92,26 @@ Script make(const char* body) {
 
 const Script& create_script() {
   static const Script script = make(R"lua(
-local now = now_ms(ARGV[4])
-if tonumber(ARGV[2]) <= now then return 2 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-index_done(KEYS[2], now)
-return 1
+local result = create_session()
+if result == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  index_done(KEYS[2], now_ms(ARGV[4]))
+end
+return result
 )lua");
   return script;
 }
 
 const Script& save_script() {
   static const Script script = make(R"lua(
-local old = redis.call('GET', KEYS[1])
-if not old then
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  return 0
-end
-local owner = owner_of(old)
-if owner and owner ~= ARGV[5] then return -1 end
-local now = now_ms(ARGV[4])
-if tonumber(ARGV[2]) <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[3])
-  return 2
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-index_done(KEYS[2], now)
-return 1
+return index_follows(save_session(), ARGV[2], ARGV[3], ARGV[4])
 )lua");
   return script;
 }
 
 const Script& touch_script() {
   static const Script script = make(R"lua(
-local old = redis.call('GET', KEYS[1])
-if not old then
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  return 0
-end
-if old ~= ARGV[1] then return -1 end
-local now = now_ms(ARGV[5])
-if ARGV[6] == '1' or tonumber(ARGV[3]) <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[4])
-  return 2
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-index_done(KEYS[2], now)
-return 1
+return index_follows(touch_session(), ARGV[3], ARGV[4], ARGV[5])
 )lua");
   return script;
 }
@@ -169,40 +180,21 @@ return 1
 
 const Script& create_session_script() {
   static const Script script = make(R"lua(
-if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then return 2 end
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return -1 end
-return 1
+return create_session()
 )lua");
   return script;
 }
 
 const Script& save_session_script() {
   static const Script script = make(R"lua(
-local old = redis.call('GET', KEYS[1])
-if not old then return 0 end
-local owner = owner_of(old)
-if owner and owner ~= ARGV[5] then return -1 end
-if tonumber(ARGV[2]) <= now_ms(ARGV[4]) then
-  redis.call('DEL', KEYS[1])
-  return 2
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-return 1
+return save_session()
 )lua");
   return script;
 }
 
 const Script& touch_session_script() {
   static const Script script = make(R"lua(
-local old = redis.call('GET', KEYS[1])
-if not old then return 0 end
-if old ~= ARGV[1] then return -1 end
-if ARGV[6] == '1' or tonumber(ARGV[3]) <= now_ms(ARGV[5]) then
-  redis.call('DEL', KEYS[1])
-  return 2
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-return 1
+return touch_session()
 )lua");
   return script;
 }
