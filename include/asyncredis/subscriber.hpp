@@ -108,8 +108,8 @@ class Subscriber {
   /// connection of its own, opened by the first subscription. It may outlive the client.
   /// On a cluster client the connection goes to one master (a message published on any node
   /// reaches every node's subscribers); the client must be connected, else
-  /// Error(errc::not_connected). Shard channels (ssubscribe()) are served only by the node of
-  /// their slot, so on a cluster they need the channels' slot on that master.
+  /// Error(errc::not_connected). Shard channels (ssubscribe()) go to the master of their
+  /// slot, one connection per master, and follow the slot when it moves (see ssubscribe()).
   explicit Subscriber(RedisClient& client, SubscriberOptions options = {});
   /// Closes the connection; operations still pending complete with errc::shutting_down.
   ~Subscriber();
@@ -148,7 +148,12 @@ class Subscriber {
     return start(Kind::pattern, true, {std::string(name)}, std::forward<Token>(token));
   }
   /// SSUBSCRIBE to the shard channels `names` (Redis 7), whose messages come as smessage;
-  /// completes and fails as subscribe(names).
+  /// completes and fails as subscribe(names). On a cluster client each channel goes to the
+  /// master of its slot (following MOVED up to cluster.max_redirections), and moves with the
+  /// slot: when the node gives the slot away, or is lost and the slot map names a new master,
+  /// the channel is subscribed again there and receive() hands over a
+  /// Message::Kind::resubscribed (messages published meanwhile are lost). On one node, a
+  /// channel the server unsubscribes by itself (a cluster node giving its slot away) is dropped.
   template <class Names = std::initializer_list<std::string_view>,
             class Token = boost::asio::deferred_t>
   requires(!StringLike<Names>) auto ssubscribe(const Names& names, Token&& token = {}) {

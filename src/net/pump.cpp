@@ -9,7 +9,9 @@ bool is_pushed_message(const Reply& reply) noexcept {
   const Reply& kind = reply.elements().front();
   if (!kind.is_string()) return false;
   const std::string_view name = kind.str();
-  return name == "message" || name == "pmessage" || name == "smessage";
+  // A cluster node sends "sunsubscribe" by itself when a shard channel's slot leaves it, so it
+  // is never a reply: the subscriber confirms its own SUNSUBSCRIBEs by a PING after them.
+  return name == "message" || name == "pmessage" || name == "smessage" || name == "sunsubscribe";
 }
 
 Pump::Pump(QueueLimits queue_limits, ReaderLimits reader_limits, ConnectionMode mode)

@@ -26,7 +26,8 @@ enum class ConnectionMode {
   subscriber,  // also messages pushed by the server (SUBSCRIBE was sent on it)
 };
 
-// Whether `reply` is a message pushed on a subscribed connection.
+// Whether `reply` is pushed on a subscribed connection, not a reply to a request: a message,
+// or a shard channel's "sunsubscribe" (which a node also sends unasked).
 bool is_pushed_message(const Reply& reply) noexcept;
 
 class Pump {

@@ -28,6 +28,13 @@ std::optional<Message> invalidation_of(std::vector<Reply>& e) {
   return message;
 }
 
+// [kind, name, count]
+bool confirms_any(const Reply& reply) {
+  if (!reply.is_array() || reply.elements().size() != 3) return false;
+  const std::vector<Reply>& e = reply.elements();
+  return e[0].is_string() && e[1].is_string() && e[2].is_integer();
+}
+
 }  // namespace
 
 std::optional<Message> message_of(Reply&& pushed) {
@@ -55,11 +62,14 @@ std::optional<Message> message_of(Reply&& pushed) {
   return message;
 }
 
+std::optional<std::string> unsubscribed_shard_channel(const Reply& pushed) {
+  if (!confirms_any(pushed) || pushed.elements()[0].str() != "sunsubscribe") return std::nullopt;
+  return pushed.elements()[1].str();
+}
+
 bool confirms(const Reply& reply, std::string_view command, std::string_view name) {
-  if (!reply.is_array() || reply.elements().size() != 3) return false;
-  const std::vector<Reply>& e = reply.elements();
-  return e[0].is_string() && e[0].str() == command && e[1].is_string() && e[1].str() == name &&
-         e[2].is_integer();
+  return confirms_any(reply) && reply.elements()[0].str() == command &&
+         reply.elements()[1].str() == name;
 }
 
 }  // namespace asyncredis::detail

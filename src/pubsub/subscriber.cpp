@@ -3,6 +3,7 @@
 
 #include "asyncredis/client.hpp"
 #include "client/client_core.hpp"
+#include "pubsub/shard_router.hpp"
 #include "pubsub/subscriber_core.hpp"
 
 namespace asyncredis {
@@ -23,6 +24,10 @@ Subscriber::Subscriber(RedisClient& client, SubscriberOptions options) {
     throw Error(errc::invalid_argument, "SubscriberOptions.max_bytes: 0 must be >= 1");
   }
   core_ = detail::SubscriberCore::create(client.subscriber_pool(), options);
+  if (client.cluster_) {
+    core_->route_shard_channels(
+        std::make_shared<detail::ShardRouter>(client.cluster_, options, core_));
+  }
 }
 
 Subscriber::~Subscriber() {

@@ -1,11 +1,11 @@
 #include "pubsub/subscriber_core.hpp"
 
-#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associator.hpp>
 
 #include "asyncredis/command.hpp"
 #include "client/client_core.hpp"
 #include "pubsub/pushed_message.hpp"
+#include "pubsub/shard_router.hpp"
 
 namespace asyncredis::detail {
 
@@ -23,12 +23,22 @@ const char* command_of(SubscriberCore::Kind kind, bool add) {
   return "";
 }
 
+// SUNSUBSCRIBE's confirmations are pushes (a node also sends them unasked, see pump.cpp): a
+// PING after them is the reply that says the server has done them.
+bool confirmed_by_ping(SubscriberCore::Kind kind, bool add) {
+  return kind == SubscriberCore::Kind::shard_channel && !add;
+}
+
 // One command per name (see subscriber_core.hpp); the replies come back as one array.
 Request request_for(SubscriberCore::Kind kind, bool add, const std::vector<std::string>& names) {
   Request request;
   for (const std::string& name : names)
     encode_command(request.payload, command_of(kind, add), name);
   request.reply_count = static_cast<std::uint32_t>(names.size());
+  if (confirmed_by_ping(kind, add)) {
+    encode_command(request.payload, "PING");
+    request.reply_count = 1;
+  }
   request.deliver = Deliver::array;
   return request;
 }
@@ -38,6 +48,14 @@ std::exception_ptr check_confirmations(SubscriberCore::Kind kind, bool add,
                                        const std::vector<std::string>& names,
                                        const Reply& replies) {
   const std::vector<Reply>& each = replies.elements();
+  if (confirmed_by_ping(kind, add)) {
+    // A refused SUNSUBSCRIBE would take the PING's place; the PING's reply then comes unasked
+    // and the connection starts again, subscribed to what is registered.
+    if (!each.empty() && each[0].is_error()) {
+      return std::make_exception_ptr(Error(errc::server_error, each[0].str()));
+    }
+    return nullptr;
+  }
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (i < each.size() && each[i].is_error()) {
       return std::make_exception_ptr(Error(errc::server_error, each[i].str()));
@@ -50,20 +68,6 @@ std::exception_ptr check_confirmations(SubscriberCore::Kind kind, bool add,
   }
   return nullptr;
 }
-
-// Installed in a receive()'s cancellation slot; runs on the thread that emits the signal.
-class CancelReceive {
- public:
-  CancelReceive(std::weak_ptr<SubscriberCore> core, std::uint64_t id)
-      : core_(std::move(core)), id_(id) {}
-  void operator()(asio::cancellation_type) {
-    if (auto core = core_.lock()) core->cancel_receive(id_);
-  }
-
- private:
-  std::weak_ptr<SubscriberCore> core_;
-  std::uint64_t id_;
-};
 
 std::exception_ptr shutting_down(const char* what) {
   return std::make_exception_ptr(Error(errc::shutting_down, what));
@@ -118,6 +122,11 @@ void SubscriberCore::change(Kind kind, bool add, std::vector<std::string> names,
     const auto error = closed_error();
     lock.unlock();
     return fail(error);
+  }
+  if (kind == Kind::shard_channel && shard_router_) {
+    lock.unlock();
+    shard_router_->change(add, std::move(names), std::move(handler));
+    return;
   }
   std::set<std::string>& registry = names_of(kind);
   for (const std::string& name : names) {
@@ -203,13 +212,15 @@ void SubscriberCore::on_connected(bool first) {
   if (first) return;  // on_first_attempt() sends what was asked meanwhile
   Request request;
   std::uint64_t generation = 0;
+  std::uint32_t count = 0;
+  std::vector<std::pair<std::uint32_t, std::string>> shards;  // index in the reply, name
   {
     std::lock_guard lock(mutex_);
     if (state_ != State::open) return;
-    std::uint32_t count = 0;
     for (Kind kind : {Kind::channel, Kind::pattern, Kind::shard_channel}) {
       for (const std::string& name : names_of(kind)) {
         encode_command(request.payload, command_of(kind, true), name);
+        if (kind == Kind::shard_channel) shards.emplace_back(count, name);
         ++count;
       }
     }
@@ -220,11 +231,33 @@ void SubscriberCore::on_connected(bool first) {
     generation = ++resubscribe_generation_;
   }
   connection_->submit(std::move(request),
-                      [weak = weak_from_this(), generation](std::exception_ptr error, Reply&&) {
+                      [weak = weak_from_this(), generation, shards = std::move(shards)](
+                          std::exception_ptr error, Reply&& replies) {
                         auto self = weak.lock();
                         // Lost again before the confirmations: the next connection tries again.
-                        if (self && !error) self->resubscribed(generation);
+                        if (!self || error) return;
+                        self->refused_on_resubscribe(shards, replies);
+                        self->resubscribed(generation);
                       });
+}
+
+// A shard channel refused on a reconnect (MOVED: its slot left this node while the connection
+// was down) is dropped here, for the router to place again.
+void SubscriberCore::refused_on_resubscribe(
+    const std::vector<std::pair<std::uint32_t, std::string>>& shards, const Reply& replies) {
+  std::vector<std::string> dropped;
+  DropWatcher watcher;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [index, name] : shards) {
+      const std::vector<Reply>& each = replies.elements();
+      if (index < each.size() && each[index].is_error() && shard_channels_.erase(name) > 0) {
+        dropped.push_back(name);
+      }
+    }
+    watcher = drop_watcher_;
+  }
+  if (!dropped.empty() && watcher) watcher(std::move(dropped));
 }
 
 // First on the connection, before any SUBSCRIBE: a subscribed RESP2 connection may not ask.
@@ -257,6 +290,25 @@ void SubscriberCore::on_lost() {
   if (watcher) watcher(std::nullopt);
 }
 
+void SubscriberCore::route_shard_channels(std::shared_ptr<ShardRouter> router) {
+  shard_router_ = std::move(router);
+}
+
+void SubscriberCore::forward_to(std::weak_ptr<SubscriberCore> owner) {
+  owner_ = std::move(owner);
+}
+
+void SubscriberCore::watch_drops(DropWatcher watcher) {
+  std::lock_guard lock(mutex_);
+  drop_watcher_ = std::move(watcher);
+}
+
+bool SubscriberCore::forget_shard_channels(const std::vector<std::string>& names) {
+  std::lock_guard lock(mutex_);
+  for (const std::string& name : names) shard_channels_.erase(name);
+  return !shard_channels_.empty();
+}
+
 void SubscriberCore::watch_link(LinkWatcher watcher) {
   std::lock_guard lock(mutex_);
   link_watcher_ = std::move(watcher);
@@ -274,8 +326,10 @@ std::uint64_t SubscriberCore::link_generation() const {
 
 void SubscriberCore::resubscribed(std::uint64_t generation) {
   std::vector<Delivery> deliveries;
+  std::vector<Message> forwarded;
   LinkWatcher watcher;
   std::optional<std::int64_t> id;
+  const auto owner = owner_.lock();
   {
     std::lock_guard lock(mutex_);
     if (generation != resubscribe_generation_ || !resubscribing_) return;
@@ -283,112 +337,19 @@ void SubscriberCore::resubscribed(std::uint64_t generation) {
     ++resubscriptions_;
     Message event;
     event.kind = Message::Kind::resubscribed;
-    take(std::move(event), deliveries);
-    while (auto held = held_.pop()) take(std::move(*held), deliveries);
+    if (owner) {
+      forwarded.push_back(std::move(event));
+      while (auto held = held_.pop()) forwarded.push_back(std::move(*held));
+    } else {
+      take(std::move(event), deliveries);
+      while (auto held = held_.pop()) take(std::move(*held), deliveries);
+    }
     watcher = link_watcher_;
     id = client_id_;
   }
+  if (owner) owner->accept(std::move(forwarded));
   deliver(deliveries, true);
   if (watcher && id) watcher(id);
-}
-
-// ---- messages
-// -------------------------------------------------------------------------------
-
-void SubscriberCore::on_pushes(std::vector<Reply>& pushed) {
-  std::vector<Delivery> deliveries;
-  bool overflowed = false;
-  {
-    std::lock_guard lock(mutex_);
-    for (Reply& reply : pushed) {
-      std::optional<Message> message = message_of(std::move(reply));
-      if (!message || state_ != State::open) continue;
-      ++received_;
-      if (resubscribing_) {
-        held_.push(std::move(*message));
-        continue;
-      }
-      if (!waiters_.empty() && buffer_.empty()) {
-        take(std::move(*message), deliveries);
-      } else if (!buffer_.push(std::move(*message))) {
-        state_ = State::overloaded;
-        overflowed = true;
-        break;
-      }
-    }
-  }
-  deliver(deliveries, true);
-  if (overflowed) connection_->stop(false, [](std::exception_ptr) {});
-}
-
-void SubscriberCore::take(Message&& message, std::vector<Delivery>& out) {
-  if (!waiters_.empty() && buffer_.empty()) {
-    out.push_back(Delivery{std::move(waiters_.front().handler), nullptr, std::move(message)});
-    waiters_.pop_front();
-    return;
-  }
-  buffer_.push(std::move(message));  // an event, or held messages: dropped, never refused
-  pair_waiters(out);
-}
-
-void SubscriberCore::pair_waiters(std::vector<Delivery>& out) {
-  while (!waiters_.empty()) {
-    std::optional<Message> message = buffer_.pop();
-    if (!message && state_ != State::closed && state_ != State::overloaded) return;
-    Delivery delivery{std::move(waiters_.front().handler), nullptr, std::move(message)};
-    if (!delivery.message) {
-      if (shut_down_) {
-        delivery.error = shutting_down("the subscriber was destroyed");
-      } else if (state_ == State::overloaded) {
-        delivery.error = closed_error();
-      }
-    }
-    waiters_.pop_front();
-    out.push_back(std::move(delivery));
-  }
-}
-
-void SubscriberCore::receive(MessageHandler handler) {
-  std::vector<Delivery> deliveries;
-  {
-    std::lock_guard lock(mutex_);
-    auto slot = asio::get_associated_cancellation_slot(handler);
-    const std::uint64_t id = ++next_waiter_;
-    // Installed before the waiter can be completed, under the lock the cancellation takes.
-    if (slot.is_connected()) slot.template emplace<CancelReceive>(weak_from_this(), id);
-    waiters_.push_back(Waiter{id, std::move(handler)});
-    pair_waiters(deliveries);
-  }
-  deliver(deliveries, false);
-}
-
-std::optional<Message> SubscriberCore::try_receive() {
-  std::lock_guard lock(mutex_);
-  // receive()s that wait were there first; while any waits, the buffer is empty anyway.
-  if (!waiters_.empty()) return std::nullopt;
-  return buffer_.pop();
-}
-
-void SubscriberCore::cancel_receive(std::uint64_t id) {
-  std::vector<Delivery> deliveries;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-      if (it->id != id) continue;
-      deliveries.push_back(Delivery{
-          std::move(it->handler),
-          std::make_exception_ptr(Error(errc::cancelled, "receive() cancelled")), std::nullopt});
-      waiters_.erase(it);
-      break;
-    }
-  }
-  deliver(deliveries, false);
-}
-
-void SubscriberCore::deliver(std::vector<Delivery>& deliveries, bool may_run_inline) {
-  for (Delivery& d : deliveries) {
-    completer_.call(d.handler.take(), may_run_inline, d.error, std::move(d.message));
-  }
 }
 
 // ---- the end
@@ -409,11 +370,16 @@ void SubscriberCore::close() {
     resubscribing_ = false;
     pair_waiters(deliveries);
   }
-  connection_->stop(false, [](std::exception_ptr) {});
+  stop_links();
   for (Change& change : pending) {
     std::move(change.handler)(shutting_down("the subscriber was closed while connecting"));
   }
   deliver(deliveries, false);
+}
+
+void SubscriberCore::stop_links() {
+  connection_->stop(false, [](std::exception_ptr) {});
+  if (shard_router_) shard_router_->close();
 }
 
 void SubscriberCore::shutdown() {
@@ -434,7 +400,7 @@ SubscriberStats SubscriberCore::stats() const {
   stats.buffered = buffer_.size() + held_.size();
   stats.channels = channels_.size();
   stats.patterns = patterns_.size();
-  stats.shard_channels = shard_channels_.size();
+  stats.shard_channels = shard_router_ ? shard_router_->size() : shard_channels_.size();
   return stats;
 }
 

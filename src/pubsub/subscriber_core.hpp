@@ -3,9 +3,13 @@
 // receive() and the receive()s waiting for messages.
 //
 // subscribe() and receive() come from any thread and messages from the connection's strand,
-// so one mutex guards the state; handlers are called outside it. Requests carry one SUBSCRIBE
-// (or kin) per name: a command refused as a whole (ACL, a bad argument) answers with one error
-// whatever the number of names, so one name per command keeps replies and requests in step.
+// so one mutex guards the state; handlers are called outside it.
+//
+// On a cluster the shard channels are not on this core's connection: a ShardRouter puts each
+// on its slot's master, through a core of that node (a "shard core") whose messages come here.
+// Requests carry one SUBSCRIBE (or kin) per name: a command refused as a whole (ACL, a bad
+// argument) answers with one error whatever the number of names, so one name per command keeps
+// replies and requests in step.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,7 @@
 namespace asyncredis::detail {
 
 class ClientCore;
+class ShardRouter;
 
 class SubscriberCore final : public PushListener,
                              public std::enable_shared_from_this<SubscriberCore> {
@@ -63,6 +68,24 @@ class SubscriberCore final : public PushListener,
   // subscribe() while being told.
   using LinkWatcher = std::function<void(std::optional<std::int64_t> ready_id)>;
   void watch_link(LinkWatcher watcher);
+
+  // Shard channels go through `router` (a cluster's); set right after create().
+  void route_shard_channels(std::shared_ptr<ShardRouter> router);
+  // This core is a shard core: its messages and gaps go to `owner`'s receive().
+  void forward_to(std::weak_ptr<SubscriberCore> owner);
+  // Told (on the connection's strand) of shard channels the server stopped serving here: it
+  // unsubscribed them by itself (their slot moved) or refused them on a reconnect (MOVED).
+  // They are out of the registry already.
+  using DropWatcher = std::function<void(std::vector<std::string> names)>;
+  void watch_drops(DropWatcher watcher);
+  // Takes shard channels out of the registry without a word to the server (its node is lost,
+  // and they go elsewhere). Whether any shard channel is left.
+  bool forget_shard_channels(const std::vector<std::string>& names);
+  // Messages for receive(): from this core's connection, or from a shard core.
+  void accept(std::vector<Message>&& messages);
+  // Shard channels moved to another node: messages published meanwhile are lost, and
+  // receive() says so with a Message::Kind::resubscribed.
+  void note_gap();
 
   const asio::any_io_executor& executor() const noexcept { return completer_.executor(); }
 
@@ -107,6 +130,10 @@ class SubscriberCore final : public PushListener,
   void on_first_attempt(std::exception_ptr failure);
   void ask_client_id();
   void resubscribed(std::uint64_t generation);
+  void refused_on_resubscribe(const std::vector<std::pair<std::uint32_t, std::string>>& shards,
+                              const Reply& replies);
+  // Closes the connection, and the shard cores' if any.
+  void stop_links();
   // Puts `message` where it goes: to a waiting receive(), or in the buffer. Under mutex_.
   void take(Message&& message, std::vector<Delivery>& out);
   // Pairs waiting receive()s with buffered messages, or with the end. Under mutex_.
@@ -136,6 +163,9 @@ class SubscriberCore final : public PushListener,
   std::optional<std::int64_t> client_id_;
   std::uint64_t link_generation_ = 0;
   LinkWatcher link_watcher_;
+  DropWatcher drop_watcher_;
+  std::shared_ptr<ShardRouter> shard_router_;
+  std::weak_ptr<SubscriberCore> owner_;  // a shard core's
 };
 
 }  // namespace asyncredis::detail

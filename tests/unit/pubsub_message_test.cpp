@@ -30,6 +30,17 @@ TEST(PushedMessage, ReadsEveryKind) {
             (Message{Kind::smessage, "", "s", "hi", 0}));
 }
 
+TEST(PushedMessage, NamesTheShardChannelANodeUnsubscribed) {
+  EXPECT_EQ(unsubscribed_shard_channel(Reply::array(
+                {Reply::bulk_string("sunsubscribe"), Reply::bulk_string("s"), Reply::integer(0)})),
+            "s");
+  EXPECT_FALSE(unsubscribed_shard_channel(Reply::array(
+      {Reply::bulk_string("unsubscribe"), Reply::bulk_string("s"), Reply::integer(0)})));
+  EXPECT_FALSE(unsubscribed_shard_channel(strings({"sunsubscribe", "s", "0"})));
+  EXPECT_FALSE(unsubscribed_shard_channel(strings({"sunsubscribe", "s"})));
+  EXPECT_FALSE(unsubscribed_shard_channel(Reply::bulk_string("sunsubscribe")));
+}
+
 TEST(PushedMessage, RefusesWrongShapes) {
   EXPECT_FALSE(message_of(strings({"message", "ch"})));
   EXPECT_FALSE(message_of(strings({"pmessage", "ch", "hi"})));

@@ -129,6 +129,36 @@ TEST(Pump, ASubscriberConnectionTellsPushesFromReplies) {
   EXPECT_EQ(pushes.size(), 3u);
 }
 
+TEST(Pump, AnUnaskedShardUnsubscribeIsAPushNotAReply) {
+  // A cluster node unsubscribes a shard channel by itself when its slot leaves the node, in
+  // the middle of whatever the subscriber asked: it must not be taken for that reply.
+  Pump pump = make(ConnectionMode::subscriber);
+  Outcome subscribe;
+  pump.queue().push(command("SUBSCRIBE", "ch"), recorder(subscribe), Clock::now(), 1s);
+  std::string out;
+  pump.take_batch(out);
+  std::vector<Completion> done;
+  std::vector<Reply> pushes;
+  const std::string bytes =
+      "*3\r\n$12\r\nsunsubscribe\r\n$6\r\norders\r\n:0\r\n"  // unasked
+      "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n";         // the confirmation
+  EXPECT_EQ(feed(pump, bytes, done, pushes), Pump::ReadResult::ok);
+  run(done);
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].elements().at(1), Reply::bulk_string("orders"));
+  EXPECT_EQ(subscribe.reply.elements().at(0), Reply::bulk_string("subscribe"));
+  // On a connection of requests it is a reply like any other.
+  Pump requests = make(ConnectionMode::requests);
+  Outcome asked;
+  requests.queue().push(command("SUNSUBSCRIBE", "orders"), recorder(asked), Clock::now(), 1s);
+  requests.take_batch(out);
+  EXPECT_EQ(feed(requests, "*3\r\n$12\r\nsunsubscribe\r\n$6\r\norders\r\n:0\r\n", done, pushes),
+            Pump::ReadResult::ok);
+  run(done);
+  EXPECT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(asked.reply.elements().at(0), Reply::bulk_string("sunsubscribe"));
+}
+
 TEST(Pump, ABrokenReplyIsReportedAfterTheGoodOnes) {
   Pump pump = make(ConnectionMode::requests);
   Outcome first, second;
@@ -176,6 +206,10 @@ TEST(PushedMessages, OnlyMessageArraysArePushes) {
       {Reply::bulk_string("message"), Reply::bulk_string("c"), Reply::bulk_string("p")})));
   EXPECT_FALSE(is_pushed_message(
       Reply::array({Reply::bulk_string("subscribe"), Reply::bulk_string("c"), Reply::integer(1)})));
+  EXPECT_TRUE(is_pushed_message(Reply::array(
+      {Reply::bulk_string("sunsubscribe"), Reply::bulk_string("c"), Reply::integer(0)})));
+  EXPECT_FALSE(is_pushed_message(Reply::array(
+      {Reply::bulk_string("unsubscribe"), Reply::bulk_string("c"), Reply::integer(0)})));
   EXPECT_FALSE(is_pushed_message(Reply::array({})));
   EXPECT_FALSE(is_pushed_message(Reply::array({Reply::integer(1)})));
   EXPECT_FALSE(is_pushed_message(Reply::bulk_string("message")));
