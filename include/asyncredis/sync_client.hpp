@@ -54,6 +54,10 @@ class SyncClient : public SyncCommands {
   /// An exclusive connection (for blocking commands and WATCH transactions); waits up to
   /// connect_timeout for one. Throws RedisClient::lease()'s errors.
   SyncLease lease() const;
+  /// An exclusive connection for `key`'s hash slot: on a cluster, to the master serving it
+  /// (see RedisClient::lease_for); on one node, lease(). Throws RedisClient::lease_for()'s
+  /// errors.
+  SyncLease lease_for(std::string_view key) const;
 
   /// The asynchronous client underneath (same pool and io thread): for a Subscriber, a
   /// CacheService (see SyncCache) or any asynchronous operation.

@@ -31,6 +31,10 @@ SyncLease SyncClient::lease() const {
   return SyncLease(runtime_->client().lease(use_sync), *runtime_);
 }
 
+SyncLease SyncClient::lease_for(std::string_view key) const {
+  return SyncLease(runtime_->client().lease_for(key, use_sync), *runtime_);
+}
+
 RedisClient& SyncClient::async_client() const noexcept {
   return runtime_->client();
 }

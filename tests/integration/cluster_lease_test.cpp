@@ -1,14 +1,17 @@
 // RedisClient::lease_for(key) on a cluster client: an exclusive connection to the master of the
 // key's slot, so WATCH ... MULTI ... EXEC works on a cluster; what it refuses (lease() without a
 // key, before connect()), and that a command for another slot gets Redis's MOVED, not a silent
-// answer from the wrong node. On one node lease_for() is lease().
+// answer from the wrong node. SyncClient::lease_for() likewise. On one node lease_for() is
+// lease().
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "asyncredis/asyncredis.hpp"
+#include "asyncredis/sync_client.hpp"
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
 #include "support/cluster_suite.hpp"
@@ -81,6 +84,24 @@ TEST_F(ClusterLease, ALeaseWithoutAKeyOrBeforeConnectIsRefused) {
     EXPECT_NE(keyless.message().find("lease_for(key)"), std::string::npos) << keyless.message();
     co_await client.disconnect(use_awaitable);
   });
+}
+
+TEST_F(ClusterLease, ASyncClientLeasesTheMasterOfAKeysSlot) {
+  SyncClient redis(cluster_->client_settings());
+  const std::string queue = "{jobs}:queue";
+  SyncLease lease = redis.lease_for(queue);
+  const std::string port = std::to_string(cluster_->master_of(detail::slot_of(queue)));
+  EXPECT_EQ(lease.command<std::vector<std::string>>("CONFIG", "GET", "port").at(1), port);
+  redis.command("RPUSH", queue, "job");
+  const auto popped = lease.blpop(queue, std::chrono::seconds(1));
+  ASSERT_TRUE(popped.has_value());
+  EXPECT_EQ(popped->second, "job");
+  try {
+    redis.lease();
+    ADD_FAILURE() << "a keyless lease on a cluster";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_argument);
+  }
 }
 
 TEST(ClusterLeaseOnOneNode, LeaseForIsALeaseOnOneNode) {
