@@ -26,8 +26,9 @@ namespace asyncredis {
 
 class RedisClient;
 namespace detail {
+class ClusterTracking;
 class TrackingCore;
-}
+}  // namespace detail
 
 /// How the server tracks what the client reads (CLIENT TRACKING's options).
 struct TrackingOptions {
@@ -69,6 +70,13 @@ struct TrackingEvent {
 /// active() before sending a read; keep its reply only if epoch() is still the same after it
 /// came. Every `lost` and `flushed` bumps the epoch first, then calls the callback.
 ///
+/// On a cluster client each node the client sends requests to (the masters, and the replicas
+/// that read_from allows) is tracked this way, with its own subscriber connection; the events
+/// of all nodes come as one stream with one epoch. `lost` names the node, and also comes when
+/// the set of nodes changes (a failover, a node added): a node that joined is read from before
+/// it is tracked for at most a quarter of a second, and that `lost` drops what was kept then.
+/// `on` comes once every node is tracked.
+///
 /// At most one ClientTracking per client at a time. The client must outlive it.
 class ClientTracking {
  public:
@@ -80,7 +88,7 @@ class ClientTracking {
   /// and tracks every pooled connection (live ones at once, the others as they connect).
   /// Returns at once; the callback hears `on` when that is done. Throws
   /// Error(errc::invalid_argument) for an empty callback, prefixes without broadcast, a
-  /// client that already has a ClientTracking, or a cluster client (settings.cluster_nodes).
+  /// client that already has a ClientTracking.
   ClientTracking(RedisClient& client, TrackingOptions options, Callback callback);
   /// Stops tracking: no callback runs once it has returned (unless called from the
   /// callback, which then ends its current call normally), the live connections are sent
@@ -108,14 +116,15 @@ class ClientTracking {
         token, this);
   }
   /// The CLIENT ID the connections redirect to now, or std::nullopt while the subscriber
-  /// connection is not ready. Any thread.
+  /// connection is not ready, and on a cluster client (one id per node). Any thread.
   std::optional<std::int64_t> redirect_id() const;
 
  private:
   using SyncHandler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
   void start_sync(SyncHandler handler);
 
-  std::shared_ptr<detail::TrackingCore> core_;
+  std::shared_ptr<detail::TrackingCore> core_;        // one node's
+  std::shared_ptr<detail::ClusterTracking> cluster_;  // a cluster client's
 };
 
 }  // namespace asyncredis

@@ -62,6 +62,10 @@ class ClusterCore final : public RequestSink {
   // before connect() or when the map has no master for the slot.
   std::shared_ptr<ClientCore> slot_master(std::uint16_t slot);
 
+  // At most one ClientTracking follows a client: false when one does already.
+  bool claim_tracking() noexcept { return !tracking_claimed_.exchange(true); }
+  void release_tracking() noexcept { tracking_claimed_.store(false); }
+
   // ---- for ClusterOperation
   std::shared_ptr<const ClusterRoutes> routes() const;
   // The pool for `target` (a replica's for a readonly piece when read_from allows); null
@@ -98,6 +102,7 @@ class ClusterCore final : public RequestSink {
   mutable std::mutex mutex_;  // routes_
   std::shared_ptr<const ClusterRoutes> routes_;
 
+  std::atomic<bool> tracking_claimed_{false};
   std::atomic<bool> refreshing_{false};
   std::atomic<std::size_t> refresh_cursor_{0};  // where the next refresh starts asking
   std::atomic<std::size_t> replica_cursor_{0};

@@ -2,6 +2,7 @@
 #include "asyncredis/client.hpp"
 #include "asyncredis/error.hpp"
 #include "asyncredis/tracking.hpp"
+#include "tracking/cluster_tracking.hpp"
 #include "tracking/tracking_core.hpp"
 
 namespace asyncredis {
@@ -11,31 +12,40 @@ ClientTracking::ClientTracking(RedisClient& client, TrackingOptions options, Cal
   if (!options.prefixes.empty() && !options.broadcast) {
     throw Error(errc::invalid_argument, "TrackingOptions.prefixes: prefixes need broadcast");
   }
-  if (!client.core_) {
-    throw Error(errc::invalid_argument,
-                "ClientTracking: a cluster client's connections are spread over its nodes; "
-                "tracking follows one node's pool, so it needs a single-node client");
+  if (client.cluster_) {
+    cluster_ =
+        detail::ClusterTracking::start(client.cluster_, std::move(options), std::move(callback));
+  } else {
+    core_ = detail::TrackingCore::start(*client.core_, std::move(options), std::move(callback));
   }
-  core_ = detail::TrackingCore::start(*client.core_, std::move(options), std::move(callback));
 }
 
 ClientTracking::~ClientTracking() {
-  core_->stop();
+  if (cluster_) {
+    cluster_->stop();
+  } else {
+    core_->stop();
+  }
 }
 
 bool ClientTracking::active() const noexcept {
-  return core_->active();
+  return cluster_ ? cluster_->active() : core_->active();
 }
 
 std::uint64_t ClientTracking::epoch() const noexcept {
-  return core_->epoch();
+  return cluster_ ? cluster_->epoch() : core_->epoch();
 }
 
 void ClientTracking::start_sync(SyncHandler handler) {
-  core_->sync(std::move(handler));
+  if (cluster_) {
+    cluster_->sync(std::move(handler));
+  } else {
+    core_->sync(std::move(handler));
+  }
 }
 
 std::optional<std::int64_t> ClientTracking::redirect_id() const {
+  if (cluster_) return std::nullopt;
   return core_->redirect_id();
 }
 

@@ -16,6 +16,7 @@
 #include "asyncredis/cache/cached.hpp"
 #include "support/async_test.hpp"
 #include "support/fault_proxy.hpp"
+#include "support/near_reads.hpp"
 #include "support/redis_server.hpp"
 #include "support/shared_server.hpp"
 #include "support/wait.hpp"
@@ -25,6 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::eventually;
+using test::held_near;
 using test::run_async;
 using test::use_awaitable;
 namespace asio = boost::asio;
@@ -33,21 +35,6 @@ CacheOptions near_options() {
   CacheOptions options;
   options.near_cache.enabled = true;
   return options;
-}
-
-// Reads `key` until a read is answered by the near cache (tracking must be on first, and the
-// first read only fills it). False if that does not happen in time.
-asio::awaitable<bool> held_near(const CacheService& cache, const std::string& key) {
-  const auto deadline = std::chrono::steady_clock::now() + test::kWaitLimit;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::uint64_t before = cache.stats().near_hits;
-    co_await cache.get<nlohmann::json>(key, use_awaitable);
-    if (cache.stats().near_hits > before) co_return true;
-    timer.expires_after(2ms);
-    co_await timer.async_wait(use_awaitable);
-  }
-  co_return false;
 }
 
 // Reads `key` until it is `expected` (the invalidation may take a moment to arrive); false if

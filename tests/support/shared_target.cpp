@@ -57,7 +57,12 @@ std::string SharedTarget::cli(const std::vector<std::string>& args) const {
     }
     return first;
   }
-  if (args.size() >= 2) {
+  // EVAL script numkeys key ...: the first key is the fourth word.
+  const bool script = is("EVAL") || is("EVALSHA") || is("FCALL");
+  if (script && args.size() >= 4 && args[2] != "0") {
+    return cluster.node_on(cluster.master_of(detail::slot_of(args[3]))).cli(args);
+  }
+  if (args.size() >= 2 && !script) {
     const std::uint16_t slot = detail::slot_of(args[1]);
     return cluster.node_on(cluster.master_of(slot)).cli(args);
   }
