@@ -36,13 +36,50 @@ LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(opt
   if (!options_.password.empty()) {
     node.extra_args.insert(node.extra_args.end(), {"--masterauth", options_.password});
   }
-  for (std::size_t i = 0; i < count; ++i) nodes_.push_back(std::make_unique<RedisServer>(node));
-  std::vector<std::string> create = {"--cluster", "create"};
-  for (const auto& n : nodes_) create.push_back(n->host() + ":" + std::to_string(n->port()));
+  std::vector<std::string> create;
+  if (options_.tls != nullptr) {
+    const TlsCerts& certs = *options_.tls;
+    create = {"--tls", "--cacert", certs.ca().native()};
+    node.extra_args.insert(
+        node.extra_args.end(),
+        {"--tls-cert-file", certs.server().cert.native(), "--tls-key-file",
+         certs.server().key.native(), "--tls-ca-cert-file", certs.ca().native(),
+         "--tls-auth-clients", "no", "--tls-replication", "yes", "--tls-cluster", "yes",
+         // A node is a TLS client of the others' bus, which always asks for a certificate:
+         // the server one is for serverAuth only.
+         "--tls-client-cert-file", certs.client().cert.native(), "--tls-client-key-file",
+         certs.client().key.native()});
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    RedisServerOptions options = node;
+    if (options_.tls != nullptr) {
+      // The cluster bus is on the TLS port + 10000 then: free_cluster_port() checks both.
+      tls_ports_.push_back(free_cluster_port());
+      options.extra_args.insert(options.extra_args.end(),
+                                {"--tls-port", std::to_string(tls_ports_.back())});
+    }
+    nodes_.push_back(std::make_unique<RedisServer>(options));
+  }
+  create.insert(create.end(), {"--cluster", "create"});
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const std::uint16_t port = options_.tls != nullptr ? tls_ports_[i] : nodes_[i]->port();
+    create.push_back(nodes_[i]->host() + ":" + std::to_string(port));
+  }
   create.insert(create.end(), {"--cluster-replicas", std::to_string(options_.replicas_per_master),
                                "--cluster-yes"});
   nodes_.front()->cli(create);
   wait_ok();
+}
+
+RedisSettings LocalCluster::client_settings() const {
+  RedisSettings settings = seed_settings();
+  if (options_.tls != nullptr) {
+    settings.port = tls_ports_.front();
+    settings.tls = true;
+    settings.tls_options.ca_file = options_.tls->ca().native();
+  }
+  settings.cluster_nodes = {ClusterNode{settings.host, settings.port}};
+  return settings;
 }
 
 RedisServer& LocalCluster::node_on(std::uint16_t port) {

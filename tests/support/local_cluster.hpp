@@ -13,6 +13,7 @@
 
 #include "asyncredis/settings.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 namespace asyncredis::test {
 
@@ -22,6 +23,10 @@ struct LocalClusterOptions {
   // cluster-node-timeout: how long before a silent node is failed over.
   std::chrono::milliseconds node_timeout{1000};
   std::string password;  // requirepass and masterauth of every node; "": none
+  // With certificates: every node also listens on a TLS port, the cluster bus and replication
+  // are TLS, and the nodes announce their TLS ports to TLS clients (client_settings() then is
+  // TLS, verified against the CA). The plain ports stay open for the helpers below.
+  const TlsCerts* tls = nullptr;
 };
 
 class LocalCluster {
@@ -42,11 +47,9 @@ class LocalCluster {
   RedisSettings seed_settings() const { return nodes_.front()->settings(); }
   // A cluster client's settings: node 0 as the one seed (the rest is discovered), its
   // password and short timeouts.
-  RedisSettings client_settings() const {
-    RedisSettings settings = seed_settings();
-    settings.cluster_nodes = {ClusterNode{settings.host, settings.port}};
-    return settings;
-  }
+  RedisSettings client_settings() const;
+  // The node's TLS port (options.tls only).
+  std::uint16_t tls_port(std::size_t i) const { return tls_ports_.at(i); }
 
   // The port of the master serving `slot`, as node `asked` sees it (CLUSTER SHARDS/SLOTS).
   std::uint16_t master_of(std::uint16_t slot, std::size_t asked = 0) const;
@@ -80,6 +83,7 @@ class LocalCluster {
  private:
   LocalClusterOptions options_;
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::vector<std::uint16_t> tls_ports_;  // per node, with options.tls
 };
 
 }  // namespace asyncredis::test
