@@ -159,5 +159,95 @@ TEST_F(ClusterConcurrency, RequestsFromFourThreadsWhileTheMapIsRefreshedAndSlots
   guard.reset();
 }
 
+// The parts of a cluster client that follow the map by themselves, with 4 threads: shard
+// channels moving with their slots (ShardRouter) and per-node tracking (ClusterTracking),
+// while a publisher and readers run on every thread and the map is read every 20 ms.
+TEST_F(ClusterConcurrency, ShardChannelsAndTrackingFollowMovingSlotsOnFourThreads) {
+  RedisSettings settings = cluster_->client_settings();
+  settings.cluster.refresh_interval = 20ms;
+  asio::io_context io{kThreads};
+  auto guard = asio::make_work_guard(io);
+  std::vector<std::jthread> runners;
+  for (int i = 0; i < kThreads; ++i) runners.emplace_back([&] { io.run(); });
+  std::atomic<long long> published{0}, events{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> finished{0};
+  std::mutex mutex;
+  std::map<std::string, long long> last_heard;  // channel -> the last number heard on it
+  std::vector<std::string> channels;
+  for (int i = 0; i < 8; ++i) channels.push_back("conc-channel:" + std::to_string(i));
+  const auto heard_each_after = [&](long long n) {
+    const std::lock_guard lock(mutex);
+    for (const std::string& channel : channels) {
+      const auto it = last_heard.find(channel);
+      if (it == last_heard.end() || it->second <= n) return false;
+    }
+    return true;
+  };
+  {
+    RedisClient client(io.get_executor(), settings);
+    client.connect(asio::use_future).get();
+    ClientTracking tracking(client, {}, [&](const TrackingEvent&) { ++events; });
+    Subscriber sub(client);
+    sub.ssubscribe(channels, asio::use_future).get();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (auto m = co_await sub.receive(use_awaitable)) {
+            if (m->kind != Message::Kind::smessage) continue;
+            const std::lock_guard lock(mutex);
+            last_heard[m->channel] = std::stoll(m->payload);
+          }
+          ++finished;
+        },
+        asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          while (!stopping) {
+            const long long n = ++published;
+            for (const std::string& channel : channels) {
+              try {
+                co_await client.command<std::int64_t>("SPUBLISH", channel, std::to_string(n),
+                                                      use_awaitable);
+                co_await client.set(channel + ":value", n, use_awaitable);
+                co_await client.get(channel + ":value", use_awaitable);  // tracked
+              } catch (const Error&) {
+                // A moved slot answers after a redirection; nothing here must fail the test.
+              }
+            }
+          }
+          ++finished;
+        },
+        asio::detached);
+    EXPECT_TRUE(test::wait_until([&] { return heard_each_after(0); }));
+    EXPECT_TRUE(test::wait_until([&] { return tracking.active(); }));
+
+    // Half the channels' slots move while the publisher goes on.
+    const auto masters = cluster_->master_ports();
+    for (int i = 0; i < 4; ++i) {
+      const std::uint16_t slot = detail::slot_of(channels[i]);
+      const std::uint16_t from = cluster_->master_of(slot);
+      const auto to = std::find_if(masters.begin(), masters.end(),
+                                   [&](std::uint16_t port) { return port != from; });
+      cluster_->move_slot(slot, *to);
+    }
+    const long long at_move = published.load();
+    EXPECT_TRUE(test::wait_until([&] { return heard_each_after(at_move); }, 30s))
+        << "a moved channel was not heard again";
+    EXPECT_TRUE(test::wait_until([&] { return tracking.active(); }));
+    EXPECT_EQ(sub.stats().shard_channels, channels.size());
+
+    stopping = true;
+    EXPECT_TRUE(test::wait_until([&] { return finished.load() == 1; }));
+    sub.close();
+    EXPECT_TRUE(test::wait_until([&] { return finished.load() == 2; }));
+    client.disconnect(asio::use_future).get();
+    std::cout << "[ cluster ] 8 shard channels, 4 slots moved: " << published.load()
+              << " rounds published, " << events.load() << " tracking events" << std::endl;
+  }
+  guard.reset();
+}
+
 }  // namespace
 }  // namespace asyncredis
