@@ -37,13 +37,6 @@ std::map<std::string, std::shared_ptr<ClientCore>> nodes_of(const ClusterRoutes&
   return out;
 }
 
-TrackingEvent event_of(TrackingEvent::Kind kind, std::uint64_t epoch) {
-  TrackingEvent event;
-  event.kind = kind;
-  event.epoch = epoch;
-  return event;
-}
-
 }  // namespace
 
 ClusterTracking::ClusterTracking(std::shared_ptr<ClusterCore> cluster, TrackingOptions options,

@@ -26,14 +26,14 @@ std::string error_text(const std::exception_ptr& error) {
   }
 }
 
+}  // namespace
+
 TrackingEvent event_of(TrackingEvent::Kind kind, std::uint64_t epoch) {
   TrackingEvent event;
   event.kind = kind;
   event.epoch = epoch;
   return event;
 }
-
-}  // namespace
 
 TrackingCore::TrackingCore(ClientCore& client, TrackingOptions options,
                            ClientTracking::Callback callback)

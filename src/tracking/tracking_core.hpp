@@ -37,6 +37,9 @@ class ClientCore;
 class Connection;
 class SubscriberCore;
 
+// An event of `kind` at `epoch`, with no keys and no reason.
+TrackingEvent event_of(TrackingEvent::Kind kind, std::uint64_t epoch);
+
 class TrackingCore final : public TrackingHook, public std::enable_shared_from_this<TrackingCore> {
  public:
   // Use start(); public for make_shared.

@@ -18,10 +18,12 @@
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
 #include "support/cluster_suite.hpp"
+#include "support/subscriber_wait.hpp"
 
 namespace asyncredis {
 namespace {
 
+using test::next_message;
 using test::run_async;
 namespace asio = boost::asio;
 using asio::use_awaitable;
@@ -29,15 +31,17 @@ using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using Kind = Message::Kind;
 
+// A channel named `prefix`N whose slot the master on `port` serves now.
+std::string channel_on(const test::LocalCluster& cluster, std::uint16_t port,
+                       const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string name = prefix + std::to_string(i);
+    if (cluster.master_of(detail::slot_of(name)) == port) return name;
+  }
+}
+
 class ClusterPubSub : public test::ClusterSuite {
  protected:
-  // A channel named `prefix`N whose slot the master on `port` serves now.
-  static std::string channel_on(std::uint16_t port, const std::string& prefix) {
-    for (int i = 0;; ++i) {
-      std::string name = prefix + std::to_string(i);
-      if (cluster_->master_of(detail::slot_of(name)) == port) return name;
-    }
-  }
   // A master other than the one serving `slot`.
   static std::uint16_t another_master(std::uint16_t slot) {
     const std::uint16_t owner = cluster_->master_of(slot);
@@ -47,18 +51,6 @@ class ClusterPubSub : public test::ClusterSuite {
     throw std::runtime_error("one master only");
   }
 };
-
-// The next message, or nothing (a test failure) after `limit`.
-asio::awaitable<std::optional<Message>> next(Subscriber& sub,
-                                             std::chrono::milliseconds limit = 20s) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-  auto result = co_await (sub.receive(use_awaitable) || timer.async_wait(use_awaitable));
-  if (result.index() == 1) {
-    ADD_FAILURE() << "no message within " << limit.count() << " ms";
-    co_return std::nullopt;
-  }
-  co_return std::get<0>(std::move(result));
-}
 
 // SPUBLISH through the cluster client (routed by the channel's slot); how many heard it.
 asio::awaitable<std::int64_t> spublish(RedisClient& client, const std::string& channel,
@@ -90,7 +82,7 @@ asio::awaitable<void> expect_gap_then_message(Subscriber& sub, const std::string
                                               const std::string& payload) {
   bool gap = false, heard = false;
   while (!gap || !heard) {
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     if (m->kind == Kind::resubscribed) {
       gap = true;
@@ -107,8 +99,8 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
     Subscriber sub(client);
     std::vector<std::string> channels;
     for (std::uint16_t port : cluster_->master_ports()) {
-      channels.push_back(channel_on(port, "orders:"));
-      channels.push_back(channel_on(port, "refunds:"));
+      channels.push_back(channel_on(*cluster_, port, "orders:"));
+      channels.push_back(channel_on(*cluster_, port, "refunds:"));
     }
     co_await sub.ssubscribe(channels, use_awaitable);
     EXPECT_EQ(sub.stats().shard_channels, channels.size());
@@ -118,7 +110,7 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
     }
     std::set<std::string> heard;
     for (std::size_t i = 0; i < channels.size(); ++i) {
-      auto m = co_await next(sub);
+      auto m = co_await next_message(sub);
       CO_ASSERT_TRUE(m.has_value());
       EXPECT_EQ(m->kind, Kind::smessage);
       EXPECT_EQ(m->payload, "to " + m->channel);
@@ -137,7 +129,7 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
     // subscribers of the node it went to; the cluster bus carries it to the others).
     co_await sub.subscribe("plain", use_awaitable);
     co_await client.publish("plain", "p", use_awaitable);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->kind, Kind::message);
     co_await client.disconnect(use_awaitable);
@@ -145,7 +137,7 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
 }
 
 TEST_F(ClusterPubSub, AShardChannelMovesWithItsSlot) {
-  const std::string channel = channel_on(cluster_->master_ports().front(), "moving:");
+  const std::string channel = channel_on(*cluster_, cluster_->master_ports().front(), "moving:");
   const std::uint16_t slot = detail::slot_of(channel);
   const std::uint16_t to = another_master(slot);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
@@ -154,7 +146,7 @@ TEST_F(ClusterPubSub, AShardChannelMovesWithItsSlot) {
     Subscriber sub(client);
     co_await sub.ssubscribe(channel, use_awaitable);
     EXPECT_EQ(co_await spublish(client, channel, "before"), 1);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "before");
     // The old owner unsubscribes the channel by itself when the slot leaves it.
@@ -168,7 +160,7 @@ TEST_F(ClusterPubSub, AShardChannelMovesWithItsSlot) {
 }
 
 TEST_F(ClusterPubSub, ASubscribeWithAStaleMapFollowsMoved) {
-  const std::string channel = channel_on(cluster_->master_ports().back(), "stale:");
+  const std::string channel = channel_on(*cluster_, cluster_->master_ports().back(), "stale:");
   const std::uint16_t slot = detail::slot_of(channel);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster_->client_settings());
@@ -178,7 +170,7 @@ TEST_F(ClusterPubSub, ASubscribeWithAStaleMapFollowsMoved) {
     cluster_->move_slot(slot, another_master(slot));
     co_await sub.ssubscribe(channel, use_awaitable);
     CO_ASSERT_TRUE(co_await publish_until_heard(client, channel, "found"));
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->kind, Kind::smessage);
     EXPECT_EQ(m->channel, channel);
@@ -191,11 +183,7 @@ TEST_F(ClusterPubSub, ASubscribeWithAStaleMapFollowsMoved) {
 TEST(ClusterPubSubFailover, AShardChannelFollowsItsSlotToThePromotedReplica) {
   test::LocalCluster cluster;
   const std::uint16_t master = cluster.master_ports().front();
-  std::string channel;
-  for (int i = 0; channel.empty(); ++i) {
-    const std::string name = "failover:" + std::to_string(i);
-    if (cluster.master_of(detail::slot_of(name)) == master) channel = name;
-  }
+  const std::string channel = channel_on(cluster, master, "failover:");
   const std::uint16_t replica = cluster.replica_of(master);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster.client_settings());
@@ -203,7 +191,7 @@ TEST(ClusterPubSubFailover, AShardChannelFollowsItsSlotToThePromotedReplica) {
     Subscriber sub(client);
     co_await sub.ssubscribe(channel, use_awaitable);
     EXPECT_EQ(co_await spublish(client, channel, "before"), 1);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     cluster.node_on(master).stop();  // SIGKILL
     cluster.wait_master(replica);

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "support/async_test.hpp"
 #include "support/cluster_suite.hpp"
 #include "support/near_reads.hpp"
+#include "support/tracking_recorder.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis {
@@ -31,37 +31,6 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 using Kind = TrackingEvent::Kind;
-
-// What the callback heard, from any thread.
-class Heard {
- public:
-  ClientTracking::Callback callback() {
-    return [this](const TrackingEvent& event) {
-      std::lock_guard lock(mutex_);
-      events_.push_back(event);
-    };
-  }
-  std::size_t count(Kind kind) const {
-    std::lock_guard lock(mutex_);
-    return std::count_if(events_.begin(), events_.end(),
-                         [&](const TrackingEvent& e) { return e.kind == kind; });
-  }
-  bool invalidated(const std::string& key) const {
-    std::lock_guard lock(mutex_);
-    return std::any_of(events_.begin(), events_.end(), [&](const TrackingEvent& e) {
-      return e.kind == Kind::invalidated &&
-             std::find(e.keys.begin(), e.keys.end(), key) != e.keys.end();
-    });
-  }
-  std::vector<TrackingEvent> events() const {
-    std::lock_guard lock(mutex_);
-    return events_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<TrackingEvent> events_;
-};
 
 // A key named `prefix`N whose slot the master on `port` serves now.
 std::string key_on(const test::LocalCluster& cluster, std::uint16_t port,
@@ -93,7 +62,7 @@ using ClusterTracking = test::ClusterSuite;
 TEST_F(ClusterTracking, EveryMastersInvalidationsComeToOneCallback) {
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster_->client_settings());
-    Heard heard;
+    test::Recorder heard;
     // Made before connect(): the nodes are tracked once the client knows them.
     ClientTracking tracking(client, {}, heard.callback());
     EXPECT_FALSE(tracking.active());
@@ -129,9 +98,7 @@ TEST_F(ClusterTracking, EveryMastersInvalidationsComeToOneCallback) {
         [&] { return heard.count(Kind::flushed) >= cluster_->master_ports().size(); }));
     co_await tracking.sync(use_awaitable);
     EXPECT_EQ(tracking.epoch(), epoch + heard.count(Kind::flushed));
-    for (const TrackingEvent& event : heard.events()) {
-      EXPECT_LE(event.epoch, tracking.epoch());
-    }
+    EXPECT_EQ(heard.last().epoch, tracking.epoch());
     co_await writer.disconnect(use_awaitable);
     co_await client.disconnect(use_awaitable);
   });
@@ -170,7 +137,7 @@ TEST(ClusterTrackingFailover, ThePromotedReplicaIsTrackedByItself) {
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster.client_settings());
     co_await client.connect(use_awaitable);
-    Heard heard;
+    test::Recorder heard;
     ClientTracking tracking(client, {}, heard.callback());
     CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }));
     const std::uint64_t epoch = tracking.epoch();
@@ -183,7 +150,7 @@ TEST(ClusterTrackingFailover, ThePromotedReplicaIsTrackedByItself) {
     CO_ASSERT_TRUE(co_await eventually([&] { return tracking.active(); }, 30s));
     EXPECT_GE(heard.count(Kind::lost), 1u);
     EXPECT_GT(tracking.epoch(), epoch);
-    EXPECT_EQ(heard.events().back().kind, Kind::on);
+    EXPECT_EQ(heard.last().kind, Kind::on);
     // And its invalidations come: read there, written by another client.
     co_await client.get(key, use_awaitable);
     CO_ASSERT_TRUE(co_await read_until_served(writer, key));

@@ -18,6 +18,7 @@
 #include "support/fault_helpers.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/redis_server.hpp"
+#include "support/subscriber_wait.hpp"
 
 namespace asyncredis {
 namespace {
@@ -26,6 +27,7 @@ using namespace std::chrono_literals;
 using test::code_of;
 using test::eventually;
 using test::failure_of;
+using test::next_message;
 using test::run_async;
 using test::use_awaitable;
 namespace asio = boost::asio;
@@ -52,18 +54,6 @@ std::vector<KeyspaceEvent> set_expire_del(const std::string& key) {
   return {{"set", key, 0}, {"expire", key, 0}, {"del", key, 0}};
 }
 
-// The next message, failing the test after `limit` instead of waiting for ever.
-asio::awaitable<std::optional<Message>> next(Subscriber& sub,
-                                             std::chrono::milliseconds limit = 10s) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-  auto result = co_await (sub.receive(use_awaitable) || timer.async_wait(use_awaitable));
-  if (result.index() == 1) {
-    ADD_FAILURE() << "no message within " << limit.count() << " ms";
-    co_return std::nullopt;
-  }
-  co_return std::get<0>(std::move(result));
-}
-
 TEST_F(Subscribers, ChannelsAndPatterns) {
   run_async([](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), server_->settings());
@@ -79,13 +69,13 @@ TEST_F(Subscribers, ChannelsAndPatterns) {
     EXPECT_EQ(co_await client.publish("user:7", "signed in", use_awaitable), 1);
     EXPECT_EQ(co_await client.publish("weather", "nobody listens", use_awaitable), 0);
     EXPECT_EQ(co_await client.publish("sport", "goal", use_awaitable), 1);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(*m, expected(Kind::message, "news", "hello"));
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(*m, expected(Kind::pmessage, "user:7", "signed in", "user:*"));
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->channel, "sport");
     // What the server says of its subscribers (typed PUBSUB commands).
@@ -115,7 +105,7 @@ TEST_F(Subscribers, ShardChannels) {
     Subscriber sub(client);
     co_await sub.ssubscribe("orders", use_awaitable);
     EXPECT_EQ(co_await client.command<std::int64_t>("SPUBLISH", "orders", "o-1", use_awaitable), 1);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(*m, expected(Kind::smessage, "orders", "o-1"));
     co_await sub.sunsubscribe("orders", use_awaitable);
@@ -135,7 +125,7 @@ TEST_F(Subscribers, ManyChannelsBinaryAndLargePayloads) {
     for (const auto& channel : channels) co_await client.publish(channel, channel, use_awaitable);
     std::set<std::string> seen;
     for (std::size_t i = 0; i < channels.size(); ++i) {
-      auto m = co_await next(sub);
+      auto m = co_await next_message(sub);
       CO_ASSERT_TRUE(m.has_value());
       EXPECT_EQ(m->payload, m->channel);
       seen.insert(m->channel);
@@ -146,10 +136,10 @@ TEST_F(Subscribers, ManyChannelsBinaryAndLargePayloads) {
     for (std::size_t i = 0; i < large.size(); i += 4096) large[i] = static_cast<char>(i / 4096);
     co_await client.publish("ch:0", binary, use_awaitable);
     co_await client.publish("ch:1", large, use_awaitable);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, binary);
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, large);
     co_await client.disconnect(use_awaitable);
@@ -171,12 +161,12 @@ TEST_F(Subscribers, ASlowConsumerLosesTheOldestAndIsTold) {
     CO_ASSERT_TRUE(co_await eventually([&] { return sub.stats().received == kMessages; }));
     EXPECT_EQ(sub.stats().buffered, 100u);
     EXPECT_EQ(sub.stats().dropped, static_cast<std::uint64_t>(kMessages - 100));
-    auto first = co_await next(sub);
+    auto first = co_await next_message(sub);
     CO_ASSERT_TRUE(first.has_value());
     EXPECT_EQ(first->dropped, static_cast<std::size_t>(kMessages - 100));
     EXPECT_EQ(first->payload, std::to_string(kMessages - 100));
     for (int i = kMessages - 99; i < kMessages; ++i) {
-      auto m = co_await next(sub);
+      auto m = co_await next_message(sub);
       CO_ASSERT_TRUE(m.has_value());
       EXPECT_EQ(m->payload, std::to_string(i));
       EXPECT_EQ(m->dropped, 0u);
@@ -198,7 +188,7 @@ TEST_F(Subscribers, ASlowConsumerIsDisconnectedWhenItSaysSo) {
     CO_ASSERT_TRUE(co_await eventually([&] { return sub.stats().received > 100; }));
     // What was buffered is handed over, then the overflow.
     for (int i = 0; i < 100; ++i) {
-      auto m = co_await next(sub);
+      auto m = co_await next_message(sub);
       CO_ASSERT_TRUE(m.has_value());
       EXPECT_EQ(m->payload, std::to_string(i));
     }
@@ -228,11 +218,11 @@ TEST(SubscriberReconnects, AfterTheConnectionIsReset) {
     co_await sub.subscribe("a", use_awaitable);
     co_await sub.psubscribe("b:*", use_awaitable);
     co_await client.publish("a", "before", use_awaitable);
-    auto m = co_await next(sub);
+    auto m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "before");
     proxy.reset_all();
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->kind, Kind::resubscribed);
     EXPECT_EQ(sub.stats().resubscribed, 1u);
@@ -241,15 +231,15 @@ TEST(SubscriberReconnects, AfterTheConnectionIsReset) {
     }));
     EXPECT_EQ(co_await client.publish("a", "after", use_awaitable), 1);
     EXPECT_EQ(co_await client.publish("b:1", "pattern after", use_awaitable), 1);
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "after");
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "pattern after");
     // Nothing twice: one more message is the next thing received.
     co_await client.publish("a", "last", use_awaitable);
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "last");
     co_await client.disconnect(use_awaitable);
@@ -268,12 +258,12 @@ TEST(SubscriberReconnects, AfterTheServerRestarts) {
     co_await sub.subscribe("jobs", use_awaitable);
     server.stop();
     server.start();
-    auto m = co_await next(sub, 20s);
+    auto m = co_await next_message(sub, 20s);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->kind, Kind::resubscribed);
     CO_ASSERT_TRUE(co_await eventually([&] { return client.stats().connected > 0; }));
     EXPECT_EQ(co_await client.publish("jobs", "j1", use_awaitable), 1);
-    m = co_await next(sub);
+    m = co_await next_message(sub);
     CO_ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->payload, "j1");
     co_await client.disconnect(use_awaitable);
@@ -430,7 +420,7 @@ TEST_F(Subscribers, KeyspaceNotifications) {
     co_await client.set("other", "1", use_awaitable);  // outside the pattern
     std::vector<KeyspaceEvent> events;
     for (int i = 0; i < 3; ++i) {
-      auto m = co_await next(sub);
+      auto m = co_await next_message(sub);
       CO_ASSERT_TRUE(m.has_value());
       auto event = keyspace_event(*m);
       CO_ASSERT_TRUE(event.has_value());

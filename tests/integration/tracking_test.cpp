@@ -15,6 +15,7 @@
 #include "support/async_test.hpp"
 #include "support/fault_helpers.hpp"
 #include "support/redis_server.hpp"
+#include "support/tracking_recorder.hpp"
 #include "support/wait.hpp"
 
 namespace asyncredis {
@@ -26,49 +27,7 @@ using test::run_async;
 using test::use_awaitable;
 namespace asio = boost::asio;
 using Kind = TrackingEvent::Kind;
-
-// The events a ClientTracking reported, from whatever thread.
-class Recorder {
- public:
-  ClientTracking::Callback callback() {
-    return [this](const TrackingEvent& event) {
-      std::lock_guard lock(mutex_);
-      events_.push_back(event);
-    };
-  }
-  std::size_t count(Kind kind) const {
-    std::lock_guard lock(mutex_);
-    return static_cast<std::size_t>(std::count_if(
-        events_.begin(), events_.end(), [&](const TrackingEvent& e) { return e.kind == kind; }));
-  }
-  bool invalidated(const std::string& key) const {
-    std::lock_guard lock(mutex_);
-    return std::any_of(events_.begin(), events_.end(), [&](const TrackingEvent& e) {
-      return e.kind == Kind::invalidated &&
-             std::find(e.keys.begin(), e.keys.end(), key) != e.keys.end();
-    });
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return events_.size();
-  }
-  TrackingEvent last() const {
-    std::lock_guard lock(mutex_);
-    return events_.back();
-  }
-  std::string reasons() const {
-    std::lock_guard lock(mutex_);
-    std::string out;
-    for (const TrackingEvent& e : events_) {
-      if (e.kind == Kind::lost) out += e.reason + "; ";
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<TrackingEvent> events_;
-};
+using test::Recorder;
 
 // The error code `construct` throws; errc{} when it throws nothing.
 template <class Construct>
