@@ -5,6 +5,11 @@
 # interleaved, the median of each.
 #
 #   scripts/bench-cluster.sh [--rounds 3] [--keyspace 100000] [--duration 5] [--build-dir DIR]
+#                            [--through-changes]
+#
+# --through-changes: afterwards, one more SET run of 20 s with --tolerate-errors while 1000
+# slots are resharded (redis-cli --cluster reshard) and then a replica takes over its master
+# (CLUSTER FAILOVER); it fails unless that run ends with 0 errors.
 #
 # Needs asyncredis-bench built (cmake --build --preset default) and redis-server, redis-cli and
 # redis-benchmark on the PATH.
@@ -15,13 +20,16 @@ rounds=3
 keyspace=100000
 duration=5
 build_dir=build/default
+through_changes=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --keyspace) keyspace=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--keyspace N] [--duration S] [--build-dir DIR]" >&2; exit 2 ;;
+    --through-changes) through_changes=1; shift ;;
+    *) echo "usage: $0 [--rounds N] [--keyspace N] [--duration S] [--build-dir DIR]" \
+         "[--through-changes]" >&2; exit 2 ;;
   esac
 done
 bench="$build_dir/bench/asyncredis-bench"
@@ -58,9 +66,15 @@ done
 addresses=()
 for p in "${ports[@]}"; do addresses+=("127.0.0.1:$p"); done
 redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >/dev/null
-until [ "$(redis-cli -p "${ports[0]}" cluster info | tr -d '\r' | grep cluster_state)" = \
-        "cluster_state:ok" ]; do sleep 0.1; done
-sleep 1  # the other nodes learn the final configuration by gossip
+# Every node says ok and knows the five others: the final configuration has spread by gossip.
+settled() {
+  for p in "${ports[@]}"; do
+    info=$(redis-cli -p "$p" cluster info | tr -d '\r')
+    grep -qx 'cluster_state:ok' <<<"$info" && grep -qx 'cluster_known_nodes:6' <<<"$info" ||
+      return 1
+  done
+}
+until settled; do sleep 0.1; done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for cmd in get set; do
@@ -79,3 +93,40 @@ for cmd in get set; do
   printf '%s: redis-benchmark --cluster -P 16 -c 16: %.0f ops/s; asyncredis 256 in flight: %.0f ops/s; ratio %.2f\n' \
     "${cmd^^}" "$r" "$a" "$(python3 -c "print($a / $r)")"
 done
+
+[ "$through_changes" = 1 ] || exit 0
+# The node ids and roles as the first node sees them: "<id> <port> master|slave".
+nodes() {
+  redis-cli -p "${ports[0]}" cluster nodes |
+    awk '{split($2, a, "[:@]"); role = ($3 ~ /master/) ? "master" : "slave"; print $1, a[2], role}'
+}
+"$bench" --cluster --url "redis://127.0.0.1:${ports[0]}" --command set --keyspace "$keyspace" \
+  --inflight 256 --duration 20 --tolerate-errors --json >"$work/changes.json" &
+bench_pid=$!
+# The changes start once the run is under way: its connections are up on the first node.
+until [ "$(redis-cli -p "${ports[0]}" info clients | tr -d '\r' |
+           awk -F: '$1 == "connected_clients" {print $2}')" -gt 1 ]; do sleep 0.05; done
+read -r from_id _ < <(nodes | awk '$3 == "master"' | sed -n 1p)
+read -r to_id _ < <(nodes | awk '$3 == "master"' | sed -n 2p)
+redis-cli --cluster reshard "127.0.0.1:${ports[0]}" --cluster-from "$from_id" \
+  --cluster-to "$to_id" --cluster-slots 1000 --cluster-yes >/dev/null
+read -r _ replica_port _ < <(nodes | awk '$3 == "slave"' | sed -n 1p)
+# A manual failover gives up by itself when the replica does not catch up in time (the
+# master is busy; it has 5 s): ask again, for at most 60 s.
+promoted=0
+for _ in $(seq 12); do
+  redis-cli -p "$replica_port" cluster failover >/dev/null
+  for _ in $(seq 50); do
+    if redis-cli -p "$replica_port" role | head -1 | grep -qx master; then promoted=1; break 2; fi
+    sleep 0.1
+  done
+done
+wait "$bench_pid"
+[ "$promoted" = 1 ] || { echo "the replica on $replica_port was not promoted" >&2; exit 1; }
+python3 - "$work/changes.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"SET through a resharding of 1000 slots and a planned failover: {r['ops_per_s']:.0f} ops/s, "
+      f"{r['errors']} errors")
+sys.exit(1 if r["errors"] else 0)
+PY
