@@ -140,9 +140,9 @@ void ShardRouter::subscribe(std::vector<std::string> names, std::size_t redirect
       node.channels.insert(name);
       where_[name] = key;
     }
-    auto answered = [self = shared_from_this(), key, names = group.names, redirects,
+    auto answered = [self = shared_from_this(), node_key = key, names = group.names, redirects,
                      gather](std::exception_ptr error) mutable {
-      self->placed(key, std::move(names), redirects, error,
+      self->placed(node_key, std::move(names), redirects, error,
                    [gather](std::exception_ptr e) { gather->one(e); });
     };
     node.core->change(SubscriberCore::Kind::shard_channel, true, std::move(group.names),
