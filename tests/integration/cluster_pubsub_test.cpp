@@ -17,12 +17,15 @@
 #include "asyncredis/asyncredis.hpp"
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
+#include "support/cluster_keys.hpp"
 #include "support/cluster_suite.hpp"
 #include "support/subscriber_wait.hpp"
 
 namespace asyncredis {
 namespace {
 
+using test::another_master;
+using test::key_on;
 using test::next_message;
 using test::run_async;
 namespace asio = boost::asio;
@@ -31,31 +34,22 @@ using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using Kind = Message::Kind;
 
-// A channel named `prefix`N whose slot the master on `port` serves now.
-std::string channel_on(const test::LocalCluster& cluster, std::uint16_t port,
-                       const std::string& prefix) {
-  for (int i = 0;; ++i) {
-    std::string name = prefix + std::to_string(i);
-    if (cluster.master_of(detail::slot_of(name)) == port) return name;
-  }
-}
-
-class ClusterPubSub : public test::ClusterSuite {
- protected:
-  // A master other than the one serving `slot`.
-  static std::uint16_t another_master(std::uint16_t slot) {
-    const std::uint16_t owner = cluster_->master_of(slot);
-    for (std::uint16_t port : cluster_->master_ports()) {
-      if (port != owner) return port;
-    }
-    throw std::runtime_error("one master only");
-  }
-};
+using ClusterPubSub = test::ClusterSuite;
 
 // SPUBLISH through the cluster client (routed by the channel's slot); how many heard it.
 asio::awaitable<std::int64_t> spublish(RedisClient& client, const std::string& channel,
                                        const std::string& payload) {
   co_return co_await client.command<std::int64_t>("SPUBLISH", channel, payload, use_awaitable);
+}
+
+// SSUBSCRIBE `channel`, then SPUBLISH "before" to it: one subscriber hears it, this one.
+asio::awaitable<void> subscribe_and_hear(RedisClient& client, Subscriber& sub,
+                                         const std::string& channel) {
+  co_await sub.ssubscribe(channel, use_awaitable);
+  EXPECT_EQ(co_await spublish(client, channel, "before"), 1);
+  const auto m = co_await next_message(sub);
+  CO_ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->payload, "before");
 }
 
 // SPUBLISH `payload` until one subscriber hears it, for at most `limit`: a moved channel is
@@ -99,8 +93,8 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
     Subscriber sub(client);
     std::vector<std::string> channels;
     for (std::uint16_t port : cluster_->master_ports()) {
-      channels.push_back(channel_on(*cluster_, port, "orders:"));
-      channels.push_back(channel_on(*cluster_, port, "refunds:"));
+      channels.push_back(key_on(*cluster_, port, "orders:"));
+      channels.push_back(key_on(*cluster_, port, "refunds:"));
     }
     co_await sub.ssubscribe(channels, use_awaitable);
     EXPECT_EQ(sub.stats().shard_channels, channels.size());
@@ -137,18 +131,14 @@ TEST_F(ClusterPubSub, EachShardChannelIsSubscribedOnItsSlotsMaster) {
 }
 
 TEST_F(ClusterPubSub, AShardChannelMovesWithItsSlot) {
-  const std::string channel = channel_on(*cluster_, cluster_->master_ports().front(), "moving:");
+  const std::string channel = key_on(*cluster_, cluster_->master_ports().front(), "moving:");
   const std::uint16_t slot = detail::slot_of(channel);
-  const std::uint16_t to = another_master(slot);
+  const std::uint16_t to = another_master(*cluster_, slot);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster_->client_settings());
     co_await client.connect(use_awaitable);
     Subscriber sub(client);
-    co_await sub.ssubscribe(channel, use_awaitable);
-    EXPECT_EQ(co_await spublish(client, channel, "before"), 1);
-    auto m = co_await next_message(sub);
-    CO_ASSERT_TRUE(m.has_value());
-    EXPECT_EQ(m->payload, "before");
+    co_await subscribe_and_hear(client, sub, channel);
     // The old owner unsubscribes the channel by itself when the slot leaves it.
     cluster_->move_slot(slot, to);
     CO_ASSERT_TRUE(co_await publish_until_heard(client, channel, "after"));
@@ -160,14 +150,14 @@ TEST_F(ClusterPubSub, AShardChannelMovesWithItsSlot) {
 }
 
 TEST_F(ClusterPubSub, ASubscribeWithAStaleMapFollowsMoved) {
-  const std::string channel = channel_on(*cluster_, cluster_->master_ports().back(), "stale:");
+  const std::string channel = key_on(*cluster_, cluster_->master_ports().back(), "stale:");
   const std::uint16_t slot = detail::slot_of(channel);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster_->client_settings());
     co_await client.connect(use_awaitable);
     Subscriber sub(client);
     // The slot moves after the client learnt the map: the old owner answers MOVED.
-    cluster_->move_slot(slot, another_master(slot));
+    cluster_->move_slot(slot, another_master(*cluster_, slot));
     co_await sub.ssubscribe(channel, use_awaitable);
     CO_ASSERT_TRUE(co_await publish_until_heard(client, channel, "found"));
     auto m = co_await next_message(sub);
@@ -183,16 +173,13 @@ TEST_F(ClusterPubSub, ASubscribeWithAStaleMapFollowsMoved) {
 TEST(ClusterPubSubFailover, AShardChannelFollowsItsSlotToThePromotedReplica) {
   test::LocalCluster cluster;
   const std::uint16_t master = cluster.master_ports().front();
-  const std::string channel = channel_on(cluster, master, "failover:");
+  const std::string channel = key_on(cluster, master, "failover:");
   const std::uint16_t replica = cluster.replica_of(master);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster.client_settings());
     co_await client.connect(use_awaitable);
     Subscriber sub(client);
-    co_await sub.ssubscribe(channel, use_awaitable);
-    EXPECT_EQ(co_await spublish(client, channel, "before"), 1);
-    auto m = co_await next_message(sub);
-    CO_ASSERT_TRUE(m.has_value());
+    co_await subscribe_and_hear(client, sub, channel);
     cluster.node_on(master).stop();  // SIGKILL
     cluster.wait_master(replica);
     CO_ASSERT_TRUE(co_await publish_until_heard(client, channel, "after"));

@@ -13,6 +13,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
+#include "support/cluster_keys.hpp"
 #include "support/cluster_suite.hpp"
 #include "support/sentinel_load.hpp"
 #include "support/wait.hpp"
@@ -25,22 +26,12 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 
-class ClusterResharding : public test::ClusterSuite {
- protected:
-  // A master other than the one serving `slot`.
-  static std::uint16_t another_master(std::uint16_t slot) {
-    const std::uint16_t owner = cluster_->master_of(slot);
-    for (std::uint16_t port : cluster_->master_ports()) {
-      if (port != owner) return port;
-    }
-    throw std::runtime_error("one master only");
-  }
-};
+using ClusterResharding = test::ClusterSuite;
 
 TEST_F(ClusterResharding, AskIsFollowedWhileASlotIsHalfMovedAndMovedAfterwards) {
   const std::uint16_t slot = detail::slot_of("ask");
   const std::uint16_t from = cluster_->master_of(slot);
-  const std::uint16_t to = another_master(slot);
+  const std::uint16_t to = test::another_master(*cluster_, slot);
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
     RedisClient client(io.get_executor(), cluster_->client_settings());
     co_await client.connect(use_awaitable);
@@ -93,7 +84,8 @@ TEST_F(ClusterResharding, SixteenWritersLoseNothingWhileTheirSlotsMove) {
         const auto since = test::LoadClock::now();
         std::thread mover([&] {
           try {
-            for (std::uint16_t slot : slots) cluster_->move_slot(slot, another_master(slot));
+            for (std::uint16_t slot : slots)
+              cluster_->move_slot(slot, test::another_master(*cluster_, slot));
           } catch (const std::exception& e) {
             trouble = e.what();
           }

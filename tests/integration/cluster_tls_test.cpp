@@ -17,6 +17,7 @@
 #include "asyncredis/asyncredis.hpp"
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
+#include "support/cluster_keys.hpp"
 #include "support/local_cluster.hpp"
 #include "support/subscriber_wait.hpp"
 #include "support/tls_certs.hpp"
@@ -47,15 +48,8 @@ class ClusterTls : public ::testing::Test {
   // A key named `prefix`N on each master now.
   static std::vector<std::string> key_per_master(const std::string& prefix) {
     std::vector<std::string> keys;
-    for (std::uint16_t port : cluster_->master_ports()) {
-      for (int i = 0;; ++i) {
-        std::string key = prefix + std::to_string(i);
-        if (cluster_->master_of(detail::slot_of(key)) == port) {
-          keys.push_back(std::move(key));
-          break;
-        }
-      }
-    }
+    for (std::uint16_t port : cluster_->master_ports())
+      keys.push_back(test::key_on(*cluster_, port, prefix));
     return keys;
   }
   static std::set<std::string> tls_ports() {

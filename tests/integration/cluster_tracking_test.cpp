@@ -17,6 +17,7 @@
 #include "asyncredis/cache/cache_service.hpp"
 #include "cluster/slot.hpp"
 #include "support/async_test.hpp"
+#include "support/cluster_keys.hpp"
 #include "support/cluster_suite.hpp"
 #include "support/near_reads.hpp"
 #include "support/tracking_recorder.hpp"
@@ -26,20 +27,12 @@ namespace asyncredis {
 namespace {
 
 using test::eventually;
+using test::key_on;
 using test::run_async;
 namespace asio = boost::asio;
 using asio::use_awaitable;
 using namespace std::chrono_literals;
 using Kind = TrackingEvent::Kind;
-
-// A key named `prefix`N whose slot the master on `port` serves now.
-std::string key_on(const test::LocalCluster& cluster, std::uint16_t port,
-                   const std::string& prefix) {
-  for (int i = 0;; ++i) {
-    std::string key = prefix + std::to_string(i);
-    if (cluster.master_of(detail::slot_of(key)) == port) return key;
-  }
-}
 
 // GET until the slot's master answers (it may be being replaced), for at most `limit`.
 asio::awaitable<bool> read_until_served(RedisClient& client, const std::string& key,
